@@ -1,0 +1,61 @@
+"""Every package imports only plies packages below it in the DAG, and only ones it declares."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from _repo import ALLOWED, LAYERS, PACKAGES, transitive_plies_deps
+
+
+def plies_imports(path: Path, own: str) -> set[str]:
+    """The plies packages a source file imports (absolute and relative imports)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                # Relative: `from .. import x` inside plies/<own>/sub/ climbs within plies.<own>;
+                # climbing above plies/<own> reaches the namespace, and then names a sibling.
+                depth = len(path.relative_to(PACKAGES / own / "src" / "plies").parts) - 1
+                if node.level > depth:
+                    if node.module:
+                        names = ["plies." + node.module]
+                    else:
+                        names = ["plies." + alias.name for alias in node.names]
+            elif node.module == "plies":
+                names = ["plies." + alias.name for alias in node.names]
+            elif node.module:
+                names = [node.module]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "plies" and len(parts) > 1 and parts[1] != own:
+                found.add(parts[1])
+    return found
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_imports_follow_the_dag_and_the_declared_dependencies(name: str) -> None:
+    declared = transitive_plies_deps(name)
+    assert declared <= ALLOWED[name], f"{name} declares {declared - ALLOWED[name]}, which are not below it"
+    for path in sorted((PACKAGES / name / "src").rglob("*.py")):
+        used = plies_imports(path, name)
+        assert used <= ALLOWED[name], f"{path} imports {used - ALLOWED[name]}: not below plies.{name}"
+        assert used <= declared, f"{path} imports {used - declared}: not declared in {name}/pyproject.toml"
+
+
+def test_the_checker_sees_sideways_and_relative_imports(tmp_path: Path) -> None:
+    src = PACKAGES / "optim" / "src" / "plies" / "optim" / "_probe_for_test.py"
+    src.write_text("from plies.pipes import Transform\nfrom ..loaders import DataLoader\nimport plies.optim\n")
+    try:
+        assert plies_imports(src, "optim") == {"pipes", "loaders"}
+    finally:
+        src.unlink()
+
+
+def test_no_namespace_init_anywhere() -> None:
+    assert not list(PACKAGES.glob("*/src/plies/__init__.py"))

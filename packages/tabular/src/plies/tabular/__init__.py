@@ -1,0 +1,5 @@
+"""plies.tabular: (planned) tabular data: `TabularPandas`, categorify/fill-missing/normalize procs, `tabular_learner`."""
+
+from .__about__ import __version__
+
+__all__: list[str] = ["__version__"]

@@ -1,0 +1,5 @@
+"""plies.text: (planned) NLP: tokenization, numericalization, language-model data, AWD-LSTM, `text_classifier_learner`."""
+
+from .__about__ import __version__
+
+__all__: list[str] = ["__version__"]
