@@ -21,7 +21,8 @@ def plies_imports(path: Path, own: str) -> set[str]:
             if node.level:
                 # Relative: `from .. import x` inside plies/<own>/sub/ climbs within plies.<own>;
                 # climbing above plies/<own> reaches the namespace, and then names a sibling.
-                depth = len(path.relative_to(PACKAGES / own / "src" / "plies").parts) - 1
+                src_root = PACKAGES / own / "src" / "plies"
+                depth = len(path.relative_to(src_root).parts) - 1 if src_root in path.parents else 99
                 if node.level > depth:
                     if node.module:
                         names = ["plies." + node.module]
@@ -45,6 +46,15 @@ def test_imports_follow_the_dag_and_the_declared_dependencies(name: str) -> None
     for path in sorted((PACKAGES / name / "src").rglob("*.py")):
         used = plies_imports(path, name)
         assert used <= ALLOWED[name], f"{path} imports {used - ALLOWED[name]}: not below plies.{name}"
+        assert used <= declared, f"{path} imports {used - declared}: not declared in {name}/pyproject.toml"
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_tests_use_only_declared_packages(name: str) -> None:
+    # A package's own tests must pass with only its declared dependencies installed.
+    declared = transitive_plies_deps(name)
+    for path in sorted((PACKAGES / name / "tests").rglob("*.py")):
+        used = plies_imports(path, name)
         assert used <= declared, f"{path} imports {used - declared}: not declared in {name}/pyproject.toml"
 
 

@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
-# Runs one package's tests in a fresh venv holding only that package, the plies packages it
-# declares (transitively) and their third-party dependencies: proof that it stands alone.
-# Usage: bash tools/check-isolated.sh <package> [venv-dir]
+# Runs packages' tests in a fresh venv that holds only what they declare: proof that each stands
+# alone. Packages are added one by one in the order given, and each one's tests run right after it
+# is installed, so list them lowest first: `bash tools/check-isolated.sh typecore pipes`.
+# The venv is .venv-isolated (override with ISOLATED_VENV).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name=$1
-venv=${2:-.venv-$name}
-deps=$(.venv/bin/python - "$name" <<'PY'
+source tools/_pip.sh
+venv=${ISOLATED_VENV:-.venv-isolated}
+rm -rf "$venv"
+"${PYTHON:-python3.11}" -m venv "$venv"
+"$venv/bin/python" -m pip install -q -U "pip>=25.1"
+for name in "$@"; do
+  deps=$(python3 - "$name" <<'PY'
 import sys
 sys.path.insert(0, "integration-tests")
 from _repo import transitive_plies_deps
 print(" ".join(sorted(transitive_plies_deps(sys.argv[1]))))
 PY
 )
-rm -rf "$venv"
-"${PYTHON:-python3.11}" -m venv "$venv"
-"$venv/bin/python" -m pip install -q -U "pip>=25.1"
-args=(-e "packages/$name[test]")
-for d in $deps; do args+=(-e "packages/$d"); done
-"$venv/bin/python" -m pip install -q -c constraints.txt "${args[@]}"
-echo "check-isolated: plies-$name with [${deps}] installed:"
-"$venv/bin/python" -m pip list --format=freeze | grep -i '^plies' || true
-"$venv/bin/python" -m pytest -q -p no:cacheprovider --import-mode=importlib "packages/$name/tests"
+  args=(-e "packages/$name[test]")
+  for d in $deps; do args+=(-e "packages/$d"); done
+  # Siblings go in one pip call (MONOREPO.md F11); already-installed ones are kept as they are.
+  quiet_pip "$venv" -c constraints.txt "${args[@]}"
+  installed=$("$venv/bin/python" -m pip list --format=freeze | grep -i '^plies' | tr '\n' ' ')
+  echo "check-isolated: testing plies-$name with: $installed"
+  "$venv/bin/python" -m pytest -q -p no:cacheprovider "packages/$name/tests"
+done

@@ -3,6 +3,7 @@
 # pinned torch pair, and the dev tools. Skips the install when nothing it depends on changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source tools/_pip.sh
 
 venv=.venv
 stamp="$venv/.plies-setup-stamp"
@@ -20,6 +21,6 @@ fi
 args=()
 for p in packages/*/; do args+=(-e "$p"); done
 # All siblings in one pip call: pip cannot find plies-<lower> on an index (MONOREPO.md F11).
-"$venv/bin/python" -m pip install -q -c constraints.txt "${args[@]}" --group dev
+quiet_pip "$venv" -c constraints.txt "${args[@]}" --group dev
 echo "$want" >"$stamp"
 echo "dev-setup: $venv ready"
