@@ -1,0 +1,351 @@
+"""Type dispatch over the first one or two parameters, by annotation (the paper's `typedispatch`).
+
+`TypeDispatch` holds implementations keyed by the annotated types of their first two
+parameters (a parameter named `self` or `cls` is skipped, so methods dispatch on the
+arguments after it). A call looks up the most specific implementation for the argument
+types: the first parameter matters most, then the second; ties between unrelated
+matches (ABCs, multiple inheritance) go to the annotation nearest in the argument type's
+MRO. `bool` is an `int` and NumPy scalars are `numbers.Number` (NumPy registers them with
+the `numbers` ABCs), so `numbers.Integral` matches `True`, `3` and `np.int64(3)`.
+
+When nothing matches: a `TypeDispatch` built directly (as `Transform` does) returns its
+first argument unchanged, unless `default=` names a fallback; a function decorated with
+`typedispatch` raises TypeError naming the function and the argument types.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import types
+import typing
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+__all__ = ["TypeDispatch", "typedispatch", "retain_type", "retain_types"]
+
+_SKIPPED_FIRST = ("self", "cls")
+
+
+def _expand(anno: Any) -> tuple[type, ...]:
+    """Turn one annotation into the tuple of classes it accepts."""
+    if anno is inspect.Parameter.empty or anno is Any:
+        return (object,)
+    if anno is None:
+        return (type(None),)
+    if isinstance(anno, tuple):
+        return tuple(t for a in anno for t in _expand(a))
+    origin = typing.get_origin(anno)
+    if origin is typing.Union or origin is types.UnionType:
+        return tuple(t for a in typing.get_args(anno) for t in _expand(a))
+    if origin is not None and isinstance(origin, type):
+        return (origin,)
+    if isinstance(anno, type):
+        return (anno,)
+    raise TypeError(f"typedispatch: annotation {anno!r} is not a class, a tuple of classes or a Union")
+
+
+def _dispatch_types(f: Callable[..., Any]) -> list[tuple[type, type]]:
+    """The (first, second) type pairs `f` is registered for, from its annotations."""
+    sig = inspect.signature(f)
+    params = [p for p in sig.parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if params and params[0].name in _SKIPPED_FIRST:
+        params = params[1:]
+    annos: list[Any] = [p.annotation for p in params[:2]]
+    if any(isinstance(a, str) for a in annos):
+        hints = typing.get_type_hints(f)
+        annos = [hints.get(p.name, inspect.Parameter.empty) for p in params[:2]]
+    annos += [inspect.Parameter.empty] * (2 - len(annos))
+    return [(a, b) for a in _expand(annos[0]) for b in _expand(annos[1])]
+
+
+def _distance(t: type, anno: type) -> int:
+    """How far `anno` is from `t`: count of classes in t's MRO that are subclasses of `anno`."""
+    return sum(1 for m in t.__mro__ if issubclass(m, anno)) - 1
+
+
+def _more_specific(a: tuple[type, type], b: tuple[type, type], t1: type, t2: type) -> bool:
+    """True when the key `a` should win over the key `b` for argument types (t1, t2)."""
+    for i, t in ((0, t1), (1, t2)):
+        x, y = a[i], b[i]
+        if x is y:
+            continue
+        if issubclass(x, y):
+            return True
+        if issubclass(y, x):
+            return False
+        dx, dy = _distance(t, x), _distance(t, y)
+        if dx != dy:
+            return dx < dy
+    return False
+
+
+def _type_name(t: type) -> str:
+    return t.__qualname__ if t.__module__ in ("builtins", "numbers") else f"{t.__module__}.{t.__qualname__}"
+
+
+class TypeDispatch:
+    """Dispatch a call to the implementation whose annotations best match the argument types.
+
+    `funcs`: functions to register (see `add`); `bases`: other `TypeDispatch` objects consulted,
+    in order, when none of this object's own implementations match (used by `Transform`
+    subclasses to extend their parents'); `default`: called with the call's arguments when
+    nothing matches; `None` means return the first argument unchanged.
+    """
+
+    def __init__(self, funcs: Callable[..., Any] | Iterable[Callable[..., Any]] = (),
+                 bases: Iterable[TypeDispatch] = (), default: Callable[..., Any] | None = None) -> None:
+        self._impls: dict[tuple[type, type], Callable[..., Any]] = {}
+        self._cache: dict[tuple[type, type], Callable[..., Any] | None] = {}
+        self.bases: tuple[TypeDispatch, ...] = tuple(bases)
+        self.default = default
+        self._dependents: weakref.WeakSet[TypeDispatch] = weakref.WeakSet()
+        for b in self.bases:
+            b._dependents.add(self)
+        self.__name__ = self.__qualname__ = "TypeDispatch"
+        self.__module__ = __name__
+        self.__doc__ = None
+        for f in ([funcs] if callable(funcs) else funcs):
+            self.add(f)
+
+    def add(self, f: Callable[..., Any]) -> Callable[..., Any]:
+        """Register `f` for the types annotated on its first two parameters; returns `f`."""
+        if not callable(f):
+            raise TypeError(f"TypeDispatch.add: expected a function, got {type(f).__name__} {f!r}")
+        if isinstance(f, TypeDispatch):
+            for g in f.implementations():
+                self.add(g)
+            return f
+        if not self._impls and self.__name__ == "TypeDispatch":
+            for attr in ("__name__", "__qualname__", "__module__", "__doc__"):
+                if hasattr(f, attr):
+                    setattr(self, attr, getattr(f, attr))
+        for key in _dispatch_types(f):
+            self._impls[key] = f
+        self._invalidate()
+        return f
+
+    register = add
+
+    def _invalidate(self) -> None:
+        self._cache.clear()
+        for d in list(self._dependents):
+            d._invalidate()
+
+    def implementations(self) -> list[Callable[..., Any]]:
+        """The registered functions (own ones, without the bases'), in registration order."""
+        return list(dict.fromkeys(self._impls.values()))
+
+    def first(self) -> Callable[..., Any] | None:
+        """The first registered implementation, or None when empty."""
+        return next(iter(self._impls.values()), None)
+
+    def lookup(self, t1: type, t2: type = object) -> Callable[..., Any] | None:
+        """The implementation chosen for argument types (t1, t2), or None (cached)."""
+        try:
+            return self._cache[t1, t2]
+        except KeyError:
+            pass
+        best: tuple[type, type] | None = None
+        for key in self._impls:
+            if issubclass(t1, key[0]) and issubclass(t2, key[1]):
+                if best is None or _more_specific(key, best, t1, t2):
+                    best = key
+        res = self._impls[best] if best is not None else None
+        if res is None:
+            for b in self.bases:
+                res = b.lookup(t1, t2)
+                if res is not None:
+                    break
+        self._cache[t1, t2] = res
+        return res
+
+    def __getitem__(self, k: type | Sequence[type]) -> Callable[..., Any] | None:
+        """The implementation for a type or a (type, type) pair, or None."""
+        if isinstance(k, type):
+            return self.lookup(k)
+        ts = tuple(k)
+        return self.lookup(ts[0], ts[1] if len(ts) > 1 else object)
+
+    def returns(self, x: Any) -> Any:
+        """The return annotation of the implementation chosen for `x` (None when absent)."""
+        f = self.lookup(type(x))
+        return None if f is None else getattr(f, "__annotations__", {}).get("return")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the best implementation for the types of the first two arguments."""
+        if not args:
+            raise TypeError(f"{self.__name__}: dispatch needs at least one positional argument")
+        t1 = args[0].__class__
+        t2 = args[1].__class__ if len(args) > 1 else object
+        try:
+            f = self._cache[t1, t2]
+        except KeyError:
+            f = self.lookup(t1, t2)
+        if f is None:
+            if self.default is None:
+                return args[0]
+            return self.default(*args, **kwargs)
+        return f(*args, **kwargs)
+
+    def __get__(self, inst: Any, owner: type | None = None) -> Any:
+        """Bind to an instance: the instance is passed as `self`, dispatch uses the next arguments."""
+        if inst is None:
+            return self
+        return _BoundDispatch(self, inst)
+
+    def __len__(self) -> int:
+        return len(self._impls)
+
+    def __repr__(self) -> str:
+        lines = [f"{self.__name__}: TypeDispatch with {len(self._impls)} implementation(s)"]
+        for (a, b), f in self._impls.items():
+            lines.append(f"  ({_type_name(a)}, {_type_name(b)}) -> {getattr(f, '__name__', f)!s}")
+        for base in self.bases:
+            lines.append(f"  inherited from {base.__qualname__}: {len(base)} implementation(s)")
+        return "\n".join(lines)
+
+
+class _BoundDispatch:
+    """A `TypeDispatch` bound to an instance (what `obj.method` returns for a dispatched method)."""
+
+    __slots__ = ("dispatch", "inst")
+
+    def __init__(self, dispatch: TypeDispatch, inst: Any) -> None:
+        self.dispatch, self.inst = dispatch, inst
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        td = self.dispatch
+        if not args:
+            raise TypeError(f"{td.__name__}: dispatch needs at least one positional argument")
+        t1 = args[0].__class__
+        t2 = args[1].__class__ if len(args) > 1 else object
+        f = td.lookup(t1, t2)
+        if f is None:
+            if td.default is None:
+                return args[0]
+            if isinstance(td.default, _NoMatch):
+                return td.default(*args, **kwargs)
+            return td.default(self.inst, *args, **kwargs)
+        return f(self.inst, *args, **kwargs)
+
+    def returns(self, x: Any) -> Any:
+        """The return annotation of the implementation chosen for `x`."""
+        return self.dispatch.returns(x)
+
+    def __getitem__(self, k: type | Sequence[type]) -> Callable[..., Any] | None:
+        return self.dispatch[k]
+
+    def __repr__(self) -> str:
+        return f"bound {self.dispatch!r}"
+
+
+class _NoMatch:
+    """Fallback of `typedispatch` functions: raise TypeError naming the function and the types."""
+
+    def __init__(self, td: TypeDispatch) -> None:
+        self.td = weakref.ref(td)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        td = self.td()
+        name = td.__qualname__ if td is not None else "typedispatch function"
+        types_ = ", ".join(type(a).__name__ for a in args[:2])
+        known = "; ".join(f"({a.__name__}, {b.__name__})" for a, b in (td._impls if td else ()))
+        raise TypeError(f"{name}: no implementation for argument types ({types_}); registered: {known}")
+
+    def __repr__(self) -> str:
+        return "raise TypeError"
+
+
+def _existing_in_scope(f: Callable[..., Any]) -> TypeDispatch | None:
+    """The `TypeDispatch` already bound to f's name in the scope that defines `f`, if any.
+
+    Module-level functions are looked up in their module's globals. For a class body or a
+    function body the scope is only reachable through the caller's frame: this is the one
+    place plies reads a frame (`sys._getframe`), and it only reads the name `f.__name__`
+    and accepts the value only if it is a TypeDispatch with the same qualified name.
+    """
+    name, qualname = f.__name__, f.__qualname__
+    if "." not in qualname:
+        module = sys.modules.get(f.__module__)
+        found = getattr(module, name, None) if module is not None else None
+    else:
+        found = sys._getframe(2).f_locals.get(name)
+    if isinstance(found, TypeDispatch) and found.__qualname__ == qualname:
+        return found
+    return None
+
+
+def typedispatch(f: Callable[..., Any]) -> TypeDispatch:
+    """Decorator: make `f` a dispatched function, or add `f` to the one of the same name in scope.
+
+    A second `@typedispatch def f(...)` in the same module, class body or function body adds an
+    implementation; from another module use `@f.register`. Calling with argument types no
+    implementation accepts raises TypeError.
+    """
+    existing = _existing_in_scope(f)
+    if existing is not None:
+        existing.add(f)
+        return existing
+    td = TypeDispatch()
+    td.add(f)
+    td.default = _NoMatch(td)
+    return td
+
+
+def _cast(x: Any, typ: type) -> Any:
+    """Return `x` as an instance of `typ` (tensors and arrays via views, others via __class__)."""
+    if hasattr(x, "as_subclass"):
+        return x.as_subclass(typ)
+    if type(x).__name__ == "ndarray" and hasattr(x, "view"):
+        return x.view(typ)
+    try:
+        x.__class__ = typ
+        return x
+    except TypeError:
+        return typ(x)
+
+
+def retain_type(new: Any, old: Any = None, typ: type | None = None) -> Any:
+    """Cast `new` to the type of `old` (or to `typ`) when `type(new)` is a superclass of it.
+
+    Metadata in `old.__dict__` that `new` lacks is copied over (e.g. a TensorBase's `img_size`).
+    When `new` is not a superclass instance of the target type it is returned unchanged.
+    """
+    if new is None:
+        return None
+    if typ is None:
+        if old is None:
+            return new
+        typ = type(old)
+    if type(new) is typ or not issubclass(typ, type(new)):
+        return new
+    res = _cast(new, typ)
+    meta = getattr(old, "__dict__", None)
+    if meta and hasattr(res, "__dict__"):
+        for k, v in meta.items():
+            if k not in res.__dict__:
+                res.__dict__[k] = v
+    return res
+
+
+def retain_types(new: Any, il: Any = None, typs: Any = None) -> Any:
+    """Apply `retain_type` element-wise over tuples/lists `new` and `il` (or `typs`), recursively."""
+    if not isinstance(new, (tuple, list)):
+        return retain_type(new, il, typs if isinstance(typs, type) else None)
+    olds: Sequence[Any] = il if isinstance(il, (tuple, list)) else [il] * len(new)
+    ts: Sequence[Any] = typs if isinstance(typs, (tuple, list)) else [typs] * len(new)
+    n = len(new)
+    items = [retain_types(x, o, t) for x, o, t in zip(new, _cycle(olds, n), _cycle(ts, n), strict=True)]
+    if hasattr(new, "_fields"):
+        return type(new)(*items)
+    return type(new)(items)
+
+
+def _cycle(xs: Sequence[Any], n: int) -> list[Any]:
+    if not xs:
+        return [None] * n
+    return [xs[i % len(xs)] for i in range(n)]
+
