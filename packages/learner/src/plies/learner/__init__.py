@@ -1,5 +1,31 @@
 """plies.learner: `Learner`, two-way callbacks, the Recorder, schedules, `lr_find`, metrics, safe export, distributed training and checkpoints."""
 
 from .__about__ import __version__
+from ._metric import AvgLoss, AvgMetric, AvgSmoothLoss, Metric, ValueMetric, mk_metric
+from ._metrics import (
+    AccumMetric, ActivationType, Dice, DiceMulti, ExplainedVariance, JaccardCoeff, PearsonCorrCoef,
+    Perplexity, R2Score, SpearmanCorrCoef, accuracy, accuracy_multi, error_rate, exp_rmspe,
+    flatten_check, foreground_acc, mae, mse, msle, perplexity, rmse, skm_to_plies, top_k_accuracy,
+)
+from ._skmetrics import (
+    APScoreBinary, APScoreMulti, BalancedAccuracy, BrierScore, BrierScoreMulti, CohenKappa, F1Score,
+    F1ScoreMulti, FBeta, FBetaMulti, HammingLoss, HammingLossMulti, Jaccard, JaccardMulti,
+    MatthewsCorrCoef, MatthewsCorrCoefMulti, Precision, PrecisionMulti, Recall, RecallMulti, RocAuc,
+    RocAucBinary, RocAucMulti,
+)
 
-__all__: list[str] = ["__version__"]
+__all__ = [
+    "__version__",
+    # metric API (_metric)
+    "Metric", "AvgMetric", "AvgLoss", "AvgSmoothLoss", "ValueMetric", "mk_metric",
+    # concrete metrics (_metrics)
+    "flatten_check", "accuracy", "error_rate", "top_k_accuracy", "accuracy_multi", "foreground_acc",
+    "mse", "mae", "msle", "rmse", "exp_rmspe", "ActivationType", "AccumMetric", "skm_to_plies",
+    "R2Score", "ExplainedVariance", "PearsonCorrCoef", "SpearmanCorrCoef", "Dice", "DiceMulti",
+    "JaccardCoeff", "Perplexity", "perplexity",
+    # scikit-learn metrics (_skmetrics)
+    "APScoreBinary", "BalancedAccuracy", "BrierScore", "CohenKappa", "F1Score", "FBeta", "HammingLoss",
+    "Jaccard", "Precision", "Recall", "RocAuc", "RocAucBinary", "MatthewsCorrCoef", "APScoreMulti",
+    "BrierScoreMulti", "F1ScoreMulti", "FBetaMulti", "HammingLossMulti", "JaccardMulti",
+    "MatthewsCorrCoefMulti", "PrecisionMulti", "RecallMulti", "RocAucMulti",
+]
