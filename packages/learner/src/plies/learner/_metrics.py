@@ -360,7 +360,7 @@ class Perplexity(AvgLoss):
         """exp(mean loss), None before any batch."""
         if self.count == 0:
             return None
-        return torch.exp(torch.as_tensor(self.total / self.count))
+        return float(torch.exp(torch.as_tensor(self.total / self.count)))
 
     @property
     def name(self) -> str:
