@@ -46,19 +46,33 @@ def _expand(anno: Any) -> tuple[type, ...]:
     raise TypeError(f"typedispatch: annotation {anno!r} is not a class, a tuple of classes or a Union")
 
 
-def _dispatch_types(f: Callable[..., Any]) -> list[tuple[type, type]]:
-    """The (first, second) type pairs `f` is registered for, from its annotations."""
-    sig = inspect.signature(f)
+def _annotations(f: Callable[..., Any]) -> tuple[list[str], dict[str, Any]]:
+    """Names of the dispatched parameters of `f` (at most two) and its evaluated annotations."""
+    try:
+        sig = inspect.signature(f)
+    except (TypeError, ValueError):  # some builtins have no signature: dispatch on object
+        return [], {}
     params = [p for p in sig.parameters.values()
               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if params and params[0].name in _SKIPPED_FIRST:
         params = params[1:]
-    annos: list[Any] = [p.annotation for p in params[:2]]
-    if any(isinstance(a, str) for a in annos):
-        hints = typing.get_type_hints(f)
-        annos = [hints.get(p.name, inspect.Parameter.empty) for p in params[:2]]
-    annos += [inspect.Parameter.empty] * (2 - len(annos))
-    return [(a, b) for a in _expand(annos[0]) for b in _expand(annos[1])]
+    annos = {p.name: p.annotation for p in params[:2] if p.annotation is not p.empty}
+    if sig.return_annotation is not sig.empty:
+        annos["return"] = sig.return_annotation
+    if any(isinstance(a, str) for a in annos.values()):
+        # `from __future__ import annotations`: evaluate the strings in f's own globals
+        evaluated = inspect.get_annotations(f, eval_str=True)
+        annos = {k: evaluated[k] for k in annos}
+    return [p.name for p in params[:2]], annos
+
+
+def _dispatch_types(f: Callable[..., Any]) -> tuple[list[tuple[type, type]], type | None]:
+    """The (first, second) type pairs `f` is registered for, and its return class (or None)."""
+    names, annos = _annotations(f)
+    firsts = [_expand(annos.get(n, inspect.Parameter.empty)) for n in names]
+    firsts += [(object,)] * (2 - len(firsts))
+    ret = annos.get("return")
+    return [(a, b) for a in firsts[0] for b in firsts[1]], ret if isinstance(ret, type) else None
 
 
 def _distance(t: type, anno: type) -> int:
@@ -90,19 +104,22 @@ class TypeDispatch:
     """Dispatch a call to the implementation whose annotations best match the argument types.
 
     `funcs`: functions to register (see `add`); `bases`: other `TypeDispatch` objects consulted,
-    in order, when none of this object's own implementations match (used by `Transform`
-    subclasses to extend their parents'); `default`: called with the call's arguments when
-    nothing matches; `None` means return the first argument unchanged.
+    in order, when none of this object's own implementations match (`Transform` subclasses use
+    them to extend their parents'); `default`: called with the call's arguments when nothing
+    matches. `default=None` returns the first argument unchanged.
     """
 
     def __init__(self, funcs: Callable[..., Any] | Iterable[Callable[..., Any]] = (),
                  bases: Iterable[TypeDispatch] = (), default: Callable[..., Any] | None = None) -> None:
         self._impls: dict[tuple[type, type], Callable[..., Any]] = {}
-        self._cache: dict[tuple[type, type], Callable[..., Any] | None] = {}
+        self._returns: dict[Callable[..., Any], type | None] = {}
+        self._cache: dict[tuple[type, type], tuple[Callable[..., Any] | None, type | None]] = {}
         self.bases: tuple[TypeDispatch, ...] = tuple(bases)
         self.default = default
         self._dependents: weakref.WeakSet[TypeDispatch] = weakref.WeakSet()
         for b in self.bases:
+            if not isinstance(b, TypeDispatch):
+                raise TypeError(f"TypeDispatch: bases must be TypeDispatch objects, got {type(b).__name__}")
             b._dependents.add(self)
         self.__name__ = self.__qualname__ = "TypeDispatch"
         self.__module__ = __name__
@@ -111,23 +128,31 @@ class TypeDispatch:
             self.add(f)
 
     def add(self, f: Callable[..., Any]) -> Callable[..., Any]:
-        """Register `f` for the types annotated on its first two parameters; returns `f`."""
-        if not callable(f):
-            raise TypeError(f"TypeDispatch.add: expected a function, got {type(f).__name__} {f!r}")
+        """Register `f` for the types annotated on its first two parameters; returns `f`.
+
+        Registering again for the same types replaces the earlier implementation.
+        """
         if isinstance(f, TypeDispatch):
             for g in f.implementations():
                 self.add(g)
             return f
+        if not callable(f):
+            raise TypeError(f"TypeDispatch.add: expected a function, got {type(f).__name__} {f!r}")
         if not self._impls and self.__name__ == "TypeDispatch":
             for attr in ("__name__", "__qualname__", "__module__", "__doc__"):
                 if hasattr(f, attr):
                     setattr(self, attr, getattr(f, attr))
-        for key in _dispatch_types(f):
+        keys, ret = _dispatch_types(f)
+        for key in keys:
             self._impls[key] = f
+        self._returns = {g: self._returns.get(g, ret) for g in self._impls.values()}
+        self._returns[f] = ret
         self._invalidate()
         return f
 
-    register = add
+    def register(self, f: Callable[..., Any]) -> Callable[..., Any]:
+        """Decorator form of `add`: `@existing.register` adds an implementation from any module."""
+        return self.add(f)
 
     def _invalidate(self) -> None:
         self._cache.clear()
@@ -142,8 +167,12 @@ class TypeDispatch:
         """The first registered implementation, or None when empty."""
         return next(iter(self._impls.values()), None)
 
-    def lookup(self, t1: type, t2: type = object) -> Callable[..., Any] | None:
-        """The implementation chosen for argument types (t1, t2), or None (cached)."""
+    def resolve(self, t1: type, t2: type = object) -> tuple[Callable[..., Any] | None, type | None]:
+        """The implementation chosen for argument types (t1, t2) and its return class (cached).
+
+        `t2=object` stands for "no second argument": it only matches implementations whose second
+        parameter is unannotated. Own implementations are tried before the bases'.
+        """
         try:
             return self._cache[t1, t2]
         except KeyError:
@@ -153,45 +182,54 @@ class TypeDispatch:
             if issubclass(t1, key[0]) and issubclass(t2, key[1]):
                 if best is None or _more_specific(key, best, t1, t2):
                     best = key
-        res = self._impls[best] if best is not None else None
-        if res is None:
+        res: tuple[Callable[..., Any] | None, type | None] = (None, None)
+        if best is not None:
+            f = self._impls[best]
+            res = (f, self._returns[f])
+        else:
             for b in self.bases:
-                res = b.lookup(t1, t2)
-                if res is not None:
+                res = b.resolve(t1, t2)
+                if res[0] is not None:
                     break
         self._cache[t1, t2] = res
         return res
 
+    def lookup(self, t1: type, t2: type = object) -> Callable[..., Any] | None:
+        """The implementation chosen for argument types (t1, t2), or None."""
+        return self.resolve(t1, t2)[0]
+
     def __getitem__(self, k: type | Sequence[type]) -> Callable[..., Any] | None:
         """The implementation for a type or a (type, type) pair, or None."""
         if isinstance(k, type):
-            return self.lookup(k)
+            return self.resolve(k)[0]
         ts = tuple(k)
-        return self.lookup(ts[0], ts[1] if len(ts) > 1 else object)
+        return self.resolve(ts[0], ts[1] if len(ts) > 1 else object)[0]
 
-    def returns(self, x: Any) -> Any:
-        """The return annotation of the implementation chosen for `x` (None when absent)."""
-        f = self.lookup(type(x))
-        return None if f is None else getattr(f, "__annotations__", {}).get("return")
+    def returns(self, x: Any) -> type | None:
+        """The return annotation (a class) of the implementation chosen for `x`, else None."""
+        return self.resolve(type(x))[1]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the best implementation for the types of the first two arguments."""
-        if not args:
-            raise TypeError(f"{self.__name__}: dispatch needs at least one positional argument")
-        t1 = args[0].__class__
-        t2 = args[1].__class__ if len(args) > 1 else object
+        n = len(args)
+        if n == 1:
+            key = (type(args[0]), object)
+        elif n > 1:
+            key = (type(args[0]), type(args[1]))
+        else:
+            raise TypeError(f"{self.__qualname__}: dispatch needs at least one positional argument")
         try:
-            f = self._cache[t1, t2]
+            f = self._cache[key][0]
         except KeyError:
-            f = self.lookup(t1, t2)
-        if f is None:
-            if self.default is None:
-                return args[0]
-            return self.default(*args, **kwargs)
-        return f(*args, **kwargs)
+            f = self.resolve(*key)[0]
+        if f is not None:
+            return f(*args, **kwargs)
+        if self.default is None:
+            return args[0]
+        return self.default(*args, **kwargs)
 
     def __get__(self, inst: Any, owner: type | None = None) -> Any:
-        """Bind to an instance: the instance is passed as `self`, dispatch uses the next arguments."""
+        """Bind to an instance: it is passed as `self`, and dispatch uses the arguments after it."""
         if inst is None:
             return self
         return _BoundDispatch(self, inst)
@@ -200,11 +238,11 @@ class TypeDispatch:
         return len(self._impls)
 
     def __repr__(self) -> str:
-        lines = [f"{self.__name__}: TypeDispatch with {len(self._impls)} implementation(s)"]
+        lines = [f"{self.__qualname__}: TypeDispatch with {len(self._impls)} implementation(s)"]
         for (a, b), f in self._impls.items():
             lines.append(f"  ({_type_name(a)}, {_type_name(b)}) -> {getattr(f, '__name__', f)!s}")
         for base in self.bases:
-            lines.append(f"  inherited from {base.__qualname__}: {len(base)} implementation(s)")
+            lines.append(f"  then inherited {base.__qualname__}: {len(base)} implementation(s)")
         return "\n".join(lines)
 
 
@@ -219,19 +257,17 @@ class _BoundDispatch:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         td = self.dispatch
         if not args:
-            raise TypeError(f"{td.__name__}: dispatch needs at least one positional argument")
-        t1 = args[0].__class__
-        t2 = args[1].__class__ if len(args) > 1 else object
-        f = td.lookup(t1, t2)
-        if f is None:
-            if td.default is None:
-                return args[0]
-            if isinstance(td.default, _NoMatch):
-                return td.default(*args, **kwargs)
-            return td.default(self.inst, *args, **kwargs)
-        return f(self.inst, *args, **kwargs)
+            raise TypeError(f"{td.__qualname__}: dispatch needs at least one positional argument")
+        f = td.resolve(type(args[0]), type(args[1]) if len(args) > 1 else object)[0]
+        if f is not None:
+            return f(self.inst, *args, **kwargs)
+        if td.default is None:
+            return args[0]
+        if isinstance(td.default, _NoMatch):
+            return td.default(*args, **kwargs)
+        return td.default(self.inst, *args, **kwargs)
 
-    def returns(self, x: Any) -> Any:
+    def returns(self, x: Any) -> type | None:
         """The return annotation of the implementation chosen for `x`."""
         return self.dispatch.returns(x)
 
@@ -251,9 +287,10 @@ class _NoMatch:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         td = self.td()
         name = td.__qualname__ if td is not None else "typedispatch function"
-        types_ = ", ".join(type(a).__name__ for a in args[:2])
-        known = "; ".join(f"({a.__name__}, {b.__name__})" for a, b in (td._impls if td else ()))
-        raise TypeError(f"{name}: no implementation for argument types ({types_}); registered: {known}")
+        found = ", ".join(type(a).__name__ for a in args[:2])
+        known = "; ".join(f"({_type_name(a)}, {_type_name(b)})" for a, b in (td._impls if td else ()))
+        raise TypeError(f"{name}: no implementation for argument types ({found}); "
+                        f"registered: {known}. Add one with @{name.rsplit('.', 1)[-1]}.register")
 
     def __repr__(self) -> str:
         return "raise TypeError"
@@ -262,15 +299,14 @@ class _NoMatch:
 def _existing_in_scope(f: Callable[..., Any]) -> TypeDispatch | None:
     """The `TypeDispatch` already bound to f's name in the scope that defines `f`, if any.
 
-    Module-level functions are looked up in their module's globals. For a class body or a
-    function body the scope is only reachable through the caller's frame: this is the one
-    place plies reads a frame (`sys._getframe`), and it only reads the name `f.__name__`
-    and accepts the value only if it is a TypeDispatch with the same qualified name.
+    A module-level function finds it in its own globals (`f.__globals__`). A class body or
+    function body is only reachable through the frame of `typedispatch`'s caller: this is the
+    one place plies reads a frame (`sys._getframe`); it reads the single name `f.__name__` and
+    accepts the value only if it is a TypeDispatch with the same qualified name.
     """
     name, qualname = f.__name__, f.__qualname__
     if "." not in qualname:
-        module = sys.modules.get(f.__module__)
-        found = getattr(module, name, None) if module is not None else None
+        found = getattr(f, "__globals__", {}).get(name)
     else:
         found = sys._getframe(2).f_locals.get(name)
     if isinstance(found, TypeDispatch) and found.__qualname__ == qualname:
@@ -296,23 +332,28 @@ def typedispatch(f: Callable[..., Any]) -> TypeDispatch:
 
 
 def _cast(x: Any, typ: type) -> Any:
-    """Return `x` as an instance of `typ` (tensors and arrays via views, others via __class__)."""
+    """`x` as an instance of `typ`: tensors via `as_subclass`, arrays via `view`, others via __class__."""
     if hasattr(x, "as_subclass"):
         return x.as_subclass(typ)
-    if type(x).__name__ == "ndarray" and hasattr(x, "view"):
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(x, np.ndarray):
         return x.view(typ)
     try:
         x.__class__ = typ
         return x
     except TypeError:
-        return typ(x)
+        pass
+    if typ.__module__ == "builtins":  # e.g. int -> bool would change the value: leave it
+        return x
+    return typ(x)
 
 
 def retain_type(new: Any, old: Any = None, typ: type | None = None) -> Any:
     """Cast `new` to the type of `old` (or to `typ`) when `type(new)` is a superclass of it.
 
     Metadata in `old.__dict__` that `new` lacks is copied over (e.g. a TensorBase's `img_size`).
-    When `new` is not a superclass instance of the target type it is returned unchanged.
+    With an explicit `typ`, a tensor is also cast to a sibling tensor class. In any other case
+    `new` is returned unchanged.
     """
     if new is None:
         return None
@@ -320,25 +361,33 @@ def retain_type(new: Any, old: Any = None, typ: type | None = None) -> Any:
         if old is None:
             return new
         typ = type(old)
-    if type(new) is typ or not issubclass(typ, type(new)):
+        if type(new) is typ or not issubclass(typ, type(new)):
+            return new
+    elif isinstance(new, typ) or not (issubclass(typ, type(new)) or
+                                      (hasattr(new, "as_subclass") and hasattr(typ, "as_subclass"))):
         return new
     res = _cast(new, typ)
     meta = getattr(old, "__dict__", None)
-    if meta and hasattr(res, "__dict__"):
-        for k, v in meta.items():
-            if k not in res.__dict__:
-                res.__dict__[k] = v
+    if meta and res is not old:
+        target = getattr(res, "__dict__", None)
+        if target is not None:
+            for k, v in meta.items():
+                if k not in target:
+                    target[k] = v
     return res
 
 
 def retain_types(new: Any, il: Any = None, typs: Any = None) -> Any:
-    """Apply `retain_type` element-wise over tuples/lists `new` and `il` (or `typs`), recursively."""
+    """Apply `retain_type` element-wise over tuples/lists `new` and `il` (or `typs`), recursively.
+
+    When `il`/`typs` is shorter than `new` it is cycled.
+    """
     if not isinstance(new, (tuple, list)):
         return retain_type(new, il, typs if isinstance(typs, type) else None)
-    olds: Sequence[Any] = il if isinstance(il, (tuple, list)) else [il] * len(new)
-    ts: Sequence[Any] = typs if isinstance(typs, (tuple, list)) else [typs] * len(new)
     n = len(new)
-    items = [retain_types(x, o, t) for x, o, t in zip(new, _cycle(olds, n), _cycle(ts, n), strict=True)]
+    olds = _cycle(il, n) if isinstance(il, (tuple, list)) else [il] * n
+    ts = _cycle(typs, n) if isinstance(typs, (tuple, list)) else [typs] * n
+    items = [retain_types(x, o, t) for x, o, t in zip(new, olds, ts, strict=True)]
     if hasattr(new, "_fields"):
         return type(new)(*items)
     return type(new)(items)
@@ -348,4 +397,3 @@ def _cycle(xs: Sequence[Any], n: int) -> list[Any]:
     if not xs:
         return [None] * n
     return [xs[i % len(xs)] for i in range(n)]
-
