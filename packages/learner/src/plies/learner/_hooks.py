@@ -297,7 +297,7 @@ class ActivationStats(HookCallback):
         import matplotlib.pyplot as plt
 
         _, axs = plt.subplots(1, 3, figsize=(12, 3))
-        for ax, values, title in zip(axs, self.layer_stats(idx), ("mean", "std", "% near zero")):
+        for ax, values, title in zip(axs, self.layer_stats(idx), ("mean", "std", "% near zero"), strict=True):
             ax.plot(values)
             ax.set_title(title)
         return axs
@@ -378,7 +378,7 @@ def module_summary(model: nn.Module, *xb: Tensor) -> PrettyString:
 
 
 def learner_summary(learn: Any) -> PrettyString:
-    """The table of `Learner.summary()`: `module_summary` on one training batch, then optimizer, loss, callbacks."""
+    """The table of `Learner.summary()`: `module_summary` on a training batch, optimizer, loss, callbacks."""
     dl = learn.dls.train
     batch = dl.one_batch()
     n_inp = getattr(learn.dls, "n_inp", None) or getattr(dl, "n_inp", None) or 1
