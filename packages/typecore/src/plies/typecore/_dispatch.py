@@ -61,7 +61,12 @@ def _annotations(f: Callable[..., Any]) -> tuple[list[str], dict[str, Any]]:
         annos["return"] = sig.return_annotation
     if any(isinstance(a, str) for a in annos.values()):
         # `from __future__ import annotations`: evaluate the strings in f's own globals
-        evaluated = inspect.get_annotations(f, eval_str=True)
+        try:
+            evaluated = inspect.get_annotations(f, eval_str=True)
+        except NameError as e:
+            raise TypeError(f"typedispatch: cannot evaluate the annotations of {f.__qualname__} ({e}); "
+                            "string annotations (e.g. from `from __future__ import annotations`) "
+                            "must name classes visible in the function's module") from e
         annos = {k: evaluated[k] for k in annos}
     return [p.name for p in params[:2]], annos
 
