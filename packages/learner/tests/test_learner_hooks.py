@@ -6,18 +6,16 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from plies.layers import flatten_model
 from plies.learner import (
     ActivationStats,
     Hook,
     HookCallback,
     Hooks,
-    flatten_model,
-    has_params,
     hook_output,
     hook_outputs,
     layer_info,
     learner_summary,
-    model_sizes,
     module_summary,
 )
 from torch import nn
@@ -73,18 +71,9 @@ def test_hooks_with_func_and_flatten_model():
     model = mlp()
     leaves = flatten_model(model)
     assert [type(m).__name__ for m in leaves] == ["Linear", "ReLU", "Linear", "BatchNorm1d"]
-    assert [has_params(m) for m in leaves] == [True, False, True, True]
     with Hooks(leaves, lambda m, i, o: o.mean().item()) as hooks:
         model(torch.randn(4, 4))
         assert hooks.stored[3] == pytest.approx(0.0, abs=1e-5)  # BatchNorm output in training mode
-
-
-def test_model_sizes_of_a_cnn():
-    model = nn.Sequential(
-        nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.ReLU(), nn.Conv2d(8, 16, 3, stride=2, padding=1)
-    )
-    assert model_sizes(model, size=(32, 32)) == [(1, 8, 16, 16), (1, 8, 16, 16), (1, 16, 8, 8)]
-    assert model.training
 
 
 def fake_learn(model, training=True):

@@ -1,11 +1,16 @@
-"""PyTorch hooks made easy: `Hook`, `Hooks`, `HookCallback`, `ActivationStats` and the learner summary."""
+"""Hooks during training: `HookCallback`, `ActivationStats`, and the model/learner summary table.
+
+The hook primitives (`Hook`, `Hooks`, `hook_output`, `hook_outputs`) live in `plies.layers`, which
+needs them to size models; `plies.learner` re-exports them so that callback code finds them here too.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
+from plies.layers import Hook, Hooks, flatten_model, hook_output, hook_outputs
 from torch import Tensor, nn
 
 from ._callback import Callback
@@ -15,9 +20,6 @@ __all__ = [
     "Hooks",
     "hook_output",
     "hook_outputs",
-    "has_params",
-    "flatten_model",
-    "model_sizes",
     "HookCallback",
     "ActivationStats",
     "PrettyString",
@@ -29,138 +31,9 @@ __all__ = [
 HookFunc = Callable[[nn.Module, Any, Any], Any]
 
 
-def _detach(x: Any, cpu: bool) -> Any:
-    """Detach every tensor in `x` (nested tuples/lists/dicts), optionally moving them to the CPU."""
-    if isinstance(x, Tensor):
-        x = x.detach()
-        return x.cpu() if cpu else x
-    if isinstance(x, (tuple, list)):
-        return type(x)(_detach(o, cpu) for o in x)
-    if isinstance(x, dict):
-        return {k: _detach(v, cpu) for k, v in x.items()}
-    return x
-
-
-class Hook:
-    """Register `hook_func(module, input, output)` on `m`; its result is kept in `.stored`.
-
-    With ``is_forward=False`` the hook runs during the backward pass and receives the gradients
-    (``grad_input``, ``grad_output``). `detach` detaches inputs and outputs first, `cpu` moves them to
-    the CPU. Use as a context manager to remove the hook on exit.
-    """
-
-    def __init__(
-        self,
-        m: nn.Module,
-        hook_func: HookFunc,
-        is_forward: bool = True,
-        detach: bool = True,
-        cpu: bool = False,
-    ) -> None:
-        self.hook_func, self.detach, self.cpu = hook_func, detach, cpu
-        self.stored: Any = None
-        self.removed = False
-        if is_forward:
-            self.hook = m.register_forward_hook(self.hook_fn)
-        else:
-            self.hook = m.register_full_backward_hook(self.hook_fn)
-
-    def hook_fn(self, module: nn.Module, input: Any, output: Any) -> None:
-        """Apply `hook_func` (on detached values when `detach`) and store the result."""
-        if self.detach:
-            input, output = _detach(input, self.cpu), _detach(output, self.cpu)
-        self.stored = self.hook_func(module, input, output)
-
-    def remove(self) -> None:
-        """Remove the hook from the module (safe to call twice)."""
-        if not self.removed:
-            self.hook.remove()
-            self.removed = True
-
-    def __enter__(self) -> Hook:
-        return self
-
-    def __exit__(self, *args: Any) -> None:
-        self.remove()
-
-
-def _hook_inner(m: nn.Module, i: Any, o: Any) -> Any:
-    return o if isinstance(o, (Tensor, list)) else list(o)
-
-
-def hook_output(module: nn.Module, detach: bool = True, cpu: bool = False, grad: bool = False) -> Hook:
-    """A `Hook` that stores the output of `module` (its output gradients when `grad`)."""
-    return Hook(module, _hook_inner, detach=detach, cpu=cpu, is_forward=not grad)
-
-
-class Hooks:
-    """A `Hook` on each module of `ms`; `.stored` lists their results; a context manager."""
-
-    def __init__(
-        self,
-        ms: Iterable[nn.Module],
-        hook_func: HookFunc,
-        is_forward: bool = True,
-        detach: bool = True,
-        cpu: bool = False,
-    ) -> None:
-        self.hooks = [Hook(m, hook_func, is_forward, detach, cpu) for m in ms]
-
-    def __getitem__(self, i: int) -> Hook:
-        return self.hooks[i]
-
-    def __len__(self) -> int:
-        return len(self.hooks)
-
-    def __iter__(self) -> Iterator[Hook]:
-        return iter(self.hooks)
-
-    @property
-    def stored(self) -> list[Any]:
-        """The stored value of each hook, in module order."""
-        return [h.stored for h in self.hooks]
-
-    def remove(self) -> None:
-        """Remove every hook."""
-        for h in self.hooks:
-            h.remove()
-
-    def __enter__(self) -> Hooks:
-        return self
-
-    def __exit__(self, *args: Any) -> None:
-        self.remove()
-
-
-def hook_outputs(
-    modules: Iterable[nn.Module], detach: bool = True, cpu: bool = False, grad: bool = False
-) -> Hooks:
-    """`Hooks` storing the output (or output gradients when `grad`) of each of `modules`."""
-    return Hooks(modules, _hook_inner, detach=detach, cpu=cpu, is_forward=not grad)
-
-
-def has_params(m: nn.Module) -> bool:
+def _has_params(m: nn.Module) -> bool:
     """Whether `m` has at least one parameter."""
     return any(True for _ in m.parameters())
-
-
-def flatten_model(m: nn.Module) -> list[nn.Module]:
-    """The leaf modules of `m` (modules without children), in registration order; `[m]` if it is a leaf."""
-    children = list(m.children())
-    if not children:
-        return [m]
-    return [leaf for c in children for leaf in flatten_model(c)]
-
-
-def model_sizes(m: nn.Module, size: tuple[int, ...] = (64, 64), ch_in: int = 3) -> list[torch.Size]:
-    """Output shape of each child of `m` on a dummy batch of one ``(ch_in, *size)`` input."""
-    param = next(m.parameters(), None)
-    x = torch.empty(1, ch_in, *size, device=None if param is None else param.device).uniform_(-1.0, 1.0)
-    was_training = m.training
-    with hook_outputs(list(m.children())) as hooks, torch.no_grad():
-        m.eval()(x)
-        m.train(was_training)
-        return [h.stored.shape for h in hooks]
 
 
 class HookCallback(Callback):
@@ -181,6 +54,7 @@ class HookCallback(Callback):
         include_paramless: bool = False,
         hook: HookFunc | None = None,
     ) -> None:
+        super().__init__()
         self.modules = None if modules is None else list(modules)
         self.every, self.remove_end, self.is_forward = every, remove_end, is_forward
         self.detach, self.cpu, self.include_paramless = detach, cpu, include_paramless
@@ -196,7 +70,7 @@ class HookCallback(Callback):
         """Pick the modules (when not given) and register the hooks unless `every` is set."""
         if self.modules is None:
             leaves = flatten_model(self.learn.model)
-            self.modules = [m for m in leaves if self.include_paramless or has_params(m)]
+            self.modules = [m for m in leaves if self.include_paramless or _has_params(m)]
         if self.every is None:
             self._register()
 
@@ -219,8 +93,9 @@ class HookCallback(Callback):
         self.hooks = Hooks(self.modules or [], self.hook, self.is_forward, self.detach, self.cpu)
 
     def _remove(self) -> None:
-        if self.hooks is not None:
-            self.hooks.remove()
+        hooks = self.__dict__.get("hooks")  # may be missing when __init__ failed (called from __del__)
+        if hooks is not None:
+            hooks.remove()
 
     def __del__(self) -> None:
         self._remove()
