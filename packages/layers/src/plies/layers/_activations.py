@@ -1,0 +1,69 @@
+"""Activations: Mish (native and a memory-lean autograd version), Swish, sigmoid_range."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._module import Module
+
+__all__ = ["mish", "Mish", "MishJit", "MishJitAutoFn", "swish", "Swish", "sigmoid_range", "SigmoidRange"]
+
+
+def mish(x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+    """Mish activation `x * tanh(softplus(x))` (PyTorch's fused kernel)."""
+    return F.mish(x, inplace=inplace)
+
+
+class Mish(nn.Mish):
+    """Mish activation module: `x * tanh(softplus(x))` (PyTorch's fused kernel, the fast path)."""
+
+
+class MishJitAutoFn(torch.autograd.Function):
+    """Mish as an autograd Function: saves only `x` and recomputes the rest in backward."""
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return x.mul(torch.tanh(F.softplus(x)))
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad_output: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors  # type: ignore[attr-defined]
+        tanh_sp = F.softplus(x).tanh()
+        return grad_output * (tanh_sp + x * torch.sigmoid(x) * (1 - tanh_sp * tanh_sp))
+
+
+class MishJit(Module):
+    """Mish through `MishJitAutoFn` (hand-written gradient; fastai's name kept for migration)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return MishJitAutoFn.apply(x)
+
+
+def swish(x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+    """Swish (SiLU) activation `x * sigmoid(x)`."""
+    return F.silu(x, inplace=inplace)
+
+
+class Swish(nn.SiLU):
+    """Swish (SiLU) activation module `x * sigmoid(x)`."""
+
+
+def sigmoid_range(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    """Sigmoid of `x` scaled to the open interval (`low`, `high`)."""
+    return torch.sigmoid(x) * (high - low) + low
+
+
+class SigmoidRange(Module):
+    """Layer that squashes its input to (`low`, `high`) with a scaled sigmoid."""
+
+    def __init__(self, low: float, high: float) -> None:
+        self.low, self.high = low, high
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return sigmoid_range(x, self.low, self.high)
+
+    def extra_repr(self) -> str:
+        return f"low={self.low}, high={self.high}"

@@ -1,0 +1,119 @@
+"""`Module`: an `nn.Module` base without `super().__init__()` boilerplate, and tiny functional layers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["Module", "Lambda", "PartialLambda", "Flatten", "View", "ResizeBatch", "Identity", "ToTensorBase"]
+
+
+class _ModuleMeta(type):
+    """Metaclass that runs `nn.Module.__init__` before the class's own `__init__`."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        obj = cls.__new__(cls)
+        if isinstance(obj, cls):
+            nn.Module.__init__(obj)
+            obj.__init__(*args, **kwargs)
+        return obj
+
+
+class Module(nn.Module, metaclass=_ModuleMeta):
+    """An `nn.Module` whose subclasses need no `super().__init__()` call.
+
+    `nn.Module.__init__` runs before the subclass `__init__`, so assigning layers in `__init__` just works.
+    Calling `super().__init__()` anyway is harmless: it does nothing.
+    """
+
+    def __init__(self) -> None:
+        """Nothing to do: the metaclass already initialised `nn.Module`."""
+
+
+class Lambda(Module):
+    """A layer that applies `func` in `forward`."""
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self.func = func
+
+    def forward(self, x: Any) -> Any:
+        return self.func(x)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({getattr(self.func, '__name__', repr(self.func))})"
+
+
+class PartialLambda(Lambda):
+    """A layer that applies `func(x, **kwargs)` in `forward`."""
+
+    def __init__(self, func: Callable[..., Any], **kwargs: Any) -> None:
+        self.func, self.kwargs = func, kwargs
+
+    def forward(self, x: Any) -> Any:
+        return self.func(x, **self.kwargs)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
+        return f"{self.__class__.__name__}({getattr(self.func, '__name__', repr(self.func))}, {args})"
+
+
+class Flatten(Module):
+    """Flatten `x` to a single dimension per item (`full=True`: to one dimension overall)."""
+
+    def __init__(self, full: bool = False) -> None:
+        self.full = full
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(-1) if self.full else x.reshape(x.size(0), -1)
+
+    def extra_repr(self) -> str:
+        return f"full={self.full}"
+
+
+class View(Module):
+    """Reshape `x` to `size` (the batch dimension included)."""
+
+    def __init__(self, *size: int) -> None:
+        self.size = size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.view(self.size)
+
+    def extra_repr(self) -> str:
+        return f"size={self.size}"
+
+
+class ResizeBatch(Module):
+    """Reshape each item of the batch to `size` (the batch dimension is kept)."""
+
+    def __init__(self, *size: int) -> None:
+        self.size = size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.view((x.size(0),) + self.size)
+
+    def extra_repr(self) -> str:
+        return f"size={self.size}"
+
+
+class Identity(Module):
+    """A layer that returns its input unchanged."""
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+
+class ToTensorBase(Module):
+    """Cast the output to a plain `torch.Tensor`, dropping the input's semantic tensor type.
+
+    A U-Net fed a typed image must not hand back an "image": its output is a prediction.
+    """
+
+    def __init__(self, tensor_cls: type = torch.Tensor) -> None:
+        self.tensor_cls = tensor_cls
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.as_subclass(self.tensor_cls)
