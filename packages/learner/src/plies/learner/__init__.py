@@ -1,12 +1,17 @@
 """plies.learner: `Learner`, two-way callbacks, the Recorder, schedules, `lr_find`, metrics, safe export, distributed training and checkpoints."""
 
 from .__about__ import __version__
+from ._hooks import (
+    ActivationStats, Hook, HookCallback, Hooks, PrettyString, hook_output, hook_outputs, layer_info,
+    learner_summary, module_summary,
+)
 from ._metric import AvgLoss, AvgMetric, AvgSmoothLoss, Metric, ValueMetric, mk_metric
 from ._metrics import (
     AccumMetric, ActivationType, Dice, DiceMulti, ExplainedVariance, JaccardCoeff, PearsonCorrCoef,
     Perplexity, R2Score, SpearmanCorrCoef, accuracy, accuracy_multi, error_rate, exp_rmspe,
     flatten_check, foreground_acc, mae, mse, msle, perplexity, rmse, skm_to_plies, top_k_accuracy,
 )
+from ._mixup import CutMix, MixHandler, MixUp
 from ._skmetrics import (
     APScoreBinary, APScoreMulti, BalancedAccuracy, BrierScore, BrierScoreMulti, CohenKappa, F1Score,
     F1ScoreMulti, FBeta, FBetaMulti, HammingLoss, HammingLossMulti, Jaccard, JaccardMulti,
@@ -28,4 +33,9 @@ __all__ = [
     "Jaccard", "Precision", "Recall", "RocAuc", "RocAucBinary", "MatthewsCorrCoef", "APScoreMulti",
     "BrierScoreMulti", "F1ScoreMulti", "FBetaMulti", "HammingLossMulti", "JaccardMulti",
     "MatthewsCorrCoefMulti", "PrecisionMulti", "RecallMulti", "RocAucMulti",
+    # hooks and summary (_hooks)
+    "Hook", "Hooks", "hook_output", "hook_outputs", "HookCallback", "ActivationStats", "PrettyString",
+    "layer_info", "module_summary", "learner_summary",
+    # MixUp / CutMix (_mixup)
+    "MixHandler", "MixUp", "CutMix",
 ]
