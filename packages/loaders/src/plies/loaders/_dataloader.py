@@ -1,0 +1,479 @@
+"""`DataLoader`: torch's DataLoader machinery driven by small, replaceable plies stages.
+
+Every stage of loading is a short method that a constructor keyword (typecore `funcs_kwargs`)
+or a subclass replaces. Underneath, a `torch.utils.data.DataLoader` over an `IterableDataset`
+runs `create_batches(sample())` in each worker process (or in the main process when
+`num_workers=0`); batch `i` of an epoch is built by worker `i % num_workers`, and torch hands
+batches back in order. The order of epoch `k` is a pure function of `(seed, k)`, so every worker,
+every rank and a resumed run compute the same order themselves.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import IterableDataset, TensorDataset, get_worker_info
+from torch.utils.data import DataLoader as TorchDataLoader
+
+from plies.typecore import funcs_kwargs, is_listy, retain_types, to_device
+
+from ._collate import collate_error, fa_collate, fa_convert
+
+__all__ = ["DataLoader"]
+
+_NOOP_METHODS = ("wif", "before_iter", "after_item", "before_batch", "after_batch", "after_iter")
+_METHODS = _NOOP_METHODS + ("create_batches", "create_item", "create_batch", "retain", "get_idxs",
+                            "sample", "shuffle_fn", "randomize", "do_item", "do_batch")
+# Stages whose default implementation allows fetching a whole batch with one index operation.
+_PER_ITEM_STAGES = ("create_item", "do_item", "after_item", "before_batch", "create_batch", "retain", "do_batch")
+
+
+class _Columns:
+    """A tuple of equally long tensors/arrays seen as one indexable source of `(c0[i], c1[i], ...)` items."""
+
+    def __init__(self, columns: Sequence[Any], single: bool) -> None:
+        self.columns, self.single = tuple(columns), single
+
+    def __len__(self) -> int:
+        return len(self.columns[0])
+
+    def __getitem__(self, i: Any) -> Any:
+        if self.single:
+            return self.columns[0][i]
+        return tuple(c[i] for c in self.columns)
+
+    def batch(self, idxs: Sequence[int]) -> Any:
+        """The batch of rows `idxs`: one index operation per column."""
+        index = torch.as_tensor(idxs, dtype=torch.long)
+        cols = [torch.as_tensor(c[index.numpy()]) if isinstance(c, np.ndarray) else c[index] for c in self.columns]
+        return cols[0] if self.single else tuple(cols)
+
+
+def _as_columns(dataset: Any) -> _Columns | None:
+    """The column view of an in-memory tensor source, or None for any other source."""
+    if isinstance(dataset, (torch.Tensor, np.ndarray)):
+        return _Columns([dataset], single=True) if dataset.ndim > 0 else None
+    if type(dataset) is TensorDataset:
+        return _Columns(dataset.tensors, single=False)
+    if isinstance(dataset, tuple) and dataset and all(isinstance(c, (torch.Tensor, np.ndarray)) for c in dataset):
+        if all(c.ndim > 0 for c in dataset):
+            lengths = {len(c) for c in dataset}
+            if len(lengths) > 1:
+                raise ValueError(f"DataLoader: a tuple of tensors is read as columns of one dataset, so they need "
+                                 f"the same length; got lengths {[len(c) for c in dataset]}")
+            return _Columns(dataset, single=False)
+    return None
+
+
+class _PliesStream(IterableDataset):
+    """The torch-side view of a plies DataLoader: each worker yields the batches it owns."""
+
+    def __init__(self, dl: DataLoader) -> None:
+        self.dl = dl
+
+    def __iter__(self) -> Iterator[Any]:
+        dl, info = self.dl, get_worker_info()
+        if info is not None:
+            dl.offs, dl.num_workers = info.id, info.num_workers
+            plan = tuple(int(v) for v in dl._plan.tolist())
+            if plan != dl._prepared:  # persistent workers keep an old copy: follow the main process's plan
+                dl._base_seed = plan[0]
+                dl._prepare(plan[1], plan[2])
+        return dl.create_batches(dl.sample())
+
+
+def _identity(b: Any) -> Any:
+    return b
+
+
+def _worker_init(worker_id: int) -> None:
+    """Seed numpy in each worker from the seed torch gave it (torch seeds `random` and torch itself)."""
+    np.random.seed(torch.initial_seed() % 2**32)
+    info = get_worker_info()
+    if info is not None:
+        info.dataset.dl.wif()
+
+
+@funcs_kwargs
+class DataLoader:
+    """Load batches from an indexed or iterable source through replaceable stages (see the README table).
+
+    `bs=None` yields items one by one without collation (a source of ready batches). The shuffle
+    order of epoch `k` depends only on `(seed, k)`; with `seed=None` a base seed is drawn from
+    torch's global RNG on first use. `rank`/`world_size` shard each epoch's order across
+    data-parallel processes (`pad=True` repeats items so every rank gets as many items; `pad=False`
+    drops the remainder). Iterating yields batches already moved to `device`.
+    """
+
+    _methods = list(_METHODS)
+
+    def __init__(self, dataset: Any = None, bs: int | None = 64, shuffle: bool = False, drop_last: bool = False,
+                 num_workers: int = 0, pin_memory: bool = False, persistent_workers: bool = False,
+                 device: Any = None, seed: int | None = None, n: int | None = None, indexed: bool | None = None,
+                 rank: int = 0, world_size: int = 1, pad: bool = True, timeout: float = 0) -> None:
+        if bs is not None and (not isinstance(bs, int) or bs < 1):
+            raise ValueError(f"DataLoader: bs must be a positive int or None (no batching), got {bs!r}")
+        if not isinstance(num_workers, int) or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be an int >= 0, got {num_workers!r}")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("DataLoader: persistent_workers=True needs num_workers > 0 (got num_workers=0)")
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ValueError(f"DataLoader: need 0 <= rank < world_size, got rank={rank}, world_size={world_size}")
+        self.dataset, self.bs, self.shuffle, self.drop_last = dataset, bs, shuffle, drop_last
+        self.num_workers, self.pin_memory, self.persistent_workers = num_workers, pin_memory, persistent_workers
+        self.device, self.seed, self.timeout = device, seed, timeout
+        self.rank, self.world_size, self.pad = rank, world_size, pad
+        self._indexed_arg, self._n_arg = indexed, n
+        self._columns = _as_columns(dataset)
+        if indexed is None:
+            indexed = dataset is not None and hasattr(dataset, "__getitem__") and not isinstance(dataset, IterableDataset)
+        self.indexed = indexed
+        if n is None and dataset is not None:
+            try:
+                n = len(dataset if self._columns is None else self._columns)
+            except TypeError:
+                n = None
+        self.n = n
+        if shuffle and not indexed:
+            raise ValueError("DataLoader: shuffle=True needs an indexed source (one with __getitem__); "
+                             f"got {type(dataset).__name__}, which is read as a stream")
+        self.offs, self.rng = 0, random.Random(0)
+        self.generator = torch.Generator()
+        self.epoch, self._resume_skip, self._running = 0, 0, None
+        self._base_seed: int | None = None
+        self._prepared: tuple[int, int, int] | None = None
+        self._plan = torch.zeros(3, dtype=torch.int64)
+        self._torch_loader: TorchDataLoader | None = None
+
+    # ---- sample creation -------------------------------------------------------------------
+    def get_idxs(self) -> Iterable[Any]:
+        """The epoch's samples in order: indices `0..n-1` (shuffled when `shuffle`), or stream positions."""
+        idxs: Iterable[Any] = range(self.n) if self.n is not None else itertools.count()
+        return self.shuffle_fn(idxs) if self.shuffle else idxs
+
+    def shuffle_fn(self, idxs: Sequence[Any]) -> list[Any]:
+        """A permutation of `idxs` drawn from this epoch's generator."""
+        perm = torch.randperm(len(idxs), generator=self.generator).tolist()
+        return perm if isinstance(idxs, range) and idxs == range(len(idxs)) else [idxs[i] for i in perm]
+
+    def randomize(self) -> None:
+        """Reseed `self.generator` and `self.rng` for the epoch being prepared (from seed and epoch)."""
+        state = np.random.SeedSequence([self._base_seed or 0, self._epoch_now]).generate_state(2, np.uint32)
+        seed = int(state[0]) << 32 | int(state[1])
+        self.generator.manual_seed(seed)
+        self.rng = random.Random(seed)
+
+    def sample(self) -> Iterable[Any]:
+        """The samples this worker builds: those of the batches `offs, offs+num_workers, ...`."""
+        if self.num_workers <= 1:
+            return self._idxs
+        per, nw, offs = (self.bs or 1), self.num_workers, self.offs
+        return (s for i, s in enumerate(self._idxs) if i // per % nw == offs)
+
+    # ---- item creation ---------------------------------------------------------------------
+    def create_item(self, s: Any) -> Any:
+        """Item for sample `s`: `dataset[s]` for indexed sources, the stream's item at position `s` otherwise."""
+        if self.indexed:
+            return (self.dataset if self._columns is None else self._columns)[s]
+        return self._next_item(s)
+
+    def do_item(self, s: Any) -> Any:
+        """Create the item for sample `s` and apply `after_item` to it."""
+        return self.after_item(self.create_item(s))
+
+    def after_item(self, item: Any) -> Any:
+        """Per-item processing after creation (no-op by default; a Pipeline in TfmdDL)."""
+        return item
+
+    def before_batch(self, items: list[Any]) -> list[Any]:
+        """Processing of the list of items of a batch before collation (no-op by default)."""
+        return items
+
+    # ---- batch creation --------------------------------------------------------------------
+    def create_batches(self, samps: Iterable[Any]) -> Iterator[Any]:
+        """Turn this worker's samples into batches (chunks of `bs`, or single items when `bs=None`)."""
+        if not self.indexed:
+            self.it, self._stream_pos = iter(self.dataset) if self.dataset is not None else None, 0
+        if self._batch_indexing():
+            yield from self._indexed_batches(samps)
+            return
+        items = self._items(samps)
+        if self.bs is None:
+            yield from map(self.do_batch, items)
+            return
+        while True:
+            chunk = list(itertools.islice(items, self.bs))
+            if not chunk or (self.drop_last and len(chunk) < self.bs):
+                return
+            yield self.do_batch(chunk)
+
+    def create_batch(self, items: list[Any]) -> Any:
+        """Collate a list of items into a batch (`fa_collate`); with `bs=None` convert one item (`fa_convert`)."""
+        if self.bs is None:
+            return fa_convert(items)
+        try:
+            return fa_collate(items)
+        except (RuntimeError, TypeError, ValueError) as e:
+            raise collate_error(e, items) from e
+
+    def retain(self, res: Any, b: Any) -> Any:
+        """Give the batch `res` the semantic types of the items `b` it was built from."""
+        return retain_types(res, b[0] if is_listy(b) and self.bs is not None else b)
+
+    def do_batch(self, b: Any) -> Any:
+        """`before_batch`, `create_batch` and `retain` on a list of items (or one item when `bs=None`)."""
+        return self.retain(self.create_batch(self.before_batch(b)), b)
+
+    def after_batch(self, b: Any) -> Any:
+        """Processing of a batch once it is on `device` (no-op by default; a Pipeline in TfmdDL)."""
+        return b
+
+    # ---- events ----------------------------------------------------------------------------
+    def wif(self) -> None:
+        """Called in each worker process once it starts (worker init function)."""
+
+    def before_iter(self) -> None:
+        """Called at the start of each iteration, in the main process."""
+
+    def after_iter(self) -> None:
+        """Called once an iteration ends, in the main process."""
+
+    # ---- iteration -------------------------------------------------------------------------
+    def __iter__(self) -> Iterator[Any]:
+        self.before_iter()
+        epoch, skip = self.epoch, self._resume_skip
+        self.epoch, self._resume_skip = epoch + 1, 0
+        self._resolve_seed()
+        self._plan.copy_(torch.tensor([self._base_seed, epoch, skip]))
+        self._prepare(epoch, skip)
+        loader = self._get_torch_loader(epoch)
+        self._running = [epoch, skip]
+        try:
+            for b in loader:
+                b = self._finish(b)
+                self._running[1] += 1
+                yield b
+        finally:
+            self._running = None
+        self.after_iter()
+
+    def _finish(self, b: Any) -> Any:
+        """Move a batch to `device` and apply `after_batch` (the main-process end of every batch)."""
+        if self.device is not None:
+            b = to_device(b, self.device, non_blocking=self.pin_memory)
+        return self.after_batch(b)
+
+    def one_batch(self) -> Any:
+        """The first batch of the current epoch's order, built in this process (the epoch is not advanced)."""
+        if self.n is not None and len(self) == 0:
+            raise ValueError(f"DataLoader.one_batch: no batches (n={self.n}, bs={self.bs}, "
+                             f"drop_last={self.drop_last}, world_size={self.world_size})")
+        self._resolve_seed()
+        self._prepare(self.epoch, 0)
+        offs, nw = self.offs, self.num_workers
+        self.offs, self.num_workers = 0, 1
+        try:
+            batches = self.create_batches(self.sample())
+            b = next(batches, _EMPTY)
+            batches.close()
+        finally:
+            self.offs, self.num_workers = offs, nw
+        if b is _EMPTY:
+            raise ValueError("DataLoader.one_batch: the source yielded no batch")
+        return self._finish(b)
+
+    def __len__(self) -> int:
+        if self.n is None:
+            raise TypeError(f"DataLoader: the length of a stream of {type(self.dataset).__name__} is unknown; "
+                            "pass n= to set it")
+        n = self.items_per_rank
+        if self.bs is None:
+            return n
+        return n // self.bs if self.drop_last else math.ceil(n / self.bs)
+
+    @property
+    def items_per_rank(self) -> int:
+        """Number of items this rank loads in one epoch (padding included; `n` when not sharded)."""
+        if self.n is None:
+            raise TypeError("DataLoader.items_per_rank: the source length is unknown; pass n=")
+        if self.world_size == 1:
+            return self.n
+        return math.ceil(self.n / self.world_size) if self.pad else self.n // self.world_size
+
+    @property
+    def sharded_pad_count(self) -> int:
+        """How many trailing items of this rank's epoch are padding (repeats added so ranks step equally)."""
+        if self.world_size == 1 or not self.pad or self.n is None:
+            return 0
+        total = math.ceil(self.n / self.world_size) * self.world_size
+        return int(total - self.world_size + self.rank >= self.n)
+
+    # ---- state -----------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Position in the data as plain data: `{seed, epoch, batches_done, bs, n, rank, world_size}`.
+
+        During an iteration `epoch` is the running epoch and `batches_done` counts the batches
+        handed out so far (the one being processed included); between epochs it is the next epoch.
+        """
+        self._resolve_seed()
+        epoch, done = self._running if self._running is not None else (self.epoch, self._resume_skip)
+        return {"seed": self._base_seed, "epoch": epoch, "batches_done": done, "bs": self.bs, "n": self.n,
+                "rank": self.rank, "world_size": self.world_size}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Make the next iteration replay epoch `state['epoch']` with its exact order, after `batches_done` batches."""
+        missing = {"seed", "epoch", "batches_done"} - set(state)
+        if missing:
+            raise KeyError(f"DataLoader.load_state_dict: state lacks {sorted(missing)}; got keys {sorted(state)}")
+        self._base_seed, self.epoch, self._resume_skip = int(state["seed"]), int(state["epoch"]), int(state["batches_done"])
+
+    # ---- construction helpers --------------------------------------------------------------
+    def new(self, dataset: Any = None, cls: type | None = None, **kwargs: Any) -> DataLoader:
+        """A DataLoader like this one (same settings and replaced stages) with `kwargs` changed."""
+        same = dataset is None
+        cur: dict[str, Any] = dict(
+            dataset=self.dataset if same else dataset, bs=self.bs, shuffle=self.shuffle, drop_last=self.drop_last,
+            num_workers=self.num_workers, pin_memory=self.pin_memory,
+            persistent_workers=self.persistent_workers, device=self.device, seed=self.seed, rank=self.rank,
+            world_size=self.world_size, pad=self.pad, timeout=self.timeout)
+        if same:
+            cur.update(n=self._n_arg, indexed=self._indexed_arg)
+        if kwargs.get("num_workers") == 0 and "persistent_workers" not in kwargs:
+            cur["persistent_workers"] = False
+        for name in self._methods:
+            if name in self.__dict__:
+                cur[name] = self.__dict__[name]
+        return (cls or type(self))(**{**cur, **kwargs})
+
+    def to(self, device: Any) -> DataLoader:
+        """Make iteration yield batches on `device`; returns self."""
+        self.device = device
+        return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_torch_loader", None)
+        state.pop("it", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._torch_loader = None
+
+    def __repr__(self) -> str:
+        n = "?" if self.n is None else self.n
+        return (f"{type(self).__name__}(n={n}, bs={self.bs}, shuffle={self.shuffle}, "
+                f"num_workers={self.num_workers}, device={self.device})")
+
+    # ---- internals -------------------------------------------------------------------------
+    def _resolve_seed(self) -> None:
+        """Fix the base seed: the given one, or one drawn from torch's RNG (rank 0's when distributed)."""
+        if self._base_seed is not None:
+            return
+        if self.seed is not None:
+            self._base_seed = int(self.seed)
+            return
+        seed = int(torch.randint(0, 2**62, (1,)).item())
+        if self.world_size > 1 and self.shuffle:
+            seed = _broadcast_seed(seed, self.world_size)
+        self._base_seed = seed
+
+    def _prepare(self, epoch: int, skip: int) -> None:
+        """Compute this rank's order for `epoch`, starting after `skip` batches, into `self._idxs`."""
+        self._epoch_now = epoch
+        self.randomize()
+        idxs = self.get_idxs()
+        if self.world_size > 1:
+            idxs = self._shard(list(idxs))
+        if skip:
+            start = skip * (self.bs or 1)
+            idxs = idxs[start:] if isinstance(idxs, (list, range)) else itertools.islice(idxs, start, None)
+        self._idxs = idxs
+        self._prepared = (int(self._base_seed or 0), epoch, skip)
+
+    def _shard(self, idxs: list[Any]) -> list[Any]:
+        """This rank's interleaved slice of the full order, padded (repeating items) or cut to a multiple of world_size."""
+        ws, n = self.world_size, len(idxs)
+        if self.pad:
+            total = math.ceil(n / ws) * ws
+            idxs = idxs + [idxs[i % n] for i in range(total - n)] if n else idxs
+        else:
+            total = n // ws * ws
+            idxs = idxs[:total]
+        return idxs[self.rank:total:ws]
+
+    def _batch_indexing(self) -> bool:
+        """Whether batches can be fetched with one index operation (in-memory columns, default item stages)."""
+        if self._columns is None or not self.indexed or self.bs is None:
+            return False
+        cls = type(self)
+        return all(name not in self.__dict__ and getattr(cls, name) is getattr(DataLoader, name)
+                   for name in _PER_ITEM_STAGES)
+
+    def _indexed_batches(self, samps: Iterable[Any]) -> Iterator[Any]:
+        columns, bs = self._columns, self.bs
+        assert columns is not None and bs is not None
+        samps = samps if isinstance(samps, (list, range)) else list(samps)
+        stop = len(samps) - len(samps) % bs if self.drop_last else len(samps)
+        for i in range(0, stop, bs):
+            yield columns.batch(samps[i:i + bs])
+
+    def _items(self, samps: Iterable[Any]) -> Iterator[Any]:
+        """Items for `samps`; a stream source ends the epoch by raising StopIteration."""
+        for s in samps:
+            try:
+                item = self.do_item(s)
+            except StopIteration:
+                return
+            yield item
+
+    def _next_item(self, position: int) -> Any:
+        """The stream's item at `position`, skipping the items other workers build."""
+        if self.it is None:
+            raise TypeError("DataLoader: no dataset to read items from; pass dataset= or replace create_item")
+        while self._stream_pos < position:
+            next(self.it)
+            self._stream_pos += 1
+        self._stream_pos += 1
+        return next(self.it)
+
+    def _get_torch_loader(self, epoch: int) -> TorchDataLoader:
+        """The torch DataLoader running `create_batches` in worker processes (kept when persistent)."""
+        if self._torch_loader is not None and self.persistent_workers:
+            return self._torch_loader
+        generator = torch.Generator().manual_seed(int(self.generator.initial_seed()) % 2**63)
+        kwargs: dict[str, Any] = {}
+        if self.num_workers > 0:
+            kwargs.update(worker_init_fn=_worker_init, persistent_workers=self.persistent_workers, timeout=self.timeout)
+        loader = TorchDataLoader(_PliesStream(self), batch_size=None, collate_fn=_identity, num_workers=self.num_workers,
+                                 pin_memory=self.pin_memory, generator=generator, **kwargs)
+        if self.persistent_workers:
+            self._plan.share_memory_()
+            self._torch_loader = loader
+        return loader
+
+
+class _Empty:
+    """Marker for 'no batch' (a batch may legitimately be None)."""
+
+
+_EMPTY = _Empty()
+
+
+def _broadcast_seed(seed: int, world_size: int) -> int:
+    """Rank 0's `seed`, broadcast through torch.distributed so every rank shuffles alike."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        raise ValueError(f"DataLoader(shuffle=True, world_size={world_size}): every rank must shuffle alike; "
+                         "pass seed= or initialise torch.distributed so rank 0's seed is broadcast")
+    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+    t = torch.tensor([seed], dtype=torch.int64, device=device)
+    dist.broadcast(t, src=0)
+    return int(t.item())
