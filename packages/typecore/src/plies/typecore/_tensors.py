@@ -1,0 +1,194 @@
+"""Semantic tensors: `TensorBase` and its subclasses keep their type and metadata through torch ops.
+
+How the type of a result is chosen (the mixing rule): PyTorch offers an operation to the
+`__torch_function__` of its tensor arguments, subclasses before their base classes and
+otherwise left to right; `TensorBase` handles it at the first offer. So the result takes the
+most derived `TensorBase` subclass among the arguments, and when two unrelated subclasses
+meet (`TensorImage + TensorMask`) the type of the one that comes first in the arguments wins.
+Plain tensors never win over a `TensorBase`.
+
+Metadata (instance attributes such as `img_size`) is copied, shallowly, from the first
+`TensorBase` argument that has any (looking one level into lists and tuples, for
+`torch.cat([a, b])`).
+
+Speed: a fresh result tensor is re-typed by assigning its `__class__` (cheap) instead of
+`Tensor.as_subclass` (which allocates another Python object); tensors that were arguments of
+the call (in-place ops, `out=`, `.to()` returning self) and PyTorch's "no-wrap" attributes
+(`.grad`, `._base`) are never re-typed, so no tensor the caller holds changes type.
+"""
+
+from __future__ import annotations
+
+import copy
+import numbers
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.overrides import get_default_nowrap_functions
+
+__all__ = ["TensorBase", "TensorCategory", "TensorMultiCategory", "tensor"]
+
+# `torch.Tensor.__torch_function__` bound to `torch.Tensor` itself: runs the op with subclass
+# dispatch disabled and returns plain tensors (the public way to call the default behaviour).
+_plain_torch_function = Tensor.__torch_function__
+# `.grad`/`._base` return tensors owned elsewhere; `as_subclass` must give exactly the asked type.
+_NOWRAP = frozenset(get_default_nowrap_functions()) | {Tensor.as_subclass}
+
+
+def _is_argument(t: Tensor, args: tuple, kwargs: dict | None) -> bool:
+    """Whether `t` is one of the call's arguments (top level, or inside an `out=` tuple)."""
+    for a in args:
+        if a is t:
+            return True
+    if kwargs:
+        for v in kwargs.values():
+            if v is t or (isinstance(v, (tuple, list)) and any(o is t for o in v)):
+                return True
+    return False
+
+
+def _metadata(args: Iterable[Any]) -> dict | None:
+    """The `__dict__` of the first TensorBase argument that has metadata (one level into lists)."""
+    for a in args:
+        if isinstance(a, TensorBase):
+            if a.__dict__:
+                return a.__dict__
+        elif isinstance(a, (list, tuple)):
+            for o in a:
+                if isinstance(o, TensorBase) and o.__dict__:
+                    return o.__dict__
+    return None
+
+
+class TensorBase(Tensor):
+    """A `torch.Tensor` subclass that keeps its type and metadata through torch operations.
+
+    `TensorBase(x, **meta)` accepts a tensor, a numpy array, a list or a number (see `tensor`)
+    and stores `meta` as instance attributes (e.g. `TensorBase(x, img_size=(28, 28))`).
+    Subclass it for semantic types (`class TensorImage(TensorBase): pass`) to dispatch on.
+    """
+
+    def __new__(cls, x: Any, **kwargs: Any) -> Any:
+        res = tensor(x)
+        meta = res.__dict__ if isinstance(res, TensorBase) else None
+        res = res.as_subclass(cls)
+        if meta:
+            res.__dict__.update(meta)
+        for k, v in kwargs.items():
+            setattr(res, k, v)
+        return res
+
+    def __init__(self, x: Any, **kwargs: Any) -> None:
+        """Everything happens in `__new__`; this only accepts the same arguments."""
+
+    @classmethod
+    def __torch_function__(
+        cls,
+        func: Callable[..., Any],
+        types: Iterable[type],
+        args: tuple = (),
+        kwargs: dict | None = None,
+    ) -> Any:
+        ret = _plain_torch_function(func, (), args, kwargs)
+        if type(ret) is Tensor:
+            if func in _NOWRAP or _is_argument(ret, args, kwargs):
+                return ret
+            ret.__class__ = cls
+            meta = _metadata(args)
+            if meta:
+                ret.__dict__.update(meta)
+            return ret
+        if isinstance(ret, (tuple, list)) and func not in _NOWRAP:
+            meta = None
+            for r in ret:
+                if type(r) is Tensor and not _is_argument(r, args, kwargs):
+                    r.__class__ = cls
+                    if meta is None:
+                        meta = _metadata(args) or {}
+                    r.__dict__.update(meta)
+        return ret
+
+    def __deepcopy__(self, memo: dict) -> Any:
+        if id(self) in memo:
+            return memo[id(self)]
+        res = self.detach().clone()
+        res.requires_grad_(self.requires_grad)
+        memo[id(self)] = res
+        res.__dict__ = copy.deepcopy(self.__dict__, memo)
+        return res
+
+    def __reduce_ex__(self, proto: Any) -> Any:
+        # Rebuild from a plain tensor (pickled by torch) plus the metadata dict; works across
+        # torch versions because it only relies on pickling plain tensors.
+        plain = self.as_subclass(Tensor).detach()
+        return (_rebuild_tensor_base, (type(self), plain, dict(self.__dict__), self.requires_grad))
+
+
+def _rebuild_tensor_base(cls: type, plain: Tensor, meta: dict, requires_grad: bool) -> Any:
+    """Unpickle a TensorBase: retype the plain tensor and restore its metadata."""
+    res: Any = plain.as_subclass(cls)
+    res.requires_grad_(requires_grad)
+    res.__dict__.update(meta)
+    return res
+
+
+class TensorCategory(TensorBase):
+    """Integer class indices (single-label targets); `default_loss_func` maps it to cross-entropy."""
+
+
+class TensorMultiCategory(TensorCategory):
+    """Multi-label targets (one-hot or index lists); `default_loss_func` maps it to BCE-with-logits."""
+
+
+def _array_to_tensor(x: np.ndarray) -> Tensor:
+    """A tensor from a numpy array (shared memory when possible; uint16 becomes float32)."""
+    if x.dtype == np.uint16:
+        x = x.astype(np.float32)
+    if x.dtype == object:
+        raise TypeError(f"tensor: cannot make a tensor from a numpy array of dtype object: {x!r}"[:200])
+    if not x.flags.writeable:
+        x = x.copy()
+    return torch.from_numpy(x)
+
+
+def tensor(
+    x: Any,
+    *rest: Any,
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Make a tensor from a tensor, numpy array, list, tuple, number or array-like (PIL image, Series).
+
+    Several arguments, or a list of tensors/arrays, are stacked: `tensor(1, 2, 3)` is
+    `tensor([1, 2, 3])`. float64 data becomes float32 unless `dtype` is given; a tensor input
+    is returned as is (no copy) when no conversion is asked.
+    """
+    if rest:
+        x = (x, *rest)
+    res: Tensor
+    if isinstance(x, Tensor):
+        res = x
+    elif isinstance(x, (list, tuple)):
+        if x and all(isinstance(o, Tensor) for o in x):
+            res = torch.stack(list(x))
+        elif x and all(isinstance(o, np.ndarray) for o in x):
+            res = _array_to_tensor(np.stack(x))
+        else:
+            res = torch.tensor(x)
+    elif isinstance(x, (numbers.Number, np.generic)):
+        res = torch.tensor(x)
+    elif isinstance(x, np.ndarray):
+        res = _array_to_tensor(x)
+    else:
+        res = _array_to_tensor(np.asarray(x))
+    if dtype is None and res.dtype is torch.float64:
+        res = res.float()
+    if dtype is not None or device is not None:
+        res = res.to(device=device, dtype=dtype)
+    if requires_grad:
+        res.requires_grad_(True)
+    return res
