@@ -30,6 +30,7 @@ from ._basics import (
     tuplify,
     uniqueify,
 )
+from ._builders import build_from_spec, register_builder
 from ._collections import L
 from ._dispatch import TypeDispatch, retain_type, retain_types, typedispatch
 from ._meta import delegates, funcs_kwargs, patch, patch_to
@@ -105,4 +106,7 @@ __all__ = [
     "set_seed",
     "rank_distrib",
     "num_distrib",
+    # model rebuild registry
+    "register_builder",
+    "build_from_spec",
 ]
