@@ -1,5 +1,19 @@
-"""plies.pipes: `Transform` (encodes/decodes, setup, split_idx, order) and `Pipeline`."""
+"""plies.pipes: `Transform` (encodes/decodes, setup, split_idx, order), `Pipeline`, plain-data state."""
 
 from .__about__ import __version__
+from ._pipeline import Pipeline, compose_tfms, mk_transform
+from ._state import check_plain_data, register_transform
+from ._transform import DisplayedTransform, InplaceTransform, ItemTransform, Transform
 
-__all__: list[str] = ["__version__"]
+__all__ = [
+    "__version__",
+    "Transform",
+    "InplaceTransform",
+    "DisplayedTransform",
+    "ItemTransform",
+    "Pipeline",
+    "compose_tfms",
+    "mk_transform",
+    "register_transform",
+    "check_plain_data",
+]

@@ -168,6 +168,16 @@ class TypeDispatch:
         """The registered functions (own ones, without the bases'), in registration order."""
         return list(dict.fromkeys(self._impls.values()))
 
+    def signatures(self, inherited: bool = True) -> list[tuple[tuple[type, type], Callable[..., Any]]]:
+        """The ((first type, second type), implementation) pairs: own ones, then the bases' ones."""
+        res = list(self._impls.items())
+        if inherited:
+            own = set(self._impls)
+            for b in self.bases:
+                res += [(k, f) for k, f in b.signatures() if k not in own]
+                own |= {k for k, _ in res}
+        return res
+
     def first(self) -> Callable[..., Any] | None:
         """The first registered implementation, or None when empty."""
         return next(iter(self._impls.values()), None)

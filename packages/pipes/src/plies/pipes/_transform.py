@@ -1,0 +1,235 @@
+"""`Transform`: a callable with `encodes`/`decodes`/`setups` dispatched on the input's type.
+
+Element rule: a plain tuple (or tuple subclass, not a namedtuple) is processed element by
+element, recursively; a list, or anything else, is one item. `ItemTransform` sees the whole
+tuple. Each result keeps the input's semantic type (`retain_type`) unless the implementation
+has a return annotation, which the result is cast to.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, MutableMapping
+from typing import Any, ClassVar
+
+import torch
+from plies.typecore import TypeDispatch, retain_type
+
+from ._state import check_plain_data, register_transform
+
+__all__ = ["Transform", "InplaceTransform", "DisplayedTransform", "ItemTransform"]
+
+_TFM_METHODS = ("encodes", "decodes", "setups")
+
+
+def _is_tuple(x: Any) -> bool:
+    return isinstance(x, tuple) and not hasattr(x, "_fields")
+
+
+class _TfmNamespace(dict):
+    """Class-body namespace that keeps every `encodes`/`decodes`/`setups` defined, not just the last."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.collected: dict[str, list[Callable[..., Any]]] = {n: [] for n in _TFM_METHODS}
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key in _TFM_METHODS and callable(value):
+            fs = value.implementations() if isinstance(value, TypeDispatch) else [value]
+            self.collected[key].extend(fs)
+        super().__setitem__(key, value)
+
+
+def _is_method_for(f: Any) -> bool:
+    """True for a function named encodes/decodes/setups whose first parameter is `self`."""
+    if getattr(f, "__name__", None) not in _TFM_METHODS or not inspect.isfunction(f):
+        return False
+    params = list(inspect.signature(f).parameters)
+    return bool(params) and params[0] == "self"
+
+
+class _TfmMeta(type):
+    """Collects the class body's encodes/decodes/setups into `TypeDispatch` objects that extend
+    the parents' ones, and records the constructor arguments (for the plain-data state)."""
+
+    @classmethod
+    def __prepare__(mcs, name: str, bases: tuple[type, ...], /, **kwargs: Any) -> MutableMapping[str, object]:
+        return _TfmNamespace()
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> Any:
+        collected = namespace.collected if isinstance(namespace, _TfmNamespace) else {}
+        ns = dict(namespace)
+        for meth in _TFM_METHODS:
+            parents = [p for p in (getattr(b, meth, None) for b in bases) if isinstance(p, TypeDispatch)]
+            td = TypeDispatch(collected.get(meth, ()), bases=parents)
+            td.__name__, td.__qualname__ = meth, f"{ns.get('__qualname__', name)}.{meth}"
+            ns[meth] = td
+        return super().__new__(mcs, name, bases, ns, **kwargs)
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        # `@MyTfm` on `def encodes(self, x: T)` adds an implementation to MyTfm (as in fastai)
+        if len(args) == 1 and not kwargs and _is_method_for(args[0]):
+            getattr(cls, args[0].__name__).add(args[0])
+            return args[0]
+        obj = super().__call__(*args, **kwargs)
+        obj.__dict__["_init_args"], obj.__dict__["_init_kwargs"] = args, kwargs
+        return obj
+
+
+class Transform(metaclass=_TfmMeta):
+    """A reversible, type-dispatched function: `encodes` on call, `decodes` on `decode`, `setups` on `setup`.
+
+    Define `encodes`/`decodes`/`setups` (several times, one per annotated type) in a subclass
+    body, or pass functions: `Transform(enc=f, dec=g)`; `@Transform` turns a function into one.
+    `split_idx`: when set, the transform only runs when called with that `split_idx`
+    (0 = training, 1 = validation) and returns its input unchanged otherwise. `order` sorts
+    transforms in a `Pipeline`. Inputs no implementation matches are returned unchanged.
+    """
+
+    split_idx: int | None = None
+    order: int = 0
+    train_setup: bool | None = None
+    _item_level: ClassVar[bool] = False
+    _state_attrs: ClassVar[tuple[str, ...]] = ()
+    encodes: TypeDispatch
+    decodes: TypeDispatch
+    setups: TypeDispatch
+
+    def __init__(self, enc: Callable[..., Any] | None = None, dec: Callable[..., Any] | None = None,
+                 split_idx: int | None = None, order: int | None = None) -> None:
+        if split_idx is not None:
+            self.split_idx = split_idx
+        if enc is not None:
+            if not callable(enc):
+                raise TypeError(f"Transform: enc must be callable, found {type(enc).__name__}")
+            self.encodes = TypeDispatch(enc)
+            self._name = getattr(enc, "__name__", type(enc).__name__)
+            self.order = getattr(enc, "order", self.order)
+        if dec is not None:
+            if not callable(dec):
+                raise TypeError(f"Transform: dec must be callable, found {type(dec).__name__}")
+            self.decodes = TypeDispatch(dec)
+        if order is not None:
+            self.order = order
+
+    @property
+    def name(self) -> str:
+        """The transform's name: the encoding function's name, else the class name."""
+        return self.__dict__.get("_name", type(self).__name__)
+
+    def __call__(self, x: Any, split_idx: int | None = None, **kwargs: Any) -> Any:
+        """Apply `encodes` (to each element of a tuple); skipped when `split_idx` does not match."""
+        if self.split_idx is not None and split_idx != self.split_idx:
+            return x
+        return self._apply("encodes", x, kwargs)
+
+    def decode(self, x: Any, split_idx: int | None = None, **kwargs: Any) -> Any:
+        """Apply `decodes`, the inverse of `encodes`; skipped when `split_idx` does not match."""
+        if self.split_idx is not None and split_idx != self.split_idx:
+            return x
+        return self._apply("decodes", x, kwargs)
+
+    def setup(self, items: Any = None, train_setup: bool = False) -> None:
+        """Build state from `items` with `setups` (its training subset `items.train` when
+        `train_setup`, or when the class sets `train_setup = True`)."""
+        use_train = train_setup if self.train_setup is None else self.train_setup
+        self._apply1("setups", getattr(items, "train", items) if use_train else items, {})
+
+    def _apply(self, meth: str, x: Any, kwargs: dict[str, Any]) -> Any:
+        if self._item_level or not _is_tuple(x):
+            return self._apply1(meth, x, kwargs)
+        return retain_type(tuple([self._apply(meth, o, kwargs) for o in x]), x)
+
+    def _apply1(self, meth: str, x: Any, kwargs: dict[str, Any]) -> Any:
+        own = self.__dict__.get(meth)  # functions given to the constructor take no `self`
+        td: TypeDispatch = own if own is not None else getattr(type(self), meth)
+        f, ret = td.resolve(type(x))
+        if f is None:
+            return x
+        res = f(x, **kwargs) if own is not None else f(self, x, **kwargs)
+        if ret is None:
+            return res if type(res) is type(x) else retain_type(res, x)
+        return retain_type(res, x, ret)
+
+    # -- plain-data state ---------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """The transform's state as plain data: `split_idx`, `order` and the class's `_state_attrs`.
+
+        Tensor subclasses are stored as plain tensors. Override (with `load_state_dict`) for
+        state that is not plain data.
+        """
+        d: dict[str, Any] = {"split_idx": self.split_idx, "order": self.order}
+        for attr in self._state_attrs:
+            d[attr] = _plain_tensors(getattr(self, attr))
+        return check_plain_data(d, f"{self.name}.state_dict()")
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what `state_dict` returned (unknown keys raise KeyError)."""
+        allowed = ("split_idx", "order", *self._state_attrs)
+        unknown = [k for k in state if k not in allowed]
+        if unknown:
+            raise KeyError(f"{self.name}.load_state_dict: unexpected keys {unknown}; expected some of "
+                           f"{list(allowed)}")
+        for k, v in state.items():
+            setattr(self, k, v)
+
+    def __repr__(self) -> str:
+        return f"{self.name}:\nencodes: {_types_of(self, 'encodes')}\ndecodes: {_types_of(self, 'decodes')}"
+
+
+def _plain_tensors(x: Any) -> Any:
+    """`x` with tensor subclasses turned into plain tensors, through dicts, lists and tuples."""
+    if isinstance(x, torch.Tensor) and type(x) is not torch.Tensor:
+        return x.as_subclass(torch.Tensor)
+    if type(x) in (list, tuple):
+        return type(x)(_plain_tensors(o) for o in x)
+    if type(x) is dict:
+        return {k: _plain_tensors(v) for k, v in x.items()}
+    return x
+
+
+def _types_of(t: Transform, meth: str) -> str:
+    """`int, (str, float)` for the types an encodes/decodes accepts; `(none)` when empty."""
+    td = t.__dict__.get(meth) or getattr(type(t), meth)
+    names = []
+    for (a, b), _ in td.signatures():
+        names.append(a.__name__ if b is object else f"({a.__name__}, {b.__name__})")
+    return ", ".join(names) if names else "(none)"
+
+
+class InplaceTransform(Transform):
+    """A `Transform` whose `encodes`/`decodes` modify their input in place: the input is returned."""
+
+    def __call__(self, x: Any, split_idx: int | None = None, **kwargs: Any) -> Any:
+        """Apply `encodes` in place and return `x`."""
+        super().__call__(x, split_idx, **kwargs)
+        return x
+
+    def decode(self, x: Any, split_idx: int | None = None, **kwargs: Any) -> Any:
+        """Apply `decodes` in place and return `x`."""
+        super().decode(x, split_idx, **kwargs)
+        return x
+
+
+class DisplayedTransform(Transform):
+    """A `Transform` whose name and repr show its arguments (those stored with `store_attr`,
+    else the constructor's keyword arguments) and the types it encodes and decodes."""
+
+    @property
+    def name(self) -> str:
+        """The class (or function) name followed by the transform's arguments."""
+        args = self.__dict__.get("__stored_args__") or self.__dict__.get("_init_kwargs") or {}
+        return f"{super().name} -- {args}"
+
+    def __repr__(self) -> str:
+        return f"{self.name}\n(encodes: {_types_of(self, 'encodes')} | decodes: {_types_of(self, 'decodes')})"
+
+
+class ItemTransform(Transform):
+    """A `Transform` applied to the whole item: a tuple is passed as one object, not element-wise."""
+
+    _item_level = True
+
+
+for _cls in (Transform, InplaceTransform, DisplayedTransform, ItemTransform):
+    register_transform(_cls, name=f"plies.pipes.{_cls.__name__}")
