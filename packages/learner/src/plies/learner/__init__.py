@@ -1,10 +1,17 @@
 """plies.learner: `Learner`, two-way callbacks, the Recorder, schedules, `lr_find`, metrics, safe export, distributed training and checkpoints."""
 
 from .__about__ import __version__
+from ._callback import (
+    Callback, CancelBackwardException, CancelBatchException, CancelEpochException, CancelFitException,
+    CancelStepException, CancelTrainException, CancelValidException, TrainEvalCallback, event,
+)
 from ._hooks import (
     ActivationStats, Hook, HookCallback, Hooks, PrettyString, hook_output, hook_outputs, layer_info,
     learner_summary, module_summary,
 )
+from ._inference import GatherPredsCallback
+from ._learner import Learner
+from ._loss import default_loss_func
 from ._metric import AvgLoss, AvgMetric, AvgSmoothLoss, Metric, ValueMetric, mk_metric
 from ._metrics import (
     AccumMetric, ActivationType, Dice, DiceMulti, ExplainedVariance, JaccardCoeff, PearsonCorrCoef,
@@ -12,6 +19,12 @@ from ._metrics import (
     flatten_check, foreground_acc, mae, mse, msle, perplexity, rmse, skm_to_plies, top_k_accuracy,
 )
 from ._mixup import CutMix, MixHandler, MixUp
+from ._progress import ProgressCallback, ShowGraphCallback
+from ._recorder import Recorder
+from ._schedule import (
+    LRFinder, ParamScheduler, SchedCos, SchedExp, SchedLin, SchedNo, SchedPoly, combine_scheds, combined_cos,
+    minimum, steep, valley,
+)
 from ._skmetrics import (
     APScoreBinary, APScoreMulti, BalancedAccuracy, BrierScore, BrierScoreMulti, CohenKappa, F1Score,
     F1ScoreMulti, FBeta, FBetaMulti, HammingLoss, HammingLossMulti, Jaccard, JaccardMulti,
@@ -21,6 +34,14 @@ from ._skmetrics import (
 
 __all__ = [
     "__version__",
+    # the learner and its loop (_learner, _callback, _recorder, _progress, _inference, _loss)
+    "Learner", "Callback", "event", "TrainEvalCallback", "Recorder", "ProgressCallback", "ShowGraphCallback",
+    "GatherPredsCallback", "default_loss_func",
+    "CancelBatchException", "CancelStepException", "CancelBackwardException", "CancelTrainException",
+    "CancelValidException", "CancelEpochException", "CancelFitException",
+    # schedules and the LR finder (_schedule)
+    "SchedLin", "SchedCos", "SchedNo", "SchedExp", "SchedPoly", "combine_scheds", "combined_cos",
+    "ParamScheduler", "LRFinder", "minimum", "steep", "valley",
     # metric API (_metric)
     "Metric", "AvgMetric", "AvgLoss", "AvgSmoothLoss", "ValueMetric", "mk_metric",
     # concrete metrics (_metrics)

@@ -1,0 +1,84 @@
+"""Prediction helpers for `Learner.get_preds` / `predict`: gathering outputs over a DataLoader."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator
+from typing import Any
+
+from ._callback import Callback
+from ._utils import concat_batches, detach_cpu
+
+__all__ = ["GatherPredsCallback"]
+
+
+class GatherPredsCallback(Callback):
+    """Collect the predictions, targets (and optionally inputs and per-item losses) of a validation pass."""
+
+    order = 70
+    run_train = False
+
+    def __init__(self, with_input: bool = False, with_loss: bool = False) -> None:
+        self.with_input, self.with_loss = with_input, with_loss
+
+    def before_validate(self) -> None:
+        """Start empty lists."""
+        self.inputs: list[Any] = []
+        self.preds: list[Any] = []
+        self.targets: list[Any] = []
+        self.losses: list[Any] = []
+
+    def after_batch(self) -> None:
+        """Store this batch's (detached, CPU) outputs."""
+        learn = self.learn
+        detach = learn.to_detach
+        if self.with_input:
+            self.inputs.append(detach(learn.xb))
+        self.preds.append(detach(learn.pred))
+        if learn.yb:
+            self.targets.append(detach(learn.yb))
+            if self.with_loss:
+                self.losses.append(detach(learn.loss))
+
+    def all_tensors(self) -> list[Any]:
+        """``[inputs?, preds, targets, losses?]`` concatenated over batches (None where absent)."""
+
+        def cat(items: list[Any], single: bool = False) -> Any:
+            if not items:
+                return None
+            res = concat_batches(items)
+            if single and isinstance(res, tuple) and len(res) == 1:
+                return res[0]
+            return res
+
+        res = [cat(self.preds), cat(self.targets, single=True)]
+        if self.with_input:
+            res.insert(0, cat(self.inputs, single=True))
+        if self.with_loss:
+            res.append(cat(self.losses))
+        return res
+
+
+@contextlib.contextmanager
+def loss_not_reduced(learn: Any) -> Iterator[None]:
+    """Make the learner's loss return one value per item for the duration of the block."""
+    loss_func = learn.loss_func
+    if hasattr(loss_func, "reduction"):
+        old = loss_func.reduction
+        loss_func.reduction = "none"
+        try:
+            yield
+        finally:
+            loss_func.reduction = old
+    else:
+        learn.loss_func = functools.partial(loss_func, reduction="none")
+        try:
+            yield
+        finally:
+            learn.loss_func = loss_func
+
+
+def detach_for_gather(b: Any) -> Any:
+    """Default `Learner.to_detach`: detach and move to the CPU."""
+    return detach_cpu(b, cpu=True)

@@ -1,0 +1,101 @@
+"""Small tensor helpers used on the learner's hot path (batch placement, detaching, batch size)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+
+def to_device_fast(b: Any, device: torch.device | str | None) -> Any:
+    """Move every tensor of a (nested) tuple/list/dict to `device`, keeping container types."""
+    if isinstance(b, Tensor):
+        return b.to(device, non_blocking=True)
+    if isinstance(b, tuple):
+        return tuple(to_device_fast(o, device) for o in b)
+    if isinstance(b, list):
+        return [to_device_fast(o, device) for o in b]
+    if isinstance(b, dict):
+        return {k: to_device_fast(v, device) for k, v in b.items()}
+    return b
+
+
+def detach_cpu(b: Any, cpu: bool = True) -> Any:
+    """Detach every tensor of a (nested) tuple/list/dict, moving it to the CPU when `cpu`."""
+    if isinstance(b, Tensor):
+        b = b.detach()
+        return b.cpu() if cpu else b
+    if isinstance(b, tuple):
+        return tuple(detach_cpu(o, cpu) for o in b)
+    if isinstance(b, list):
+        return [detach_cpu(o, cpu) for o in b]
+    if isinstance(b, dict):
+        return {k: detach_cpu(v, cpu) for k, v in b.items()}
+    return b
+
+
+def first_tensor(b: Any) -> Tensor | None:
+    """The first tensor found depth-first in `b`, or None."""
+    if isinstance(b, Tensor):
+        return b
+    if isinstance(b, (tuple, list)):
+        for o in b:
+            t = first_tensor(o)
+            if t is not None:
+                return t
+    if isinstance(b, dict):
+        for o in b.values():
+            t = first_tensor(o)
+            if t is not None:
+                return t
+    return None
+
+
+def batch_size(b: Any) -> int:
+    """Number of items in a batch: the first dimension of its first tensor (1 when none)."""
+    t = first_tensor(b)
+    return t.shape[0] if t is not None and t.ndim > 0 else 1
+
+
+_NORM_TYPES = (
+    nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm, nn.GroupNorm, nn.LayerNorm,
+    nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d,
+)
+
+
+def norm_bias_params(model: nn.Module, with_bias: bool = True) -> list[Tensor]:
+    """Parameters of normalisation layers (BatchNorm, LayerNorm, GroupNorm, InstanceNorm), plus every bias if `with_bias`."""
+    seen: set[int] = set()
+    out: list[Tensor] = []
+    for m in model.modules():
+        if isinstance(m, _NORM_TYPES):
+            ps = list(m.parameters(recurse=False))
+        elif with_bias and getattr(m, "bias", None) is not None and isinstance(m.bias, nn.Parameter):
+            ps = [m.bias]
+        else:
+            continue
+        for p in ps:
+            if id(p) not in seen:
+                seen.add(id(p))
+                out.append(p)
+    return out
+
+
+def trainable_params(model: nn.Module) -> list[Tensor]:
+    """The parameters of `model` that require a gradient (the default splitter: one group)."""
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+def concat_batches(items: list[Any]) -> Any:
+    """Concatenate a list of batches (tensors, or tuples/lists of them) along the first dimension."""
+    first = items[0]
+    if isinstance(first, Tensor):
+        if first.ndim == 0:
+            return torch.stack(items)
+        return torch.cat(items)
+    if isinstance(first, (tuple, list)):
+        return type(first)(concat_batches([it[i] for it in items]) for i in range(len(first)))
+    if isinstance(first, dict):
+        return {k: concat_batches([it[k] for it in items]) for k in first}
+    return items
