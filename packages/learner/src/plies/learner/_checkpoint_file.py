@@ -17,7 +17,6 @@ import json
 import os
 import struct
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +32,9 @@ SUFFIX = ".safetensors"
 _MARK = "__plies__"
 _MAX_HEADER = 100_000_000
 
-# Test hook: called between writing the temporary file and renaming it (e.g. to sleep so a test can
-# kill the process in the middle of a write). Set through the PLIES_CHECKPOINT_WRITE_DELAY env var.
-_before_rename: Callable[[Path], None] | None = None
+# Crash-safety test hook: seconds to sleep between writing the temporary file and renaming it, so a
+# test can kill the process in the middle of a write.
+DELAY_ENV = "PLIES_CHECKPOINT_WRITE_DELAY"
 
 
 def encode_state(obj: Any) -> tuple[Any, dict[str, torch.Tensor]]:
@@ -131,11 +130,9 @@ def write_checkpoint(state: dict[str, Any], file: str | os.PathLike) -> Path:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        delay = os.environ.get("PLIES_CHECKPOINT_WRITE_DELAY")
+        delay = os.environ.get(DELAY_ENV)
         if delay:
             time.sleep(float(delay))
-        if _before_rename is not None:
-            _before_rename(tmp)
         os.replace(tmp, file)
     except BaseException:
         tmp.unlink(missing_ok=True)

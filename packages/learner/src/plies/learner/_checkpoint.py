@@ -1,0 +1,269 @@
+"""Checkpoints that resume a run exactly: `CheckpointCallback` writes them, `resume` (called by fit) reads them.
+
+A checkpoint holds everything the next batch depends on: model weights, optimizer state, the state of
+every callback that has one (Recorder history, grad scaler, early-stopping counters...), the schedule
+position (epoch, batches done, train_iter), the RNG states of every rank (python, numpy, torch, each
+CUDA device) and the training DataLoader's position, so a run killed mid-epoch continues with the same
+batch order and reaches the same weights. The file format is in `_checkpoint_file`.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import threading
+import warnings
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import numpy as np
+import torch
+
+from ._callback import Callback
+from ._checkpoint_file import SUFFIX, read_checkpoint, saved_at, write_checkpoint
+from ._distributed import _rank, _world, all_gather_objects, all_reduce_max_flag, distrib_barrier, unwrap_model
+
+__all__ = ["CheckpointCallback", "latest_checkpoint"]
+
+
+def get_rng_state() -> dict[str, Any]:
+    """The state of every random generator training uses: python, numpy, torch CPU and each CUDA device."""
+    version, py_state, gauss = random.getstate()
+    _, keys, pos, has_gauss, cached = np.random.get_state()
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else []
+    return {
+        "python": {"version": version, "state": torch.tensor(py_state, dtype=torch.int64), "gauss": gauss},
+        "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos), "has_gauss": int(has_gauss),
+                  "cached": float(cached)},
+        "torch": torch.get_rng_state(),
+        "cuda": list(cuda),
+    }
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what `get_rng_state` returned."""
+    py = state["python"]
+    random.setstate((py["version"], tuple(int(v) for v in py["state"].tolist()), py["gauss"]))
+    npst = state["numpy"]
+    np.random.set_state(("MT19937", npst["keys"].numpy().astype(np.uint32), npst["pos"], npst["has_gauss"],
+                         npst["cached"]))
+    torch.set_rng_state(state["torch"])
+    cuda = state["cuda"]
+    if cuda:
+        if not torch.cuda.is_available() or torch.cuda.device_count() != len(cuda):
+            found = torch.cuda.device_count() if torch.cuda.is_available() else 0
+            warnings.warn(f"checkpoint: CUDA RNG states of {len(cuda)} devices not restored, this process sees "
+                          f"{found}; GPU random draws (dropout...) will differ from the interrupted run", stacklevel=3)
+        else:
+            torch.cuda.set_rng_state_all(cuda)
+
+
+def _callback_keys(learn: Any) -> list[tuple[str, Callback]]:
+    seen: dict[str, int] = {}
+    keys = []
+    for cb in learn.cbs:
+        n = seen.get(cb.name, 0)
+        seen[cb.name] = n + 1
+        keys.append((cb.name if n == 0 else f"{cb.name}_{n}", cb))
+    return keys
+
+
+def _grads(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    # Only when a step is pending (gradient accumulation): after a step they are zero or None.
+    grads = {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
+    return grads if any(bool(g.any()) for g in grads.values()) else {}
+
+
+def checkpoint_state(learn: Any, epoch_done: bool) -> dict[str, Any]:
+    """The checkpoint of `learn` now (a collective under torch.distributed: every rank must call it)."""
+    # DataLoader states first: the first state_dict of a loader may draw its seed from torch's RNG,
+    # which must happen before the RNG state is taken (the resumed run then draws nothing)
+    dls = [dl.state_dict() for dl in learn.dls.loaders]
+    rng = all_gather_objects(get_rng_state())
+    if _rank() != 0:
+        return {}
+    model = unwrap_model(learn.model)
+    n_iter = len(learn.dls.train)
+    return {
+        "progress": {"epoch": learn.epoch, "n_epoch": learn.n_epoch, "train_iter": learn.train_iter,
+                     "batches_done": n_iter if epoch_done else learn.iter + 1, "epoch_done": epoch_done},
+        "world_size": _world(),
+        "model": model.state_dict(),
+        "grads": _grads(model),
+        "opt": learn.opt.state_dict() if learn.opt is not None else None,
+        "callbacks": {k: s for k, cb in _callback_keys(learn) if (s := cb.state_dict())},
+        "dls": dls,
+        "rng": rng,
+    }
+
+
+def latest_checkpoint(directory: str | os.PathLike) -> Path | None:
+    """The newest valid checkpoint file directly under `directory`, or None; invalid ones are skipped with a warning."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return None
+    found = []
+    for f in directory.iterdir():
+        if f.name.startswith(".") or not f.name.endswith(SUFFIX) or not f.is_file():
+            continue
+        t = saved_at(f)
+        if t is None:
+            try:
+                read_checkpoint(f)
+            except ValueError as e:
+                if "not a plies checkpoint" not in str(e):
+                    warnings.warn(f"resume_from='latest': skipping {f}: {e}", stacklevel=3)
+            continue
+        found.append((t, f.stat().st_mtime, f))
+    for _, _, f in sorted(found, reverse=True):
+        try:
+            read_checkpoint(f)
+        except ValueError as e:
+            warnings.warn(f"resume_from='latest': skipping {f}: {e}", stacklevel=3)
+            continue
+        return f
+    return None
+
+
+def _resolve(learn: Any, resume_from: str | os.PathLike) -> Path | None:
+    model_dir = Path(learn.path) / learn.model_dir
+    if str(resume_from) == "latest":
+        choice = latest_checkpoint(model_dir) if _rank() == 0 else None
+        # every rank resumes from the file rank 0 chose (they may see the directory at different moments)
+        name = all_gather_objects(None if choice is None else str(choice))[0]
+        return None if name is None else Path(name)
+    p = Path(resume_from)
+    tried = [p, model_dir / p, model_dir / f"{p}{SUFFIX}"]
+    for f in tried:
+        if f.is_file():
+            return f
+    raise FileNotFoundError(f"resume_from={str(resume_from)!r}: no checkpoint file at {', '.join(map(str, tried))}")
+
+
+def resume(learn: Any, resume_from: str | os.PathLike) -> Path | None:
+    """Restore `learn` from a checkpoint (a path, a name under the model dir, or 'latest'); return its path.
+
+    With 'latest' and no valid checkpoint, nothing changes and None is returned (a fresh start).
+    Sets ``learn.start_epoch``, ``learn.train_iter`` and the training DataLoader's position.
+    """
+    file = _resolve(learn, resume_from)
+    if file is None:
+        return None
+    state = read_checkpoint(file)
+    try:
+        _apply(learn, state)
+    except (KeyError, TypeError) as e:
+        raise ValueError(f"checkpoint {file}: does not match this learner ({type(e).__name__}: {e})") from None
+    return file
+
+
+def _apply(learn: Any, state: dict[str, Any]) -> None:
+    prog = state["progress"]
+    world = _world()
+    if state["world_size"] != world:
+        raise ValueError(f"the checkpoint was written by a run of {state['world_size']} processes, this run has "
+                         f"{world}; resume with the same number of processes")
+    if prog["epoch"] + int(prog["epoch_done"]) > learn.n_epoch:
+        raise ValueError(f"the checkpoint is at epoch {prog['epoch']} of {prog['n_epoch']}, beyond this fit's "
+                         f"n_epoch={learn.n_epoch}; call fit with the same arguments as the interrupted run")
+    model = unwrap_model(learn.model)
+    model.load_state_dict(state["model"])
+    params = dict(model.named_parameters())
+    for n, g in state["grads"].items():
+        params[n].grad = g.to(params[n].device)
+    if state["opt"] is not None:
+        learn.opt.load_state_dict(state["opt"])
+    cbs = dict(_callback_keys(learn))
+    for key, cb_state in state["callbacks"].items():
+        if key not in cbs:
+            warnings.warn(f"checkpoint: state of callback {key!r} not restored, this learner has no such "
+                          f"callback (it has: {', '.join(cbs)})", stacklevel=4)
+            continue
+        cbs[key].load_state_dict(cb_state)
+    loaders = list(learn.dls.loaders)
+    if len(loaders) != len(state["dls"]):
+        raise ValueError(f"the checkpoint holds the state of {len(state['dls'])} DataLoaders, this learner's "
+                         f"dls has {len(loaders)}")
+    for dl, dl_state in zip(loaders, state["dls"]):
+        dl.load_state_dict(dl_state)
+    rng = state["rng"]
+    set_rng_state(rng[_rank()] if len(rng) > _rank() else rng[0])
+    learn.start_epoch = prog["epoch"] + int(prog["epoch_done"])
+    learn.train_iter = prog["train_iter"]
+
+
+class CheckpointCallback(Callback):
+    """Write a resumable checkpoint to ``learn.path/learn.model_dir/{fname}.safetensors`` (rank 0 only).
+
+    Every epoch (``every_epoch``) and/or every ``every_n_batches`` training batches; on SIGTERM
+    (a preemption notice) a final checkpoint is written at the next batch boundary and the process
+    exits with status 143. Resume with ``learn.fit(..., resume_from=path_or_'latest')``.
+    """
+
+    order = 90  # after the Recorder and schedulers, so the checkpoint sees this batch's records
+    run_valid = False
+
+    def __init__(self, fname: str = "checkpoint", every_n_batches: int | None = None, every_epoch: bool = True,
+                 on_sigterm: bool = True) -> None:
+        super().__init__()
+        if not isinstance(fname, str) or not fname or "/" in fname or fname.startswith("."):
+            raise ValueError(f"CheckpointCallback: fname must be a file name without '/' and not starting "
+                             f"with '.', got {fname!r}")
+        if every_n_batches is not None and (not isinstance(every_n_batches, int) or every_n_batches < 1):
+            raise ValueError(f"CheckpointCallback: every_n_batches must be None or an int >= 1, got "
+                             f"{every_n_batches!r}")
+        self.fname, self.every_n_batches, self.every_epoch = fname, every_n_batches, every_epoch
+        self.on_sigterm = on_sigterm
+        self._stop = False
+        self._old_handler: Any = None
+
+    @property
+    def file(self) -> Path:
+        """Where the checkpoint is written."""
+        return Path(self.learn.path) / self.learn.model_dir / f"{self.fname}{SUFFIX}"
+
+    def save(self, epoch_done: bool) -> None:
+        """Write the checkpoint now (every rank must call this under torch.distributed)."""
+        state = checkpoint_state(self.learn, epoch_done)
+        if _rank() == 0:
+            write_checkpoint(state, self.file)
+
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
+        self._stop = True
+
+    def before_fit(self) -> None:
+        """Install the SIGTERM handler (main thread only)."""
+        self._stop = False
+        if self.on_sigterm and threading.current_thread() is threading.main_thread():
+            self._old_handler = signal.signal(signal.SIGTERM, self._on_sigterm)
+
+    def _stop_requested(self) -> bool:
+        return all_reduce_max_flag(self._stop) if self.on_sigterm else False
+
+    def _exit(self) -> None:
+        distrib_barrier()  # rank 0 has finished writing before any rank leaves
+        raise SystemExit(128 + signal.SIGTERM)
+
+    def after_batch(self) -> None:
+        """Checkpoint every `every_n_batches` batches, or now and exit after a SIGTERM."""
+        if self._stop_requested():
+            self.save(epoch_done=False)  # even after the epoch's last batch: its validation has not run
+            self._exit()
+        if self.every_n_batches and self.learn.train_iter % self.every_n_batches == 0:
+            self.save(epoch_done=False)
+
+    def after_epoch(self) -> None:
+        """Checkpoint at the end of each epoch (if `every_epoch`), or now and exit after a SIGTERM."""
+        stop = self._stop_requested()
+        if self.every_epoch or stop:
+            self.save(epoch_done=True)
+        if stop:
+            self._exit()
+
+    def after_fit(self) -> None:
+        """Put back the SIGTERM handler that was there before the fit."""
+        if self._old_handler is not None:
+            signal.signal(signal.SIGTERM, self._old_handler)
+            self._old_handler = None

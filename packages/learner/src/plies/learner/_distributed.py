@@ -1,0 +1,362 @@
+"""Data-parallel training on torch.distributed: `distrib_ctx`, the `DistributedTrainer` callback, gathers.
+
+Launch one process per device with PyTorch's launcher, ``torchrun --nproc_per_node N train.py``; it
+sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT, from which `setup_distrib` creates the
+default process group (gloo on CPU, nccl on GPU). Inside ``with learn.distrib_ctx():`` every fit wraps
+the model in `torch.nn.parallel.DistributedDataParallel` and shards the DataLoaders (``bs`` per rank,
+disjoint slices of one per-epoch order whose seed comes from rank 0); validation batches are gathered
+from all ranks with the padding removed, so metrics count each sample exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from ._callback import Callback
+
+__all__ = ["DistributedTrainer", "setup_distrib", "teardown_distrib", "distrib_barrier", "rank0_first"]
+
+T = TypeVar("T")
+
+
+def _initialized() -> bool:
+    return dist.is_available() and dist.is_initialized()
+
+
+def _rank() -> int:
+    return dist.get_rank() if _initialized() else int(os.environ.get("RANK", "0"))
+
+
+def _world() -> int:
+    return dist.get_world_size() if _initialized() else int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def local_device() -> torch.device:
+    """The device of this process: ``cuda:LOCAL_RANK`` when CUDA is available, else the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return torch.device("cpu")
+
+
+def setup_distrib(backend: str | None = None, timeout: timedelta | None = None) -> bool:
+    """Create the default process group from torchrun's environment; True when this call created it.
+
+    Does nothing (returns False) when a group already exists or WORLD_SIZE is unset or 1.
+    `backend` defaults to ``'nccl'`` when CUDA is available, else ``'gloo'``.
+    """
+    if _initialized() or int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return False
+    if not dist.is_available():
+        raise RuntimeError("setup_distrib: this PyTorch build has no torch.distributed support")
+    missing = [k for k in ("RANK", "MASTER_ADDR", "MASTER_PORT") if k not in os.environ]
+    if missing:
+        raise RuntimeError(
+            f"setup_distrib: WORLD_SIZE={os.environ['WORLD_SIZE']} but {', '.join(missing)} not set; launch the "
+            "script with `torchrun --nproc_per_node N script.py` (or set RANK, LOCAL_RANK, MASTER_ADDR, MASTER_PORT)"
+        )
+    device = local_device()
+    if backend is None:
+        backend = "nccl" if device.type == "cuda" else "gloo"
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+    dist.init_process_group(backend=backend, init_method="env://", **kwargs)
+    return True
+
+
+def teardown_distrib() -> None:
+    """Destroy the default process group if there is one."""
+    if _initialized():
+        dist.destroy_process_group()
+
+
+def distrib_barrier() -> None:
+    """Wait until every rank reaches this point (no-op outside a process group)."""
+    if _initialized() and dist.get_world_size() > 1:
+        dist.barrier()
+
+
+def rank0_first(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run `func` on rank 0 first, then on the other ranks (e.g. to download or cache data once)."""
+    if _rank() == 0:
+        result = func(*args, **kwargs)
+        distrib_barrier()
+        return result
+    distrib_barrier()
+    return func(*args, **kwargs)
+
+
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """The module inside a DistributedDataParallel / DataParallel wrapper (or `model` itself)."""
+    while isinstance(model, (DistributedDataParallel, nn.DataParallel)):
+        model = model.module
+    return model
+
+
+def _comm(t: torch.Tensor) -> torch.Tensor:
+    # nccl moves CUDA tensors only; gloo handles CPU tensors in every collective
+    if dist.get_backend() == "nccl":
+        return t.to(torch.device("cuda", torch.cuda.current_device()))
+    return t.cpu()
+
+
+def broadcast_int(value: int, src: int = 0) -> int:
+    """`value` as held by rank `src`, on every rank."""
+    if not _initialized() or dist.get_world_size() == 1:
+        return value
+    t = _comm(torch.tensor([value], dtype=torch.int64))
+    dist.broadcast(t, src)
+    return int(t.item())
+
+
+def all_reduce_mean(t: torch.Tensor) -> torch.Tensor:
+    """The mean of `t` over all ranks (a detached copy, on `t`'s device)."""
+    out = _comm(t.detach().clone().float())
+    dist.all_reduce(out)
+    return (out / dist.get_world_size()).to(device=t.device, dtype=t.dtype)
+
+
+def all_reduce_max_flag(flag: bool) -> bool:
+    """True on every rank when `flag` is True on any rank."""
+    if not _initialized() or dist.get_world_size() == 1:
+        return flag
+    t = _comm(torch.tensor([int(flag)], dtype=torch.int64))
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
+def all_gather_objects(obj: Any) -> list[Any]:
+    """`obj` from every rank, in rank order (in-memory only; used for small plain-data states)."""
+    if not _initialized() or dist.get_world_size() == 1:
+        return [obj]
+    out: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def gather_items(t: torch.Tensor, n_real: int) -> torch.Tensor:
+    """Gather a sharded batch from all ranks into the order of the unsharded one, dropping padding.
+
+    Rank r holds items r, r+W, r+2W... of the global batch (W = world size; this is how the
+    DataLoader slices an epoch). `n_real` is how many of the global batch's items are real data
+    (the rest, at the end, is padding repeated to give every rank the same number of items).
+    """
+    world = dist.get_world_size()
+    sizes = [int(s) for s in torch.stack(all_gather_tensor(_comm(torch.tensor([t.shape[0]])))).flatten()]
+    if len(set(sizes)) != 1:
+        raise RuntimeError(f"gather_items: ranks hold batches of different sizes {sizes}; the sharded "
+                           "DataLoader should give every rank the same number of items")
+    parts = all_gather_tensor(t)
+    merged = torch.stack(parts, dim=1).reshape(world * t.shape[0], *t.shape[1:])
+    return merged[:n_real]
+
+
+def all_gather_tensor(t: torch.Tensor) -> list[torch.Tensor]:
+    """`t` from every rank (same shape everywhere), in rank order, on `t`'s device."""
+    src = _comm(t.detach().contiguous())
+    out = [torch.empty_like(src) for _ in range(dist.get_world_size())]
+    dist.all_gather(out, src)
+    return [o.to(t.device) for o in out]
+
+
+class _DDP(DistributedDataParallel):
+    """DistributedDataParallel whose state_dict is the wrapped module's (no 'module.' prefix).
+
+    So a state saved while the model is wrapped (LRFinder's snapshot, SaveModelCallback, learn.save)
+    loads into the unwrapped model and the other way round.
+    """
+
+    def state_dict(self, *args: Any, **kwargs: Any) -> Any:
+        return self.module.state_dict(*args, **kwargs)
+
+    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
+        return self.module.load_state_dict(state_dict, strict=strict, assign=assign)
+
+
+def _map_tensors(f: Callable[[torch.Tensor], torch.Tensor], o: Any) -> Any:
+    if isinstance(o, torch.Tensor):
+        return f(o)
+    if isinstance(o, (tuple, list)):
+        return type(o)(_map_tensors(f, v) for v in o)
+    if isinstance(o, dict):
+        return {k: _map_tensors(f, v) for k, v in o.items()}
+    return o
+
+
+class DistributedTrainer(Callback):
+    """Train data-parallel on the default process group (see `setup_distrib`; `distrib_ctx` adds this).
+
+    Before each fit: converts BatchNorm to SyncBatchNorm when `sync_bn`, wraps the model in
+    `DistributedDataParallel` and shards the DataLoaders (`bs` per rank, one order for all ranks).
+    Each batch: the recorded training loss is averaged over ranks (so every rank logs, and decides
+    on, the global loss); in validation and `get_preds` the predictions, targets and inputs of all
+    ranks are gathered, padding removed, so metrics see each sample exactly once. With
+    `GradientAccumulation`, micro-batches that do not step skip DDP's gradient all-reduce (`no_sync`).
+    After the fit the model is unwrapped and the unsharded DataLoaders put back.
+    """
+
+    order = 11  # after MixedPrecision's setup (10), before the Recorder (which logs the averaged loss)
+
+    def __init__(self, sync_bn: bool = False, find_unused_parameters: bool = False,
+                 broadcast_buffers: bool = True) -> None:
+        super().__init__()
+        self.sync_bn, self.find_unused_parameters = sync_bn, find_unused_parameters
+        self.broadcast_buffers = broadcast_buffers
+        self._wrapped = False
+        self._old_loaders: list[Any] | None = None
+        self._no_sync: Any = None
+        self._seen = 0
+
+    # ---- model -------------------------------------------------------------------------------
+    def _wrap_model(self) -> None:
+        learn = self.learn
+        if isinstance(learn.model, DistributedDataParallel):
+            return
+        model = learn.model
+        device = next(iter(model.parameters())).device
+        if self.sync_bn:
+            if device.type == "cpu":
+                raise ValueError("DistributedTrainer(sync_bn=True): SyncBatchNorm runs on GPUs only and the model "
+                                 "is on the CPU; use sync_bn=False on CPU")
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        ids = [device.index] if device.type == "cuda" else None
+        learn.model = _DDP(model, device_ids=ids, output_device=ids[0] if ids else None,
+                           find_unused_parameters=self.find_unused_parameters, broadcast_buffers=self.broadcast_buffers)
+        self._wrapped = True
+
+    def _unwrap_model(self) -> None:
+        if self._wrapped:
+            self.learn.model = unwrap_model(self.learn.model)
+            self._wrapped = False
+
+    # ---- data ----------------------------------------------------------------------------------
+    def _shard(self, dl: Any) -> Any:
+        """A copy of `dl` that loads this rank's slice, at the same position, with rank 0's seed."""
+        world = dist.get_world_size()
+        if getattr(dl, "world_size", 1) == world:
+            return dl
+        if getattr(dl, "n", None) is None:
+            raise ValueError(f"DistributedTrainer: cannot shard {dl!r}: its length is unknown (a stream); "
+                             "give the DataLoader n= or an indexed dataset")
+        state = dl.state_dict()
+        state["seed"] = broadcast_int(int(state["seed"]))
+        sharded = dl.new(rank=dist.get_rank(), world_size=world)
+        sharded.load_state_dict(state)
+        return sharded
+
+    def _shard_loaders(self) -> None:
+        loaders = self.learn.dls.loaders
+        self._old_loaders = list(loaders)
+        for i, dl in enumerate(self._old_loaders):
+            loaders[i] = self._shard(dl)
+
+    def _restore_loaders(self) -> None:
+        if self._old_loaders is None:
+            return
+        loaders = self.learn.dls.loaders
+        for i, (old, cur) in enumerate(zip(self._old_loaders, list(loaders))):
+            if cur is not old:
+                old.load_state_dict(cur.state_dict())  # keep seed and position for the next fit
+            loaders[i] = old
+        self._old_loaders = None
+
+    # ---- events --------------------------------------------------------------------------------
+    def before_fit(self) -> None:
+        """Wrap the model in DDP and shard the DataLoaders; on ranks > 0 silence the epoch log."""
+        self._wrap_model()
+        self._shard_loaders()
+        if dist.get_rank() != 0:
+            self._logger, self.learn.logger = self.learn.logger, _silent
+
+    def before_train(self) -> None:
+        """Shard a DataLoader the loop was given directly."""
+        self.learn.dl = self._shard(self.learn.dl)
+
+    def before_validate(self) -> None:
+        """Shard the validation DataLoader (also for get_preds) and give all ranks rank 0's buffers."""
+        self.learn.dl = self._shard(self.learn.dl)
+        self._seen = 0
+        for b in unwrap_model(self.learn.model).buffers():
+            src = _comm(b.data)
+            dist.broadcast(src, 0)
+            if src is not b.data:
+                b.data.copy_(src)
+
+    def after_pred(self) -> None:
+        """In validation: replace pred, yb and xb by the batch gathered from all ranks, padding removed."""
+        if self.learn.training:
+            return
+        first = next((t for t in (*self.learn.yb, *self.learn.xb) if isinstance(t, torch.Tensor)), None)
+        size = first.shape[0] * dist.get_world_size() if first is not None else 0
+        n_real = max(0, min(size, self.learn.dl.n - self._seen))
+        self._seen += size
+        learn = self.learn
+        learn.pred = _map_tensors(lambda t: gather_items(t, n_real), learn.pred)
+        learn.yb = _map_tensors(lambda t: gather_items(t, n_real), learn.yb)
+        learn.xb = _map_tensors(lambda t: gather_items(t, n_real), learn.xb)
+
+    def before_backward(self) -> None:
+        """Skip DDP's gradient all-reduce on micro-batches after which GradientAccumulation does not step."""
+        acc = next((cb for cb in self.learn.cbs if type(cb).__name__ == "GradientAccumulation"), None)
+        if acc is None or not isinstance(self.learn.model, DistributedDataParallel):
+            return
+        if not acc.will_step():
+            self._no_sync = self.learn.model.no_sync()
+            self._no_sync.__enter__()
+
+    def after_backward(self) -> None:
+        """Leave the `no_sync` block entered in `before_backward`."""
+        if self._no_sync is not None:
+            ctx, self._no_sync = self._no_sync, None
+            ctx.__exit__(None, None, None)
+
+    def after_batch(self) -> None:
+        """Average the training loss over ranks (what the Recorder logs and callbacks decide on)."""
+        if self.learn.training and isinstance(self.learn.loss, torch.Tensor):
+            self.learn.loss = all_reduce_mean(self.learn.loss)
+
+    def after_fit(self) -> None:
+        """Unwrap the model and put the unsharded DataLoaders back (keeping their position)."""
+        self._unwrap_model()
+        self._restore_loaders()
+        if "_logger" in self.__dict__:
+            self.learn.logger = self.__dict__.pop("_logger")
+
+
+def _silent(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+@contextmanager
+def distrib_ctx(learn: Any, sync_bn: bool = False, backend: str | None = None,
+                find_unused_parameters: bool = False, timeout: timedelta | None = None) -> Iterator[Any]:
+    """Context manager: train `learn` data-parallel over the processes torchrun started.
+
+    Creates the process group from torchrun's environment (unless one exists), moves model and data
+    to this rank's device and adds a `DistributedTrainer`; on exit (or error) removes it and destroys
+    the group it created. In a single process (no WORLD_SIZE > 1) it does nothing.
+    """
+    created = setup_distrib(backend=backend, timeout=timeout)
+    if not (_initialized() and dist.get_world_size() > 1):
+        yield learn
+        return
+    cb = DistributedTrainer(sync_bn=sync_bn, find_unused_parameters=find_unused_parameters)
+    try:
+        device = local_device()
+        learn.dls.device = device
+        learn.model.to(device)
+        learn.add_cb(cb)
+        yield learn
+    finally:
+        learn.remove_cb(cb)
+        if created:
+            teardown_distrib()
