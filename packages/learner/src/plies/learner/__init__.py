@@ -2,35 +2,106 @@
 
 from .__about__ import __version__
 from ._callback import (
-    Callback, CancelBackwardException, CancelBatchException, CancelEpochException, CancelFitException,
-    CancelStepException, CancelTrainException, CancelValidException, TrainEvalCallback, event,
+    Callback,
+    CancelBackwardException,
+    CancelBatchException,
+    CancelEpochException,
+    CancelFitException,
+    CancelStepException,
+    CancelTrainException,
+    CancelValidException,
+    TrainEvalCallback,
+    event,
 )
+from ._callbacks_train import GradientAccumulation, GradientClip, TerminateOnNaNCallback
+from ._checkpoint import CheckpointCallback, latest_checkpoint
+from ._distributed import DistributedTrainer, distrib_barrier, rank0_first, setup_distrib, teardown_distrib
 from ._hooks import (
-    ActivationStats, Hook, HookCallback, Hooks, PrettyString, hook_output, hook_outputs, layer_info,
-    learner_summary, module_summary,
+    ActivationStats,
+    Hook,
+    HookCallback,
+    Hooks,
+    PrettyString,
+    hook_output,
+    hook_outputs,
+    layer_info,
+    learner_summary,
+    module_summary,
 )
 from ._inference import GatherPredsCallback
 from ._learner import Learner
+from ._logging import CSVLogger, TensorBoardCallback
 from ._loss import default_loss_func
 from ._metric import AvgLoss, AvgMetric, AvgSmoothLoss, Metric, ValueMetric, mk_metric
 from ._metrics import (
-    AccumMetric, ActivationType, Dice, DiceMulti, ExplainedVariance, JaccardCoeff, PearsonCorrCoef,
-    Perplexity, R2Score, SpearmanCorrCoef, accuracy, accuracy_multi, error_rate, exp_rmspe,
-    flatten_check, foreground_acc, mae, mse, msle, perplexity, rmse, skm_to_plies, top_k_accuracy,
+    AccumMetric,
+    ActivationType,
+    Dice,
+    DiceMulti,
+    ExplainedVariance,
+    JaccardCoeff,
+    PearsonCorrCoef,
+    Perplexity,
+    R2Score,
+    SpearmanCorrCoef,
+    accuracy,
+    accuracy_multi,
+    error_rate,
+    exp_rmspe,
+    flatten_check,
+    foreground_acc,
+    mae,
+    mse,
+    msle,
+    perplexity,
+    rmse,
+    skm_to_plies,
+    top_k_accuracy,
 )
+from ._mixed_precision import MixedPrecision
 from ._mixup import CutMix, MixHandler, MixUp
 from ._progress import ProgressCallback, ShowGraphCallback
 from ._recorder import Recorder
 from ._schedule import (
-    LRFinder, ParamScheduler, SchedCos, SchedExp, SchedLin, SchedNo, SchedPoly, combine_scheds, combined_cos,
-    minimum, steep, valley,
+    LRFinder,
+    ParamScheduler,
+    SchedCos,
+    SchedExp,
+    SchedLin,
+    SchedNo,
+    SchedPoly,
+    combine_scheds,
+    combined_cos,
+    minimum,
+    steep,
+    valley,
 )
 from ._skmetrics import (
-    APScoreBinary, APScoreMulti, BalancedAccuracy, BrierScore, BrierScoreMulti, CohenKappa, F1Score,
-    F1ScoreMulti, FBeta, FBetaMulti, HammingLoss, HammingLossMulti, Jaccard, JaccardMulti,
-    MatthewsCorrCoef, MatthewsCorrCoefMulti, Precision, PrecisionMulti, Recall, RecallMulti, RocAuc,
-    RocAucBinary, RocAucMulti,
+    APScoreBinary,
+    APScoreMulti,
+    BalancedAccuracy,
+    BrierScore,
+    BrierScoreMulti,
+    CohenKappa,
+    F1Score,
+    F1ScoreMulti,
+    FBeta,
+    FBetaMulti,
+    HammingLoss,
+    HammingLossMulti,
+    Jaccard,
+    JaccardMulti,
+    MatthewsCorrCoef,
+    MatthewsCorrCoefMulti,
+    Precision,
+    PrecisionMulti,
+    Recall,
+    RecallMulti,
+    RocAuc,
+    RocAucBinary,
+    RocAucMulti,
 )
+from ._tracker import EarlyStoppingCallback, ReduceLROnPlateau, SaveModelCallback, TrackerCallback
 
 __all__ = [
     "__version__",
@@ -42,6 +113,9 @@ __all__ = [
     # schedules and the LR finder (_schedule)
     "SchedLin", "SchedCos", "SchedNo", "SchedExp", "SchedPoly", "combine_scheds", "combined_cos",
     "ParamScheduler", "LRFinder", "minimum", "steep", "valley",
+    # training callbacks (_mixed_precision, _callbacks_train, _tracker, _logging)
+    "MixedPrecision", "GradientAccumulation", "GradientClip", "TerminateOnNaNCallback", "TrackerCallback",
+    "EarlyStoppingCallback", "SaveModelCallback", "ReduceLROnPlateau", "CSVLogger", "TensorBoardCallback",
     # metric API (_metric)
     "Metric", "AvgMetric", "AvgLoss", "AvgSmoothLoss", "ValueMetric", "mk_metric",
     # concrete metrics (_metrics)
@@ -59,4 +133,7 @@ __all__ = [
     "layer_info", "module_summary", "learner_summary",
     # MixUp / CutMix (_mixup)
     "MixHandler", "MixUp", "CutMix",
+    # distributed training and checkpoints (_distributed, _checkpoint)
+    "DistributedTrainer", "setup_distrib", "teardown_distrib", "distrib_barrier", "rank0_first",
+    "CheckpointCallback", "latest_checkpoint",
 ]

@@ -77,6 +77,7 @@ class Learner:
         self.opt_func, self.lr, self.splitter = opt_func, lr, splitter
         self.wd, self.wd_bn_bias, self.train_bn, self.moms = wd, wd_bn_bias, train_bn, moms
         self.opt: Any = None
+        self.scaler: Any = None  # set by MixedPrecision (fp16)
         self.logger: Callable[..., Any] = print
         self.training = False
         self.epoch = self.start_epoch = self.iter = self.n_iter = self.train_iter = 0
@@ -321,6 +322,7 @@ class Learner:
         if move is not False:
             b = to_device_fast(b, move)
         self._split(b)
+        self.pred = self.loss = None
         self._with_events(self._do_one_batch, "batch", CancelBatchException)
 
     def _needs_move(self, b: Any) -> Any:
@@ -387,7 +389,7 @@ class Learner:
             if resume_from is not None:
                 from ._checkpoint import resume  # helper module, imported only when resuming
 
-                self._resuming = resume(self, resume_from) is not False  # False: no checkpoint, fresh start
+                self._resuming = resume(self, resume_from) is not None  # None: no checkpoint, fresh start
                 state = self.dls.train.state_dict() if hasattr(self.dls.train, "state_dict") else {}
                 if state.get("epoch", self.start_epoch) == self.start_epoch:
                     self._skip_iters = int(state.get("batches_done", 0) or 0)
@@ -491,9 +493,7 @@ class Learner:
         kw = {"div_final": div_final, "wd": wd, "moms": moms, "cbs": cbs}
         phase = 0
         if resume_from is not None:
-            from ._checkpoint import checkpoint_fit_phase  # helper module, imported only when resuming
-
-            phase = checkpoint_fit_phase(self, resume_from)
+            phase = _checkpoint_fit_phase(self, resume_from, freeze_epochs, epochs)
         if phase == 0 and freeze_epochs > 0:
             self.fit_phase = 0
             self.freeze()
@@ -735,6 +735,26 @@ class Learner:
 
     def __repr__(self) -> str:
         return f"Learner(model={type(self.model).__name__}, loss_func={self.loss_func!r}, cbs={self.cbs!r})"
+
+
+def _checkpoint_fit_phase(learn: Learner, resume_from: Any, freeze_epochs: int, epochs: int) -> int:
+    """Which `fine_tune` phase (0: frozen, 1: unfrozen) a checkpoint belongs to (0 when there is none)."""
+    from ._checkpoint import _resolve
+    from ._checkpoint_file import read_checkpoint
+
+    file = _resolve(learn, resume_from)
+    if file is None:
+        return 0
+    state = read_checkpoint(file)
+    if "fit_phase" in state:
+        return int(state["fit_phase"])
+    n_epoch = state["progress"]["n_epoch"]
+    if freeze_epochs == epochs:
+        raise ValueError(
+            f"fine_tune(resume_from={str(resume_from)!r}): the checkpoint does not record its fine_tune phase "
+            f"and both phases have {epochs} epochs"
+        )
+    return 0 if n_epoch == freeze_epochs else 1
 
 
 def _model_device(model: nn.Module) -> torch.device:

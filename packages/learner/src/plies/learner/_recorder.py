@@ -85,7 +85,7 @@ class Recorder(Callback):
     def after_batch(self) -> None:
         """Accumulate metrics; in training also record the loss and hyper-parameters."""
         learn = self.learn
-        if not learn.yb:
+        if not learn.yb or learn.loss is None:  # no target, or the batch was cancelled before the loss
             return
         if learn.training:
             loss = learn.loss.detach()

@@ -1,0 +1,79 @@
+"""Training-step callbacks: `GradientAccumulation`, `GradientClip`, `TerminateOnNaNCallback`."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from torch import nn
+
+from ._callback import Callback, CancelBatchException, CancelFitException
+from ._utils import batch_size
+
+__all__ = ["GradientAccumulation", "GradientClip", "TerminateOnNaNCallback"]
+
+
+class GradientAccumulation(Callback):
+    """Accumulate gradients over batches and step once `n_acc` samples were seen (a bigger virtual batch).
+
+    Each batch's loss is scaled by ``bs / n_acc`` so the accumulated gradient equals that of one batch
+    of `n_acc` samples; the reported loss is unchanged.
+    """
+
+    order = -5
+    run_valid = False
+
+    def __init__(self, n_acc: int = 32) -> None:
+        if n_acc < 1:
+            raise ValueError(f"GradientAccumulation: n_acc must be >= 1 sample, got {n_acc}")
+        self.n_acc = n_acc
+        self.count = 0
+
+    def before_fit(self) -> None:
+        """Start counting samples."""
+        self.count = 0
+
+    def after_loss(self) -> None:
+        """Scale the loss used for the gradient by ``bs / n_acc``."""
+        self.learn.loss_grad = self.learn.loss_grad * (batch_size(self.learn.yb) / self.n_acc)
+
+    def before_step(self) -> None:
+        """Skip the step (and the gradient reset) until `n_acc` samples were accumulated."""
+        self.count += batch_size(self.learn.yb)
+        if self.count < self.n_acc:
+            raise CancelBatchException()
+        self.count = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        """The number of samples accumulated since the last step."""
+        return {"count": self.count}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the sample count."""
+        self.count = int(state.get("count", 0))
+
+
+class GradientClip(Callback):
+    """Clip the gradients' global norm to `max_norm` before each optimizer step."""
+
+    order = 20  # after MixedPrecision (10), which unscales fp16 gradients in its before_step
+
+    def __init__(self, max_norm: float = 1.0, norm_type: float = 2.0) -> None:
+        self.max_norm, self.norm_type = max_norm, norm_type
+
+    def before_step(self) -> None:
+        """Clip with `torch.nn.utils.clip_grad_norm_`."""
+        nn.utils.clip_grad_norm_(self.learn.model.parameters(), self.max_norm, self.norm_type)
+
+
+class TerminateOnNaNCallback(Callback):
+    """Stop training (`CancelFitException`) as soon as the training loss is NaN or infinite."""
+
+    order = -9
+    run_valid = False
+
+    def after_batch(self) -> None:
+        """Check the batch's loss (one device synchronisation per batch)."""
+        loss = self.learn.loss
+        if loss is not None and not math.isfinite(float(loss.detach().float().mean())):
+            raise CancelFitException()
