@@ -3,7 +3,6 @@
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from plies.pipes import Pipeline, Transform, compose_tfms, mk_transform
 
 
@@ -185,7 +184,8 @@ def test_compose_tfms_and_mk_transform():
         mk_transform(3)
 
 
-@given(st.lists(st.tuples(st.sampled_from(["add", "times"]), st.integers(1, 5), st.integers(0, 3)), max_size=6),
+@given(st.lists(st.tuples(st.sampled_from(["add", "times"]), st.integers(1, 5), st.integers(0, 3)),
+                max_size=6),
        st.integers(-1000, 1000))
 def test_property_decode_inverts_any_pipeline(spec, x):
     tfms = [AddN(v, order=o) if kind == "add" else Times(v) for kind, v, o in spec]

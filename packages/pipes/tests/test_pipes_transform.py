@@ -6,7 +6,6 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
-
 from plies.pipes import DisplayedTransform, InplaceTransform, ItemTransform, Transform
 from plies.typecore import TensorBase, TensorCategory, store_attr
 
@@ -206,8 +205,9 @@ def test_methods_are_bound_dispatchers():
     assert len(NegAndShout.encodes) == 2
 
 
-values = st.recursive(st.one_of(st.integers(), st.text(alphabet="abcXYZ", max_size=4), st.floats(allow_nan=False)),
-                      lambda inner: st.tuples(inner, inner) | st.lists(inner, max_size=3), max_leaves=8)
+leaves = st.one_of(st.integers(), st.text(alphabet="abcXYZ", max_size=4), st.floats(allow_nan=False))
+containers = lambda inner: st.tuples(inner, inner) | st.lists(inner, max_size=3)
+values = st.recursive(leaves, containers, max_leaves=8)
 
 
 @given(values)

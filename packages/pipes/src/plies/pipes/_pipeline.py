@@ -84,8 +84,11 @@ class Pipeline:
     """Compose transforms: sorted by `order` (stable), called in turn, decoded in reverse.
 
     `funcs`: transforms, Transform classes (instantiated) or functions (wrapped in `Transform`).
-    `split_idx` is passed to every transform call (0 = training, 1 = validation).
+    `split_idx` is passed to every transform call (0 = training, 1 = validation). A Pipeline
+    can itself be an element of a Pipeline (its `order` is 0).
     """
+
+    order: int = 0
 
     def __init__(self, funcs: Any = None, split_idx: int | None = None) -> None:
         self.split_idx = split_idx
@@ -98,22 +101,29 @@ class Pipeline:
                 funcs = [funcs]
             self.fs = L(_sorted([mk_transform(f) for f in funcs]))
 
-    def __call__(self, o: Any) -> Any:
-        """Apply every transform in order."""
+    @property
+    def name(self) -> str:
+        """`Pipeline` (the name shown when a pipeline is an element of another)."""
+        return "Pipeline"
+
+    def __call__(self, o: Any, split_idx: int | None = None) -> Any:
+        """Apply every transform in order (`split_idx`, when given, replaces the pipeline's)."""
+        split_idx = self.split_idx if split_idx is None else split_idx
         for t in self.fs:
-            o = t(o, split_idx=self.split_idx)
+            o = t(o, split_idx=split_idx)
         return o
 
-    def decode(self, o: Any, full: bool = True) -> Any:
+    def decode(self, o: Any, full: bool = True, split_idx: int | None = None) -> Any:
         """Apply the transforms' `decode` in reverse order.
 
         `full=False` stops as soon as the object can show itself (it, or every element of a
         tuple, has a `show` method), which is what `show` needs.
         """
+        split_idx = self.split_idx if split_idx is None else split_idx
         for t in reversed(self.fs):
             if not full and _is_showable(o):
                 return o
-            o = t.decode(o, split_idx=self.split_idx)
+            o = t.decode(o, split_idx=split_idx)
         return o
 
     def show(self, o: Any, ctx: Any = None, **kwargs: Any) -> Any:
@@ -174,7 +184,7 @@ class Pipeline:
 
     def __getattr__(self, name: str) -> Any:
         # `pipe.categorize` is the pipeline's Categorize transform (as in fastai)
-        if name.startswith("__") or name == "fs":
+        if name.startswith("_") or name == "fs":
             raise AttributeError(name)
         found = [f for f in self.__dict__.get("fs", ()) if camel2snake(type(f).__name__) == name]
         if len(found) == 1:

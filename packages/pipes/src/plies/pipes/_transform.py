@@ -121,6 +121,8 @@ class Transform(metaclass=_TfmMeta):
         """Apply `encodes` (to each element of a tuple); skipped when `split_idx` does not match."""
         if self.split_idx is not None and split_idx != self.split_idx:
             return x
+        if self._item_level or not isinstance(x, tuple) or hasattr(x, "_fields"):
+            return self._apply1("encodes", x, kwargs)
         return self._apply("encodes", x, kwargs)
 
     def decode(self, x: Any, split_idx: int | None = None, **kwargs: Any) -> Any:
@@ -142,7 +144,8 @@ class Transform(metaclass=_TfmMeta):
 
     def _apply1(self, meth: str, x: Any, kwargs: dict[str, Any]) -> Any:
         own = self.__dict__.get(meth)  # functions given to the constructor take no `self`
-        td: TypeDispatch = own if own is not None else getattr(type(self), meth)
+        # the metaclass puts a TypeDispatch for each method in every Transform class's own __dict__
+        td: TypeDispatch = own if own is not None else type(self).__dict__[meth]
         f, ret = td.resolve(type(x))
         if f is None:
             return x
