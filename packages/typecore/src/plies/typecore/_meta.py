@@ -226,5 +226,6 @@ def _unknown_message(cls: type, unknown: list[str], known: set[str], methods: li
         parts.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     return (
         f"{cls.__name__}() got unexpected keyword argument(s) {', '.join(parts)}; "
-        f"it accepts {', '.join(sorted(known - {'self'}))} and the replaceable methods {', '.join(methods)}"
+        f"it accepts {', '.join(sorted(known - {'self'} - set(methods))) or 'no keywords'}"
+        + (f" and the replaceable methods {', '.join(methods)}" if methods else "")
     )

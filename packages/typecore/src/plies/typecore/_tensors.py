@@ -78,6 +78,8 @@ class TensorBase(Tensor):
         if meta:
             res.__dict__.update(meta)
         for k, v in kwargs.items():
+            if hasattr(Tensor, k):
+                raise ValueError(f"{cls.__name__}: metadata name {k!r} clashes with the torch.Tensor attribute {k!r}")
             setattr(res, k, v)
         return res
 
