@@ -227,3 +227,17 @@ def _lower(x):
     if isinstance(x, tuple):
         return tuple(_lower(o) for o in x)
     return x.lower() if isinstance(x, str) else x
+
+
+def _plus_ten(x: int): return x + 10
+
+
+def test_pickle_and_deepcopy_transforms():
+    import copy
+    import pickle
+    t = NegAndShout()
+    t2 = Transform(_plus_ten, split_idx=1)
+    for clone in (pickle.loads(pickle.dumps(t)), copy.deepcopy(t)):
+        assert type(clone) is NegAndShout and clone((1, "a")) == (-1, "A")
+    for clone in (pickle.loads(pickle.dumps(t2)), copy.deepcopy(t2)):
+        assert clone(1, split_idx=1) == 11 and clone(1) == 1 and clone.name == "_plus_ten"

@@ -359,3 +359,37 @@ def test_retain_types_elementwise_and_nested():
 
 class Name2(str):
     pass
+
+
+# --- pickling and copying -------------------------------------------------------------------
+def module_level_double(x: int): return x * 2
+
+
+def _impl_for_str(x: str): return x + "!"
+
+
+def test_pickle_module_level_dispatcher_by_reference():
+    import pickle
+    assert pickle.loads(pickle.dumps(f_td_test)) is f_td_test
+
+
+def test_pickle_and_copy_unreachable_dispatcher_by_value():
+    import copy
+    import pickle
+    base = TypeDispatch(module_level_double)
+    td = TypeDispatch([_impl_for_str], bases=[base])
+    td(3)
+    for clone in (pickle.loads(pickle.dumps(td)), copy.deepcopy(td)):
+        assert clone is not td and clone(3) == 6 and clone("a") == "a!" and clone(1.5) == 1.5
+        assert len(clone) == 1 and clone.__name__ == td.__name__
+
+
+def test_copied_typedispatch_still_raises_on_no_match():
+    import copy
+
+    @typedispatch
+    def g(x: int): return x
+    clone = copy.deepcopy(g)
+    assert clone is not g and clone(2) == 2
+    with pytest.raises(TypeError, match=r"g: no implementation for argument types \(str\)"):
+        clone("s")

@@ -118,6 +118,8 @@ class TypeDispatch:
                  bases: Iterable[TypeDispatch] = (), default: Callable[..., Any] | None = None) -> None:
         self._impls: dict[tuple[type, type], Callable[..., Any]] = {}
         self._returns: dict[Callable[..., Any], type | None] = {}
+        # resolved (implementation, return class): by first type alone (one argument), by pair
+        self._cache1: dict[type, tuple[Callable[..., Any] | None, type | None]] = {}
         self._cache: dict[tuple[type, type], tuple[Callable[..., Any] | None, type | None]] = {}
         self.bases: tuple[TypeDispatch, ...] = tuple(bases)
         self.default = default
@@ -160,6 +162,7 @@ class TypeDispatch:
         return self.add(f)
 
     def _invalidate(self) -> None:
+        self._cache1.clear()
         self._cache.clear()
         for d in list(self._dependents):
             d._invalidate()
@@ -188,10 +191,9 @@ class TypeDispatch:
         `t2=object` stands for "no second argument": it only matches implementations whose second
         parameter is unannotated. Own implementations are tried before the bases'.
         """
-        try:
-            return self._cache[t1, t2]
-        except KeyError:
-            pass
+        cached = self._cache1.get(t1) if t2 is object else self._cache.get((t1, t2))
+        if cached is not None:
+            return cached
         best: tuple[type, type] | None = None
         for key in self._impls:
             if issubclass(t1, key[0]) and issubclass(t2, key[1]):
@@ -206,7 +208,10 @@ class TypeDispatch:
                 res = b.resolve(t1, t2)
                 if res[0] is not None:
                     break
-        self._cache[t1, t2] = res
+        if t2 is object:
+            self._cache1[t1] = res
+        else:
+            self._cache[t1, t2] = res
         return res
 
     def lookup(self, t1: type, t2: type = object) -> Callable[..., Any] | None:
@@ -228,19 +233,19 @@ class TypeDispatch:
         """Call the best implementation for the types of the first two arguments."""
         n = len(args)
         if n == 1:
-            key = (type(args[0]), object)
+            r = self._cache1.get(type(args[0]))
+            f = (r if r is not None else self.resolve(type(args[0])))[0]
         elif n > 1:
-            key = (type(args[0]), type(args[1]))
+            r = self._cache.get((type(args[0]), type(args[1])))
+            f = (r if r is not None else self.resolve(type(args[0]), type(args[1])))[0]
         else:
             raise TypeError(f"{self.__qualname__}: dispatch needs at least one positional argument")
-        try:
-            f = self._cache[key][0]
-        except KeyError:
-            f = self.resolve(*key)[0]
         if f is not None:
             return f(*args, **kwargs)
         if self.default is None:
             return args[0]
+        if isinstance(self.default, _NoMatch):
+            return self.default(self, *args, **kwargs)
         return self.default(*args, **kwargs)
 
     def __get__(self, inst: Any, owner: type | None = None) -> Any:
@@ -251,6 +256,14 @@ class TypeDispatch:
 
     def __len__(self) -> int:
         return len(self._impls)
+
+    def __reduce__(self) -> str | tuple[Any, ...]:
+        # a dispatcher reachable as module.qualname (module function, class attribute) pickles by
+        # reference, like a function; any other by value (caches and weak references dropped)
+        if "<locals>" not in self.__qualname__ and _global_named(self.__module__, self.__qualname__) is self:
+            return self.__qualname__
+        names = (self.__name__, self.__qualname__, self.__module__, self.__doc__)
+        return (_rebuild, (self._impls, self._returns, self.bases, self.default, names))
 
     def __repr__(self) -> str:
         lines = [f"{self.__qualname__}: TypeDispatch with {len(self._impls)} implementation(s)"]
@@ -279,7 +292,7 @@ class _BoundDispatch:
         if td.default is None:
             return args[0]
         if isinstance(td.default, _NoMatch):
-            return td.default(*args, **kwargs)
+            return td.default(td, *args, **kwargs)
         return td.default(self.inst, *args, **kwargs)
 
     def returns(self, x: Any) -> type | None:
@@ -294,21 +307,39 @@ class _BoundDispatch:
 
 
 class _NoMatch:
-    """Fallback of `typedispatch` functions: raise TypeError naming the function and the types."""
+    """Fallback of `typedispatch` functions: raise TypeError naming the function and the types.
 
-    def __init__(self, td: TypeDispatch) -> None:
-        self.td = weakref.ref(td)
+    The dispatcher passes itself in, so this holds no reference and pickles trivially.
+    """
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        td = self.td()
-        name = td.__qualname__ if td is not None else "typedispatch function"
+    def __call__(self, td: TypeDispatch, *args: Any, **kwargs: Any) -> Any:
+        name = td.__qualname__
         found = ", ".join(type(a).__name__ for a in args[:2])
-        known = "; ".join(f"({_type_name(a)}, {_type_name(b)})" for a, b in (td._impls if td else ()))
+        known = "; ".join(f"({_type_name(a)}, {_type_name(b)})" for a, b in td._impls)
         raise TypeError(f"{name}: no implementation for argument types ({found}); "
                         f"registered: {known}. Add one with @{name.rsplit('.', 1)[-1]}.register")
 
     def __repr__(self) -> str:
         return "raise TypeError"
+
+
+def _rebuild(impls: dict[tuple[type, type], Callable[..., Any]],
+             returns: dict[Callable[..., Any], type | None], bases: tuple[TypeDispatch, ...],
+             default: Callable[..., Any] | None,
+             names: tuple[str, str, str, str | None]) -> TypeDispatch:
+    """Unpickle a `TypeDispatch` that is not reachable as a global."""
+    td = TypeDispatch(bases=bases, default=default)
+    td._impls, td._returns = dict(impls), dict(returns)
+    td.__name__, td.__qualname__, td.__module__, td.__doc__ = names
+    return td
+
+
+def _global_named(module: str, qualname: str) -> Any:
+    """The object at `module.qualname` if the module is loaded, else None."""
+    obj: Any = sys.modules.get(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+    return obj
 
 
 def _existing_in_scope(f: Callable[..., Any]) -> TypeDispatch | None:
@@ -340,9 +371,8 @@ def typedispatch(f: Callable[..., Any]) -> TypeDispatch:
     if existing is not None:
         existing.add(f)
         return existing
-    td = TypeDispatch()
+    td = TypeDispatch(default=_NoMatch())
     td.add(f)
-    td.default = _NoMatch(td)
     return td
 
 
