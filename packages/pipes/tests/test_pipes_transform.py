@@ -75,6 +75,15 @@ def test_return_annotation_casts():
     assert t.decode(res) == "xxx"
 
 
+def test_return_annotation_none_disables_type_retention():
+    class Plain(Transform):
+        def encodes(self, x: torch.Tensor) -> None: return x.as_subclass(torch.Tensor) + 1
+    class Kept(Transform):
+        def encodes(self, x: torch.Tensor): return x.as_subclass(torch.Tensor) + 1
+    x = TensorImageish(torch.zeros(1))
+    assert type(Plain()(x)) is torch.Tensor and type(Kept()(x)) is TensorImageish
+
+
 def test_functions_as_enc_dec_and_decorator():
     t = Transform(enc=lambda x: x + 1, dec=lambda x: x - 1)
     assert t(1) == 2 and t.decode(2) == 1

@@ -77,6 +77,8 @@ def _dispatch_types(f: Callable[..., Any]) -> tuple[list[tuple[type, type]], typ
     firsts = [_expand(annos.get(n, inspect.Parameter.empty)) for n in names]
     firsts += [(object,)] * (2 - len(firsts))
     ret = annos.get("return")
+    if "return" in annos and ret is None:  # `-> None`: Transform keeps the result as it is
+        ret = type(None)
     return [(a, b) for a in firsts[0] for b in firsts[1]], ret if isinstance(ret, type) else None
 
 
