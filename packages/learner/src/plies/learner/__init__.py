@@ -16,6 +16,20 @@ from ._callback import (
 from ._callbacks_train import GradientAccumulation, GradientClip, TerminateOnNaNCallback
 from ._checkpoint import CheckpointCallback, latest_checkpoint
 from ._distributed import DistributedTrainer, distrib_barrier, rank0_first, setup_distrib, teardown_distrib
+from ._export import export_learner, load_learner
+from ._gan import (
+    AdaptiveGANSwitcher,
+    AdaptiveLoss,
+    FixedGANSwitcher,
+    GANDiscriminativeLR,
+    GANLearner,
+    GANLoss,
+    GANModule,
+    GANTrainer,
+    accuracy_thresh_expand,
+    gan_loss_from_func,
+    set_freeze_model,
+)
 from ._hooks import (
     ActivationStats,
     Hook,
@@ -40,6 +54,8 @@ from ._metrics import (
     DiceMulti,
     ExplainedVariance,
     JaccardCoeff,
+    LossMetric,
+    LossMetrics,
     PearsonCorrCoef,
     Perplexity,
     R2Score,
@@ -122,7 +138,7 @@ __all__ = [
     "flatten_check", "accuracy", "error_rate", "top_k_accuracy", "accuracy_multi", "foreground_acc",
     "mse", "mae", "msle", "rmse", "exp_rmspe", "ActivationType", "AccumMetric", "skm_to_plies",
     "R2Score", "ExplainedVariance", "PearsonCorrCoef", "SpearmanCorrCoef", "Dice", "DiceMulti",
-    "JaccardCoeff", "Perplexity", "perplexity",
+    "JaccardCoeff", "Perplexity", "perplexity", "LossMetric", "LossMetrics",
     # scikit-learn metrics (_skmetrics)
     "APScoreBinary", "BalancedAccuracy", "BrierScore", "CohenKappa", "F1Score", "FBeta", "HammingLoss",
     "Jaccard", "Precision", "Recall", "RocAuc", "RocAucBinary", "MatthewsCorrCoef", "APScoreMulti",
@@ -133,6 +149,11 @@ __all__ = [
     "layer_info", "module_summary", "learner_summary",
     # MixUp / CutMix (_mixup)
     "MixHandler", "MixUp", "CutMix",
+    # export / load_learner (_export)
+    "export_learner", "load_learner",
+    # GANs (_gan)
+    "GANModule", "GANLoss", "AdaptiveLoss", "accuracy_thresh_expand", "set_freeze_model", "GANTrainer",
+    "FixedGANSwitcher", "AdaptiveGANSwitcher", "GANDiscriminativeLR", "gan_loss_from_func", "GANLearner",
     # distributed training and checkpoints (_distributed, _checkpoint)
     "DistributedTrainer", "setup_distrib", "teardown_distrib", "distrib_barrier", "rank0_first",
     "CheckpointCallback", "latest_checkpoint",

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._metric import AvgLoss, Metric
+from ._metric import AvgLoss, AvgMetric, Metric
 
 __all__ = [
     "flatten_check",
@@ -43,6 +43,8 @@ __all__ = [
     "JaccardCoeff",
     "Perplexity",
     "perplexity",
+    "LossMetric",
+    "LossMetrics",
 ]
 
 
@@ -370,3 +372,35 @@ class Perplexity(AvgLoss):
 
 perplexity = Perplexity()
 """A ready-made `Perplexity` instance (fastai's ``perplexity``)."""
+
+
+class LossMetric(AvgMetric):
+    """Sample-weighted average of ``learn.loss_func.<attr>`` (a loss component such as ``gen_loss``)."""
+
+    def __init__(self, attr: str, nm: str | None = None) -> None:
+        super().__init__(lambda *args: None)
+        self.attr, self.nm = attr, nm
+
+    def accumulate(self, learn: Any) -> None:
+        """Add the loss function's current `attr` times the batch size (skipped while it is None)."""
+        value = getattr(learn.loss_func, self.attr, None)
+        if value is None:
+            return
+        bs = len(learn.yb[0]) if learn.yb and isinstance(learn.yb[0], Tensor) and learn.yb[0].dim() > 0 else 1
+        value = _detach(learn, value)
+        self.total = self.total + (value.float() if isinstance(value, Tensor) else value) * bs
+        self.count += bs
+
+    @property
+    def name(self) -> str:
+        """`nm` if given, else `attr`."""
+        return self.attr if self.nm is None else self.nm
+
+
+def LossMetrics(attrs: str | list[str], nms: str | list[str] | None = None) -> list[LossMetric]:
+    """One `LossMetric` per attribute name in `attrs` (comma-separated string or list), named by `nms`."""
+    attr_list = attrs.split(",") if isinstance(attrs, str) else list(attrs)
+    names = attr_list if nms is None else (nms.split(",") if isinstance(nms, str) else list(nms))
+    if len(names) != len(attr_list):
+        raise ValueError(f"LossMetrics: {len(attr_list)} attributes but {len(names)} names")
+    return [LossMetric(a, n) for a, n in zip(attr_list, names, strict=True)]

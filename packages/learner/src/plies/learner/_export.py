@@ -1,0 +1,514 @@
+"""`export_learner` / `load_learner`: a pickle-free file to rebuild a learner for inference.
+
+The file (default ``export.plies``) is a zip archive with exactly these members, stored uncompressed:
+
+- ``config.json``: format marker and version, how to rebuild the model (a typecore build spec, or a
+  description of an `nn.Sequential` of plain torch.nn layers), the loss function and metrics (by
+  name from fixed tables), the optimizer name and hyper-parameters, the data pipeline's state
+  (plain data from plies.loaders / plies.pipes), `path` and `model_dir`.
+- ``model.safetensors``: the model's state dict.
+- ``tensors.safetensors``: every tensor referenced by ``config.json`` (``{"__tensor__": key}``),
+  e.g. normalisation statistics or class weights of the loss.
+
+Loading never unpickles and never imports or calls anything named in the file: names are looked
+up in fixed tables and in the registries (`register_builder`, `register_transform`). Archives with
+other members, path-like names, sizes that do not add up, or a safetensors header that lies are
+refused with a ValueError naming the file. `pickle=True` (both sides) is the explicit opt-in to
+fastai's pickle behaviour, for files you produced yourself.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import struct
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from ._export_spec import (
+    SpecError,
+    build_loss,
+    build_metrics,
+    build_spec,
+    build_torch_tree,
+    decode,
+    describe_loss,
+    describe_metrics,
+    describe_torch_tree,
+    encode,
+)
+
+__all__ = ["export_learner", "load_learner"]
+
+FORMAT, VERSION = "plies-learner-export", 1
+CONFIG, WEIGHTS, TENSORS = "config.json", "model.safetensors", "tensors.safetensors"
+MEMBERS = (CONFIG, WEIGHTS, TENSORS)
+MAX_CONFIG_BYTES = 64 * 2**20
+_DTYPE_SIZES = {
+    "BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
+    "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8,
+}  # fmt: skip
+
+
+# ---------------------------------------------------------------- export
+def _describe_model(model: nn.Module) -> dict[str, Any]:
+    spec = getattr(model, "build_spec", None)
+    if isinstance(spec, dict):
+        return {"kind": "spec", "spec": spec}
+    tree = describe_torch_tree(model)
+    if tree is not None and _rebuilds(tree, model):
+        return {"kind": "torch.nn", "tree": tree}
+    return {"kind": "user", "class": type(model).__name__}
+
+
+def _rebuilds(tree: dict[str, Any], model: nn.Module) -> bool:
+    from ._export_spec import _same
+
+    try:
+        return _same(build_torch_tree(tree), model)
+    except SpecError:
+        return False
+
+
+def _opt_name(opt_func: Any) -> str | None:
+    from plies import optim
+
+    name = getattr(opt_func, "__name__", None)
+    return name if name is not None and getattr(optim, name, None) is opt_func else None
+
+
+def _plain_hypers(learn: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k in ("lr", "wd", "wd_bn_bias", "train_bn", "moms"):
+        v = getattr(learn, k, None)
+        if (
+            v is None
+            or isinstance(v, (bool, int, float))
+            or (isinstance(v, tuple) and all(isinstance(x, (int, float)) for x in v))
+        ):
+            out[k] = v
+    return out
+
+
+def _data_state(dls: Any) -> Any:
+    """Plain-data state of the validation pipeline (`DataLoaders.inference_state`), or None with a warning."""
+    state_fn = getattr(dls, "inference_state", None)
+    reason = f"{type(dls).__name__} has no inference_state()"
+    if callable(state_fn):
+        try:
+            state = state_fn()
+        except (TypeError, KeyError) as e:
+            reason = str(e)
+        else:
+            dropped = [d for tl in state.get("tls", []) for d in tl.get("dropped", [])]
+            if dropped:
+                warnings.warn(
+                    f"export: the data transforms {dropped} are not registered (see plies.pipes.register_transform) "
+                    f"and are left out: after load_learner, predict/test_dl expect items as the first kept transform "
+                    f"receives them",
+                    stacklevel=3,
+                )
+            return state
+    warnings.warn(
+        f"export: the data pipeline cannot be exported without pickle ({reason}); the loaded learner has no "
+        f"DataLoaders: predict needs them, get_preds(dl=...) works with a DataLoader you build",
+        stacklevel=3,
+    )
+    return None
+
+
+def _data_from_state(state: Any, where: str) -> Any:
+    from plies.loaders import DataLoaders
+
+    try:
+        return DataLoaders.from_inference_state(state)
+    except KeyError as e:
+        raise KeyError(f"{where}: {e.args[0] if e.args else e}") from None
+    except (TypeError, ValueError) as e:
+        raise SpecError(f"{where}: {e}") from None
+
+
+def _atomic_write(dest: Path, data: bytes) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _state_bytes(tensors: dict[str, Tensor]) -> bytes:
+    from safetensors.torch import save
+
+    return save({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()})
+
+
+def export_learner(
+    learn: Any, fname: str | os.PathLike = "export.plies", pickle: bool = False
+) -> Path | None:
+    """Write `learn` for inference to ``learn.path / fname`` (rank 0 only); return the path written.
+
+    Pickle-free by default (see the module docstring for the format). A model that has neither a
+    ``build_spec`` nor is an `nn.Sequential` of plain torch.nn layers is exported too, but then
+    `load_learner` needs ``model=``; a loss or metrics that cannot be described are left out.
+    Each of these cases warns. ``pickle=True`` writes fastai's kind of file instead (the whole
+    learner pickled with `torch.save`): only for your own use, loading it can run any code.
+    """
+    from plies.typecore import rank_distrib
+
+    if rank_distrib() != 0:
+        return None
+    dest = Path(getattr(learn, "path", ".")) / fname
+    if pickle:
+        _export_pickle(learn, dest)
+        return dest
+    model_desc = _describe_model(learn.model)
+    if model_desc["kind"] == "user":
+        warnings.warn(
+            f"export: the model ({type(learn.model).__name__}) has no build_spec and is not an nn.Sequential "
+            f"of plain torch.nn layers; only its weights are saved, so load_learner will need "
+            f"model=<an instance of "
+            f"the same architecture> (or build it with a function decorated with register_builder)",
+            stacklevel=2,
+        )
+    loss_desc = describe_loss(learn.loss_func)
+    if loss_desc is None and learn.loss_func is not None:
+        warnings.warn(
+            f"export: the loss function {learn.loss_func!r} cannot be described without pickle; pass "
+            f"loss_func= to load_learner (predict uses it to decode predictions)",
+            stacklevel=2,
+        )
+    metric_names, dropped = describe_metrics(list(getattr(learn, "metrics", []) or []))
+    if dropped:
+        warnings.warn(
+            f"export: metrics {dropped} cannot be exported without pickle; the loaded learner will not "
+            "have them",
+            stacklevel=2,
+        )
+    data = _data_state(learn.dls)
+    tensors: dict[str, Tensor] = {}
+    config = {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": encode(model_desc, tensors, "model"),
+        "loss_func": encode(loss_desc, tensors, "loss_func"),
+        "metrics": metric_names,
+        "opt_func": _opt_name(getattr(learn, "opt_func", None)),
+        "hypers": encode(_plain_hypers(learn), tensors, "hypers"),
+        "data": encode(data, tensors, "data"),
+        "path": str(getattr(learn, "path", ".")),
+        "model_dir": str(getattr(learn, "model_dir", "models")),
+    }
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr(CONFIG, json.dumps(config, indent=1, allow_nan=True))
+        zf.writestr(WEIGHTS, _state_bytes(dict(learn.model.state_dict())))
+        zf.writestr(TENSORS, _state_bytes(tensors))
+    _atomic_write(dest, buf.getvalue())
+    return dest
+
+
+def _export_pickle(learn: Any, dest: Path) -> None:
+    old_dls, old_opt = learn.dls, getattr(learn, "opt", None)
+    new_empty = getattr(old_dls, "new_empty", None)
+    try:
+        learn.dls = new_empty() if callable(new_empty) else old_dls
+        learn.opt = None
+        buf = io.BytesIO()
+        torch.save(learn, buf)
+    finally:
+        learn.dls, learn.opt = old_dls, old_opt
+    _atomic_write(dest, buf.getvalue())
+
+
+# ---------------------------------------------------------------- reading, with validation
+def _refuse(fname: Path, what: str) -> ValueError:
+    return ValueError(f"load_learner: refusing {fname}: {what}")
+
+
+_PICKLE_ARCHIVE = (
+    "it is a pickle-based archive (torch.save / fastai export); unpickling can run arbitrary code. "
+    "For a file you trust, call load_learner(..., pickle=True)"
+)
+
+
+def _looks_like_pickle(head: bytes) -> bool:
+    return head[:1] == b"\x80" and head[1:2] in bytes(range(2, 6))
+
+
+def _read_members(fname: Path) -> dict[str, bytes]:
+    """The three members of a plies export, after checking the archive's structure."""
+    try:
+        with open(fname, "rb") as f:
+            head = f.read(4)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"load_learner: no such file: {fname}") from None
+    if _looks_like_pickle(head):
+        raise _refuse(fname, "it is a pickle file; unpickling can run arbitrary code. If you made this file "
+                      "yourself and trust it, call load_learner(..., pickle=True)")  # fmt: skip
+    if not zipfile.is_zipfile(fname):
+        raise _refuse(fname, "it is not a plies export (not a zip archive; truncated or corrupt?)")
+    try:
+        with zipfile.ZipFile(fname) as zf:
+            infos = zf.infolist()
+            names = [i.filename for i in infos]
+            if any(n.endswith(".pkl") or "/data.pkl" in n for n in names):
+                raise _refuse(fname, _PICKLE_ARCHIVE)
+            bad = [n for n in names if n not in MEMBERS]
+            if bad:
+                raise _refuse(
+                    fname, f"unexpected member(s) {bad[:5]} (a plies export holds only {list(MEMBERS)})"
+                )
+            if len(set(names)) != len(names):
+                raise _refuse(fname, "the archive has duplicate members")
+            missing = [m for m in MEMBERS if m not in names]
+            if missing:
+                raise _refuse(fname, f"missing member(s) {missing}")
+            size = fname.stat().st_size
+            out: dict[str, bytes] = {}
+            for info in infos:
+                if info.compress_type != zipfile.ZIP_STORED or info.file_size > size:
+                    raise _refuse(
+                        fname, f"member {info.filename!r} is compressed or larger than the file itself"
+                    )
+                if info.filename == CONFIG and info.file_size > MAX_CONFIG_BYTES:
+                    raise _refuse(fname, f"config.json is {info.file_size} bytes (limit {MAX_CONFIG_BYTES})")
+                with zf.open(info) as member:
+                    data = member.read(info.file_size + 1)
+                if len(data) != info.file_size:
+                    raise _refuse(
+                        fname, f"member {info.filename!r} has {len(data)} bytes, header says {info.file_size}"
+                    )
+                out[info.filename] = data
+            return out
+    except (zipfile.BadZipFile, EOFError, OSError) as e:
+        raise _refuse(fname, f"corrupt or truncated archive ({e})") from None
+
+
+def _check_safetensors(data: bytes, member: str, fname: Path) -> None:
+    """Validate a safetensors buffer's header against its size before handing it to safetensors."""
+    if len(data) < 8:
+        raise _refuse(fname, f"{member}: {len(data)} bytes, too short for a safetensors header")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > len(data) - 8:
+        raise _refuse(fname, f"{member}: header length {n} exceeds the member's {len(data) - 8} bytes")
+    try:
+        header = json.loads(data[8 : 8 + n])
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise _refuse(fname, f"{member}: header is not valid JSON ({e})") from None
+    if not isinstance(header, dict):
+        raise _refuse(fname, f"{member}: header is not a JSON object")
+    body = len(data) - 8 - n
+    spans = []
+    for key, info in header.items():
+        if key == "__metadata__":
+            continue
+        well_formed = (
+            isinstance(info, dict)
+            and info.get("dtype") in _DTYPE_SIZES
+            and isinstance(info.get("shape"), list)
+            and isinstance(info.get("data_offsets"), list)
+            and len(info["data_offsets"]) == 2
+        )
+        if not well_formed:
+            raise _refuse(fname, f"{member}: malformed entry for tensor {key!r}")
+        start, end = info["data_offsets"]
+        numel = 1
+        for d in info["shape"]:
+            if not isinstance(d, int) or d < 0:
+                raise _refuse(fname, f"{member}: tensor {key!r} has an invalid shape {info['shape']}")
+            numel *= d
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= body):
+            raise _refuse(
+                fname,
+                f"{member}: tensor {key!r} data offsets {[start, end]} lie outside the {body}-byte body",
+            )
+        if end - start != numel * _DTYPE_SIZES[info["dtype"]]:
+            raise _refuse(fname, f"{member}: tensor {key!r} claims shape {info['shape']} ({info['dtype']}) "
+                          "but "
+                          f"spans {end - start} bytes")  # fmt: skip
+        spans.append((start, end))
+    spans.sort()
+    if any(a_end > b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False)):
+        raise _refuse(fname, f"{member}: tensors overlap in the data section")
+
+
+def _load_tensors(data: bytes, member: str, fname: Path) -> dict[str, Tensor]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    _check_safetensors(data, member, fname)
+    try:
+        return load(data)
+    except SafetensorError as e:
+        raise _refuse(fname, f"{member}: {e}") from None
+
+
+def _read_config(raw: bytes, fname: Path) -> dict[str, Any]:
+    def no_constants(name: str) -> Any:
+        return float(name)  # NaN / Infinity are plain floats
+
+    try:
+        config = json.loads(raw.decode("utf-8"), parse_constant=no_constants)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise _refuse(fname, f"config.json is not valid JSON ({e})") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise _refuse(fname, f"config.json does not declare format {FORMAT!r}")
+    if config.get("version") != VERSION:
+        raise _refuse(
+            fname, f"export format version {config.get('version')!r}; this plies reads version {VERSION}"
+        )
+    expected = {
+        "format",
+        "version",
+        "model",
+        "loss_func",
+        "metrics",
+        "opt_func",
+        "hypers",
+        "data",
+        "path",
+        "model_dir",
+    }
+    if set(config) != expected:
+        raise _refuse(fname, f"config.json keys {sorted(config)} differ from the expected {sorted(expected)}")
+    return config
+
+
+# ---------------------------------------------------------------- load
+def _build_model(desc: Any, model: nn.Module | None, fname: Path) -> nn.Module:
+    if model is not None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"load_learner: model= must be an nn.Module, found {type(model).__name__}")
+        return model
+    if not isinstance(desc, dict) or desc.get("kind") not in ("spec", "torch.nn", "user"):
+        raise _refuse(fname, f"config.json 'model' is not a model description: {desc!r:.100}")
+    if desc["kind"] == "user":
+        raise ValueError(
+            f"load_learner: {fname} holds the weights of a {desc.get('class')!r} model without a build_spec; "
+            f"pass model=<an instance of that architecture> (or build the model with a function decorated "
+            f"with register_builder before exporting)"
+        )
+    if desc["kind"] == "spec":
+        built = build_spec(desc.get("spec"), f"{fname}: model")
+        if not isinstance(built, nn.Module):
+            raise _refuse(fname, f"the model builder returned a {type(built).__name__}, not an nn.Module")
+        return built
+    return build_torch_tree(desc.get("tree"), f"{fname}: model")
+
+
+def _from_pickle(fname: Path, cpu: bool) -> Any:
+    learn = torch.load(fname, map_location="cpu" if cpu else None, weights_only=False)
+    if cpu and hasattr(learn, "dls") and hasattr(learn.dls, "cpu"):
+        learn.dls.cpu()
+    return learn
+
+
+def load_learner(
+    fname: str | os.PathLike,
+    cpu: bool = True,
+    pickle: bool = False,
+    model: nn.Module | None = None,
+    loss_func: Any = None,
+) -> Any:
+    """Rebuild a `Learner` from a file written by `Learner.export`, without running code from the file.
+
+    `cpu` keeps the model on the CPU (else the default device). `model` supplies the architecture
+    when the file holds only weights; `loss_func` replaces the exported loss (required when it could
+    not be exported). ``pickle=True`` also accepts fastai-style pickle files: ONLY for files you
+    made yourself, since unpickling runs arbitrary code.
+    """
+    from ._learner import Learner
+
+    fname = Path(fname)
+    if pickle and not _is_plies_export(fname):
+        return _from_pickle(fname, cpu)
+    members = _read_members(fname)
+    config = _read_config(members[CONFIG], fname)
+    tensors = _load_tensors(members[TENSORS], TENSORS, fname)
+    weights = _load_tensors(members[WEIGHTS], WEIGHTS, fname)
+    try:
+        cfg = {
+            k: decode(config[k], tensors, f"{fname}: {k}") for k in ("model", "loss_func", "hypers", "data")
+        }
+        net = _build_model(cfg["model"], model, fname)
+        lf = loss_func if loss_func is not None else build_loss(cfg["loss_func"], f"{fname}: loss_func")
+        metrics = build_metrics(config["metrics"], f"{fname}: metrics")
+        dls = _data_from_state(cfg["data"], f"{fname}: data") if cfg["data"] is not None else None
+    except SpecError as e:
+        raise _refuse(fname, str(e)) from None
+    if lf is None:
+        raise ValueError(
+            f"load_learner: {fname} holds no loss function (it could not be exported without pickle); "
+            f"pass loss_func= (predict and get_preds use its activation and decodes)"
+        )
+    missing, unexpected = _load_weights(net, weights)
+    if missing or unexpected:
+        raise ValueError(
+            f"load_learner: the weights in {fname} do not fit the model {type(net).__name__}: "
+            f"missing keys {missing[:5]}, unexpected keys {unexpected[:5]}"
+        )
+    kwargs: dict[str, Any] = {
+        "loss_func": lf,
+        "metrics": metrics,
+        "path": config["path"],
+        "model_dir": config["model_dir"],
+    }
+    opt_name = config["opt_func"]
+    if isinstance(opt_name, str):
+        from plies import optim
+
+        if not callable(getattr(optim, opt_name, None)):
+            raise _refuse(fname, f"unknown optimizer {opt_name!r} (not a plies.optim name)")
+        kwargs["opt_func"] = getattr(optim, opt_name)
+    hypers = cfg["hypers"] if isinstance(cfg["hypers"], dict) else {}
+    kwargs.update(
+        {
+            k: v
+            for k, v in hypers.items()
+            if k in ("lr", "wd", "wd_bn_bias", "train_bn", "moms") and v is not None
+        }
+    )
+    learn = Learner(dls, net, **kwargs)
+    if cpu:
+        net.cpu()
+        if dls is not None and hasattr(dls, "cpu"):
+            dls.cpu()
+    else:
+        from plies.typecore import default_device
+
+        net.to(default_device())
+    return learn
+
+
+def _is_plies_export(fname: Path) -> bool:
+    try:
+        with zipfile.ZipFile(fname) as zf:
+            return CONFIG in zf.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def _load_weights(net: nn.Module, weights: dict[str, Tensor]) -> tuple[list[str], list[str]]:
+    own = net.state_dict()
+    missing = [k for k in own if k not in weights]
+    unexpected = [k for k in weights if k not in own]
+    wrong = [k for k in own if k in weights and own[k].shape != weights[k].shape]
+    if wrong:
+        raise ValueError(
+            f"load_learner: weight shapes differ from the model for {wrong[:5]} "
+            f"(e.g. {wrong[0]}: file {tuple(weights[wrong[0]].shape)} vs model {tuple(own[wrong[0]].shape)})"
+        )
+    if not missing and not unexpected:
+        net.load_state_dict(weights, strict=True)
+    return missing, unexpected
