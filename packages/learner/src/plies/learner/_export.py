@@ -110,9 +110,9 @@ def _data_state(dls: Any) -> Any:
             dropped = [d for tl in state.get("tls", []) for d in tl.get("dropped", [])]
             if dropped:
                 warnings.warn(
-                    f"export: the data transforms {dropped} are not registered (see plies.pipes.register_transform) "
-                    f"and are left out: after load_learner, predict/test_dl expect items as the first kept transform "
-                    f"receives them",
+                    f"export: the data transforms {dropped} are not registered (see "
+                    "plies.pipes.register_transform) and are left out: after load_learner, predict/test_dl "
+                    "expect items as the first kept transform receives them",
                     stacklevel=3,
                 )
             return state
