@@ -1,7 +1,38 @@
 """plies.loaders: The mid-level data API: `DataLoader`, `TfmdLists`, `Datasets`, `DataLoaders`, the data block API."""
 
+from ._block import CategoryBlock, DataBlock, MultiCategoryBlock, RegressionBlock, TransformBlock
 from ._collate import fa_collate, fa_convert
 from ._dataloader import DataLoader
+from ._dataloaders import DataLoaders
+from ._datasets import Datasets, TfmdLists, test_set
+from ._getters import ColReader, RegexLabeller, get_files, get_image_files, image_extensions, parent_label
+from ._show import show_batch, show_results, show_title
+from ._splitters import (
+    ColSplitter,
+    EndSplitter,
+    FileSplitter,
+    FuncSplitter,
+    GrandparentSplitter,
+    IndexSplitter,
+    MaskSplitter,
+    RandomSplitter,
+    TrainTestSplitter,
+)
+from ._tfmddl import TfmdDL, batch_to_samples
+from ._transforms import (
+    Category,
+    CategoryMap,
+    Categorize,
+    EncodedMultiCategorize,
+    IntToFloatTensor,
+    MultiCategorize,
+    MultiCategory,
+    Normalize,
+    OneHotEncode,
+    RegressionSetup,
+    ToTensor,
+    broadcast_vec,
+)
 from .__about__ import __version__
 
 __all__: list[str] = [
@@ -9,4 +40,45 @@ __all__: list[str] = [
     "DataLoader",
     "fa_collate",
     "fa_convert",
+    "TfmdDL",
+    "batch_to_samples",
+    "TfmdLists",
+    "Datasets",
+    "test_set",
+    "DataLoaders",
+    "show_batch",
+    "show_results",
+    "show_title",
+    "ToTensor",
+    "IntToFloatTensor",
+    "Normalize",
+    "broadcast_vec",
+    "Category",
+    "MultiCategory",
+    "CategoryMap",
+    "Categorize",
+    "MultiCategorize",
+    "OneHotEncode",
+    "EncodedMultiCategorize",
+    "RegressionSetup",
+    "get_files",
+    "get_image_files",
+    "image_extensions",
+    "ColReader",
+    "RegexLabeller",
+    "parent_label",
+    "RandomSplitter",
+    "IndexSplitter",
+    "EndSplitter",
+    "GrandparentSplitter",
+    "FileSplitter",
+    "FuncSplitter",
+    "MaskSplitter",
+    "ColSplitter",
+    "TrainTestSplitter",
+    "TransformBlock",
+    "CategoryBlock",
+    "MultiCategoryBlock",
+    "RegressionBlock",
+    "DataBlock",
 ]

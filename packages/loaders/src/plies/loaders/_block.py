@@ -1,0 +1,264 @@
+"""The data block API: `DataBlock` and the blocks (`TransformBlock`, `CategoryBlock`, ...).
+
+A DataBlock states the steps of getting data ready for a model, in their fixed order: get the
+source items, split them, label them (getters), apply the type transforms of each block, then
+item and batch transforms. `summary(source)` walks one item through every step.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+
+from plies.pipes import Pipeline, Transform
+from plies.typecore import L, noop
+
+from ._datasets import Datasets, _item_error, describe_item, tfm_name
+from ._splitters import RandomSplitter
+from ._tfmddl import TfmdDL
+from ._transforms import (Categorize, EncodedMultiCategorize, MultiCategorize, OneHotEncode, RegressionSetup,
+                          ToTensor)
+
+__all__ = ["TransformBlock", "CategoryBlock", "MultiCategoryBlock", "RegressionBlock", "DataBlock"]
+
+
+class TransformBlock:
+    """A block: the type transforms turning a raw value into a model-ready one, plus default item/batch transforms."""
+
+    def __init__(self, type_tfms: Any = None, item_tfms: Any = None, batch_tfms: Any = None,
+                 dl_type: type | None = None, dls_kwargs: dict[str, Any] | None = None) -> None:
+        self.type_tfms = L(type_tfms)
+        self.item_tfms = L([ToTensor]) + L(item_tfms)
+        self.batch_tfms = L(batch_tfms)
+        self.dl_type, self.dls_kwargs = dl_type, dict(dls_kwargs or {})
+
+    def __repr__(self) -> str:
+        return f"TransformBlock(type_tfms={list(self.type_tfms)})"
+
+
+def CategoryBlock(vocab: Sequence[Any] | None = None, sort: bool = True, add_na: bool = False) -> TransformBlock:  # noqa: N802
+    """Block for single-label classification targets (`Categorize`; vocab from the training set unless given)."""
+    return TransformBlock(type_tfms=Categorize(vocab=vocab, sort=sort, add_na=add_na))
+
+
+def MultiCategoryBlock(encoded: bool = False, vocab: Sequence[Any] | None = None,  # noqa: N802
+                       add_na: bool = False) -> TransformBlock:
+    """Block for multi-label targets: lists of labels (`MultiCategorize` + `OneHotEncode`) or one-hot rows (`encoded`)."""
+    if encoded:
+        return TransformBlock(type_tfms=EncodedMultiCategorize(vocab=vocab))
+    c = None if vocab is None else len(vocab) + int(add_na)
+    return TransformBlock(type_tfms=[MultiCategorize(vocab=vocab, add_na=add_na), OneHotEncode(c=c)])
+
+
+def RegressionBlock(n_out: int | None = None) -> TransformBlock:  # noqa: N802
+    """Block for regression targets (float tensors; `n_out` outputs, read from the data when None)."""
+    return TransformBlock(type_tfms=RegressionSetup(c=n_out))
+
+
+def _merge_key(o: Any) -> Any:
+    if isinstance(o, type):
+        return o
+    if isinstance(o, Transform):
+        return type(o) if type(o) is not Transform else id(o)
+    return id(o)
+
+
+def _merge_tfms(*tfm_lists: Any) -> list[Any]:
+    """All transforms of the lists in one list, one per class (the last one given wins), classes instantiated."""
+    groups: dict[Any, Any] = {}
+    for tfms in tfm_lists:
+        for t in L(tfms):
+            groups[_merge_key(t)] = t
+    return [t() if isinstance(t, type) else t for t in groups.values()]
+
+
+def _as_block(b: Any) -> TransformBlock:
+    block = b() if callable(b) and not isinstance(b, TransformBlock) else b
+    if not isinstance(block, TransformBlock):
+        raise TypeError(f"DataBlock: each block must be a TransformBlock (or a function returning one), "
+                        f"got {type(block).__name__} {block!r}")
+    return block
+
+
+class DataBlock:
+    """A recipe for DataLoaders: `blocks` (one per input/target), how to get, split and label items, transforms.
+
+    `getters` (one per block) or `get_x`/`get_y` turn an item into each block's raw value; the
+    first `n_inp` blocks are inputs (default: all but the last). `item_tfms`/`batch_tfms` are
+    added to the blocks' own (one transform per class, the user's winning).
+    """
+
+    def __init__(self, blocks: Sequence[Any] | None = None, dl_type: type | None = None,
+                 getters: Sequence[Callable[..., Any] | None] | None = None, n_inp: int | None = None,
+                 item_tfms: Any = None, batch_tfms: Any = None, get_items: Callable[..., Any] | None = None,
+                 splitter: Callable[..., Any] | None = None, get_y: Any = None, get_x: Any = None) -> None:
+        blocks = L(blocks if blocks is not None else [TransformBlock, TransformBlock])
+        self.blocks = L(_as_block(b) for b in blocks)
+        if not self.blocks:
+            raise ValueError("DataBlock: blocks is empty; give one block per input and target")
+        self.type_tfms = [b.type_tfms for b in self.blocks]
+        self.default_item_tfms = _merge_tfms(*[b.item_tfms for b in self.blocks])
+        self.default_batch_tfms = _merge_tfms(*[b.batch_tfms for b in self.blocks])
+        self.dl_type = TfmdDL
+        for b in self.blocks:
+            if b.dl_type is not None:
+                self.dl_type = b.dl_type
+        if dl_type is not None:
+            self.dl_type = dl_type
+        self.dls_kwargs = {k: v for b in self.blocks for k, v in b.dls_kwargs.items()}
+        n_blocks = len(self.blocks)
+        self.n_inp = n_inp if n_inp is not None else max(1, n_blocks - 1)
+        if not 0 < self.n_inp <= n_blocks:
+            raise ValueError(f"DataBlock: n_inp={self.n_inp} but there are {n_blocks} blocks")
+        if getters is not None and len(getters) != n_blocks:
+            raise ValueError(f"DataBlock: {len(getters)} getters for {n_blocks} blocks; give one getter per block")
+        self.getters = list(getters) if getters is not None else [None] * n_blocks
+        self.get_items, self.splitter, self.get_x, self.get_y = get_items, splitter, get_x, get_y
+        if get_x is not None:
+            xs = list(get_x) if isinstance(get_x, (list, tuple, L)) else [get_x]
+            if len(xs) != self.n_inp:
+                raise ValueError(f"DataBlock: get_x has {len(xs)} functions for {self.n_inp} inputs (n_inp)")
+            self.getters[:self.n_inp] = xs
+        if get_y is not None:
+            ys = list(get_y) if isinstance(get_y, (list, tuple, L)) else [get_y]
+            n_targets = n_blocks - self.n_inp
+            if len(ys) != n_targets:
+                raise ValueError(f"DataBlock: get_y has {len(ys)} functions for {n_targets} targets "
+                                 f"({n_blocks} blocks, n_inp={self.n_inp})")
+            self.getters[self.n_inp:] = ys
+        self.new(item_tfms, batch_tfms)
+
+    def new(self, item_tfms: Any = None, batch_tfms: Any = None) -> DataBlock:
+        """Set the item and batch transforms (added to the blocks' defaults); returns self."""
+        self.item_tfms = _merge_tfms(self.default_item_tfms, item_tfms)
+        self.batch_tfms = _merge_tfms(self.default_batch_tfms, batch_tfms)
+        return self
+
+    def _combine_type_tfms(self) -> list[list[Any]]:
+        res = []
+        for getter, tfms in zip(self.getters, self.type_tfms):
+            fs = [] if getter is None or getter is noop else (list(getter.fs) if isinstance(getter, Pipeline)
+                                                             else [getter])
+            res.append(fs + list(tfms))
+        return res
+
+    def _items(self, source: Any, verbose: bool) -> Any:
+        if verbose:
+            print(f"Collecting items from {source}")
+        items = self.get_items(source) if self.get_items is not None else source
+        try:
+            n = len(items)
+        except TypeError:
+            raise TypeError(f"DataBlock: the items must be a sized collection; get_items returned a "
+                            f"{type(items).__name__}") from None
+        if n == 0:
+            how = f"get_items ({getattr(self.get_items, '__name__', self.get_items)})" if self.get_items else "the source"
+            raise ValueError(f"DataBlock: {how} gave no items from {source!r}")
+        if verbose:
+            print(f"Found {n} items")
+        return items
+
+    def _splits(self, items: Any, verbose: bool) -> Any:
+        splits = (self.splitter or RandomSplitter())(items)
+        n = len(items)
+        used = set()
+        for s in splits:
+            used.update(int(i) for i in s)
+        unused = [i for i in range(n) if i not in used]
+        if unused:
+            first = describe_item(items.iloc[unused[0]] if hasattr(items, "iloc") else items[unused[0]])
+            warnings.warn(f"DataBlock: {len(unused)} of {n} items are in no split (first: item {unused[0]}, "
+                          f"{first}); they are left out", stacklevel=3)
+        if verbose:
+            print(f"{len(splits)} datasets of sizes {','.join(str(len(s)) for s in splits)}")
+        return splits
+
+    def datasets(self, source: Any, verbose: bool = False) -> Datasets:
+        """The `Datasets` for `source`: items collected, split, and passed through each block's pipeline."""
+        self.source = source
+        items = self._items(source, verbose)
+        splits = self._splits(items, verbose)
+        return Datasets(items, tfms=self._combine_type_tfms(), splits=splits, dl_type=self.dl_type,
+                        n_inp=self.n_inp, verbose=verbose)
+
+    def dataloaders(self, source: Any, path: Any = ".", verbose: bool = False, **kwargs: Any) -> Any:
+        """The `DataLoaders` for `source` (keywords such as `bs`, `num_workers`, `device` go to `Datasets.dataloaders`)."""
+        dsets = self.datasets(source, verbose=verbose)
+        kwargs = {**self.dls_kwargs, **kwargs, "verbose": verbose}
+        return dsets.dataloaders(path=path, after_item=self.item_tfms, after_batch=self.batch_tfms, **kwargs)
+
+    def summary(self, source: Any, bs: int = 4, show_batch: bool = False, **kwargs: Any) -> None:
+        """Print each step of building a batch from `source`; on failure say which step, which item and why.
+
+        The failure is printed and the exception re-raised (same builtin type, message naming the
+        step and item).
+        """
+        print("Setting-up type transforms pipelines")
+        try:
+            dsets = self.datasets(source, verbose=True)
+        except Exception as e:
+            print(f"\nFailed while collecting, splitting or setting up the type transforms:\n  {type(e).__name__}: {e}")
+            raise
+        train = dsets.train
+        idx = int(dsets.splits[0][0]) if dsets.splits is not None and len(dsets.splits[0]) else 0
+        item = train.items.iloc[0] if hasattr(train.items, "iloc") else train.items[0]
+        print(f"\nBuilding one sample (item {idx}: {describe_item(item)})")
+        sample = []
+        for k, tl in enumerate(train.tls):
+            print(f"  Pipeline {k}: {' -> '.join(tfm_name(f) for f in tl.tfms.fs) or '(empty)'}")
+            x = item
+            print(f"    starting from\n      {_show_value(x)}")
+            for step, f in enumerate(tl.tfms.fs):
+                try:
+                    x = f(x, split_idx=0)
+                except Exception as e:
+                    _report(f"type transform {step} ({tfm_name(f)}) of pipeline {k}", idx, item, e)
+                    raise _item_error(tl, e, idx, item) from e
+                print(f"    applying {tfm_name(f)} gives\n      {_show_value(x)}")
+            sample.append(x)
+        sample_t = tuple(sample)
+        print(f"\nFinal sample: {_show_value(sample_t)}")
+        print("\nSetting up after_item and after_batch, building the DataLoaders")
+        dls = dsets.dataloaders(bs=bs, after_item=self.item_tfms, after_batch=self.batch_tfms,
+                                **{**self.dls_kwargs, **kwargs})
+        dl = dls.train
+        print(f"\nApplying item_tfms to the first sample:\n  Pipeline: {dl.after_item}")
+        x = sample_t
+        for step, f in enumerate(dl.after_item.fs):
+            try:
+                x = f(x, split_idx=0)
+            except Exception as e:
+                _report(f"item transform {step} ({tfm_name(f)})", idx, item, e)
+                raise
+            print(f"    applying {tfm_name(f)} gives\n      {_show_value(x)}")
+        print(f"\nCollating items in a batch of {bs}")
+        b = dl.do_batch([dl.do_item(i) for i in range(min(bs, len(dl.dataset)))])
+        print(f"  {_show_value(b)}")
+        print(f"\nApplying batch_tfms to the batch built\n  Pipeline: {dl.after_batch}")
+        for step, f in enumerate(dl.after_batch.fs):
+            try:
+                b = f(b, split_idx=0)
+            except Exception as e:
+                _report(f"batch transform {step} ({tfm_name(f)})", None, None, e)
+                raise
+            print(f"    applying {tfm_name(f)} gives\n      {_show_value(b)}")
+        if show_batch:
+            dls.show_batch()
+
+
+def _report(step: str, idx: int | None, item: Any, err: Exception) -> None:
+    where = "" if idx is None else f" on item {idx} ({describe_item(item)})"
+    print(f"\nFailed at {step}{where}:\n  {type(err).__name__}: {err}")
+
+
+def _show_value(x: Any) -> str:
+    """A compact, readable rendering of a value at one step: tensors as type, shape and dtype."""
+    if isinstance(x, torch.Tensor):
+        head = f"{type(x).__name__} of shape {tuple(x.shape)} and dtype {x.dtype}"
+        return head if x.numel() > 8 else f"{head}: {x.tolist()}"
+    if isinstance(x, tuple):
+        return "(" + ", ".join(_show_value(o) for o in x) + ")"
+    return describe_item(x, width=100)

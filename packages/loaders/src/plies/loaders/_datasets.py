@@ -1,0 +1,421 @@
+"""`TfmdLists` (a pipeline applied lazily to a collection) and `Datasets` (several pipelines → tuples).
+
+The subset index (0 = training, 1 = validation, ...) reaches the transforms as `split_idx`, and
+transforms are set up on the training subset only. Errors raised while transforming an item
+name the item (index and value) and the step that failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from plies.pipes import Pipeline
+from plies.typecore import L, is_listy
+
+from ._tfmddl import TfmdDL
+from ._transforms import LabelNotInVocab
+
+__all__ = ["TfmdLists", "Datasets", "test_set"]
+
+
+def _item_at(items: Any, i: int) -> Any:
+    """Item `i` of a list-like or (by position) of a DataFrame."""
+    return items.iloc[i] if hasattr(items, "iloc") else items[i]
+
+
+def _take(items: Any, idxs: Sequence[int]) -> Any:
+    """The sub-collection of `items` at `idxs` (a DataFrame stays a DataFrame)."""
+    if hasattr(items, "iloc"):
+        return items.iloc[list(idxs)]
+    if hasattr(items, "shape") and hasattr(items, "__array__"):
+        return items[list(idxs)]
+    return L(_item_at(items, i) for i in idxs)
+
+
+def describe_item(o: Any, width: int = 80) -> str:
+    """A short one-line description of a raw item for error messages (paths in full)."""
+    if hasattr(o, "to_dict") and hasattr(o, "name"):
+        text = f"row {o.name!r}: {o.to_dict()!r}"
+    else:
+        text = str(o) if hasattr(o, "__fspath__") else repr(o)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def tfm_name(f: Any) -> str:
+    """A transform's short name for messages: its function's or class's name, without arguments."""
+    return str(getattr(f, "name", type(f).__name__)).split(" -- ")[0]
+
+
+def _type_name(t: type) -> str:
+    return f"{t.__module__}.{t.__qualname__}"
+
+
+class _RawView(Sequence):
+    """Raw items with their `.train`/`.valid` subsets: what a pipeline's setup maps through its transforms."""
+
+    def __init__(self, items: Any, splits: Sequence[Sequence[int]] | None) -> None:
+        self.items, self.splits = items, splits
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: Any) -> Any:
+        return _item_at(self.items, i)
+
+    def __iter__(self) -> Iterator[Any]:
+        return (_item_at(self.items, i) for i in range(len(self.items)))
+
+    def _subset(self, i: int) -> _RawView:
+        if self.splits is None:
+            return self if i == 0 else _RawView([], None)
+        return _RawView(_take(self.items, self.splits[i]), None)
+
+    @property
+    def train(self) -> _RawView:
+        return self._subset(0)
+
+    @property
+    def valid(self) -> _RawView:
+        return self._subset(1)
+
+
+class _SplitBase:
+    """Shared subset logic of TfmdLists and Datasets, and `dataloaders`."""
+
+    splits: L | None
+    dl_type: type
+
+    @property
+    def n_subsets(self) -> int:
+        """Number of subsets (splits)."""
+        return 1 if self.splits is None else len(self.splits)
+
+    @property
+    def train(self) -> Any:
+        """The training subset (split 0)."""
+        return self.subset(0)
+
+    @property
+    def valid(self) -> Any:
+        """The validation subset (split 1)."""
+        return self.subset(1)
+
+    def subset(self, i: int) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def dataloaders(self, bs: int = 64, shuffle: bool = True, val_shuffle: bool = False, n: int | None = None,
+                    path: Any = ".", dl_type: type | None = None, dl_kwargs: Sequence[dict] | None = None,
+                    device: Any = None, drop_last: bool | None = None, val_bs: int | None = None,
+                    **kwargs: Any) -> Any:
+        """A `DataLoaders` with one DataLoader per subset: the training one shuffled (and `drop_last`) by default.
+
+        `val_*` keywords apply to the validation loaders only; other keywords go to every DataLoader.
+        """
+        from ._dataloaders import DataLoaders  # DataLoaders builds on this module: imported late to avoid a cycle
+        from plies.typecore import default_device
+
+        if device is None:
+            device = default_device()
+        dl_kwargs = list(dl_kwargs) if dl_kwargs is not None else [{}] * self.n_subsets
+        dl_type = dl_type or self.dl_type
+        if drop_last is None:
+            drop_last = shuffle
+        val_kwargs = {k[4:]: v for k, v in kwargs.items() if k.startswith("val_")}
+        kwargs = {k: v for k, v in kwargs.items() if not k.startswith("val_")}
+        first = dl_type(self.subset(0), **{**kwargs, "bs": bs, "shuffle": shuffle, "drop_last": drop_last,
+                                           "n": n, "device": device, **dl_kwargs[0]})
+        others = [first.new(self.subset(i), **{**kwargs, "bs": bs if val_bs is None else val_bs,
+                                               "shuffle": val_shuffle, "drop_last": False, "n": None,
+                                               **val_kwargs, **dl_kwargs[i]})
+                  for i in range(1, self.n_subsets)]
+        return DataLoaders(first, *others, path=path, device=device)
+
+
+def _check_splits(splits: Any, n: int) -> L | None:
+    if splits is None:
+        return None
+    splits = L(L(int(i) for i in s) for s in splits)
+    for k, s in enumerate(splits):
+        bad = [i for i in s if not 0 <= i < n]
+        if bad:
+            raise IndexError(f"splits: subset {k} holds indices {bad[:5]} out of range for {n} items")
+    return splits
+
+
+class TfmdLists(_SplitBase):
+    """A collection of `items` seen through the pipeline `tfms`, lazily; `splits` define subsets.
+
+    Transforms are set up on the training subset (`train_setup=True`) when created; each subset
+    passes its index to the transforms as `split_idx`.
+    """
+
+    def __init__(self, items: Any, tfms: Any, use_list: bool | None = None, do_setup: bool = True,
+                 split_idx: int | None = None, train_setup: bool = True, splits: Any = None,
+                 types: Any = None, verbose: bool = False, dl_type: type | None = None) -> None:
+        if items is None:
+            items = []
+        if not hasattr(items, "iloc") and not hasattr(items, "__getitem__"):
+            items = L(items)
+        self.items, self.split_idx = items, split_idx
+        self.splits = _check_splits(splits, len(items))
+        self.tfms = tfms if isinstance(tfms, Pipeline) and split_idx is None else Pipeline(tfms, split_idx=split_idx)
+        self.types, self.dl_type = types, dl_type or TfmdDL
+        if do_setup:
+            if verbose:
+                print(f"Setting up {self.tfms}")
+            self.setup(train_setup)
+
+    def setup(self, train_setup: bool = True) -> None:
+        """Set up the transforms in order on the (training) items, and record the type each step receives."""
+        planned = list(self.tfms.fs)
+        try:
+            self.tfms.setup(_RawView(self.items, self.splits), train_setup)
+        except Exception as e:
+            raise _setup_error(self, e, planned, train_setup) from e
+        if len(self) == 0:
+            return
+        first = self.splits[0][0] if self.splits is not None and len(self.splits[0]) else 0
+        x = _item_at(self.items, first)
+        types = [type(x)]
+        for f in self.tfms.fs:
+            try:
+                x = f(x, split_idx=self.split_idx)
+            except Exception as e:
+                raise _item_error(self, e, first, _item_at(self.items, first)) from e
+            types.append(type(x))
+        self.types = types
+
+    def _new(self, items: Any, split_idx: int | None = None, **kwargs: Any) -> TfmdLists:
+        return TfmdLists(items, self.tfms, do_setup=False, split_idx=split_idx, types=self.types,
+                         dl_type=self.dl_type, **kwargs)
+
+    def subset(self, i: int) -> TfmdLists:
+        """Subset `i` (0 = training) as a TfmdLists passing `split_idx=i` to the transforms."""
+        if self.splits is None:
+            if i == 0:
+                return self._new(self.items, split_idx=0)
+            raise IndexError(f"TfmdLists.subset({i}): no splits were given, so there is only subset 0")
+        if not 0 <= i < len(self.splits):
+            raise IndexError(f"TfmdLists.subset({i}): there are {len(self.splits)} subsets")
+        return self._new(_take(self.items, self.splits[i]), split_idx=i)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[Any]:
+        return (self[i] for i in range(len(self)))
+
+    def __getitem__(self, idx: Any) -> Any:
+        if isinstance(idx, slice):
+            return L(self[i] for i in range(len(self))[idx])
+        if is_listy(idx) or (hasattr(idx, "ndim") and idx.ndim > 0):
+            return L(self[int(i)] for i in idx)
+        i = int(idx)
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"TfmdLists: index {i} out of range for {len(self)} items")
+        item = _item_at(self.items, i)
+        try:
+            return self.tfms(item)
+        except LabelNotInVocab as e:
+            raise e.with_item(i) from None
+        except Exception as e:
+            raise _item_error(self, e, i, item) from e
+
+    def decode(self, o: Any, **kwargs: Any) -> Any:
+        """Decode `o` through the pipeline (in reverse)."""
+        return self.tfms.decode(o, **kwargs)
+
+    def show(self, o: Any, ctx: Any = None, **kwargs: Any) -> Any:
+        """Decode `o` until it can show itself and show it on `ctx`."""
+        return self.tfms.show(o, ctx=ctx, **kwargs)
+
+    def infer_idx(self, x: Any) -> int:
+        """How many leading transforms to skip for an input like `x` (matched to the types seen at setup)."""
+        if not self.types:
+            return 0
+        for idx, t in enumerate(self.types):
+            if _is_instance_by_name(x, t):
+                return idx
+        names = ", ".join(t if isinstance(t, str) else _type_name(t) for t in self.types)
+        raise TypeError(f"TfmdLists.infer_idx: expected an input of one of the types {names}; got {type(x).__name__}")
+
+    def infer(self, x: Any) -> Any:
+        """Apply the transforms from the step matching `x`'s type on."""
+        fs = self.tfms.fs[self.infer_idx(x):]
+        for f in fs:
+            x = f(x, split_idx=self.split_idx)
+        return x
+
+    @property
+    def vocab(self) -> Any:
+        """The vocab of the last transform that has one (AttributeError when none does)."""
+        for f in reversed(list(self.tfms.fs)):
+            if getattr(f, "vocab", None) is not None:
+                return f.vocab
+        raise AttributeError(f"TfmdLists: no transform with a vocab in {self.tfms}")
+
+    def __repr__(self) -> str:
+        return f"TfmdLists: {len(self)} items, {self.tfms}"
+
+
+def _is_instance_by_name(x: Any, t: Any) -> bool:
+    """`isinstance(x, t)`, where `t` may be a class or (after a plain-data export) a class's qualified name."""
+    if isinstance(t, type):
+        return isinstance(x, t)
+    return any(_type_name(k) == t for k in type(x).__mro__)
+
+
+def _failing_step(tl: TfmdLists, item: Any) -> str:
+    """Name of the first transform of `tl` that raises on `item` (re-running the steps one by one)."""
+    x = item
+    for k, f in enumerate(tl.tfms.fs):
+        try:
+            x = f(x, split_idx=tl.split_idx)
+        except Exception:
+            return f"step {k} ({tfm_name(f)})"
+    return "a step (it did not fail again when re-run)"
+
+
+def _item_error(tl: TfmdLists, err: Exception, i: int, item: Any) -> Exception:
+    """`err` re-raised with the failing step and item named (same builtin exception type)."""
+    msg = f"{_failing_step(tl, item)} failed on item {i} ({describe_item(item)}): {type(err).__name__}: {err}"
+    return _with_message(err, msg)
+
+
+def _setup_error(tl: TfmdLists, err: Exception, planned: list[Any], train_setup: bool) -> Exception:
+    """`err` from a pipeline's setup, naming the transform being set up and, when an earlier step raised
+    on an item, that item and step."""
+    done = len(tl.tfms.fs)
+    name = tfm_name(planned[done]) if done < len(planned) else "?"
+    idxs = tl.splits[0] if train_setup and tl.splits is not None else range(len(tl))
+    for i in idxs:
+        x = item = _item_at(tl.items, i)
+        for k, f in enumerate(planned[:done]):
+            try:
+                x = f(x, split_idx=tl.split_idx)
+            except Exception:
+                label = tfm_name(f)
+                return _with_message(err, f"step {k} ({label}) failed on item {i} ({describe_item(item)}) while "
+                                          f"setting up {name}: {type(err).__name__}: {err}")
+    return _with_message(err, f"setting up step {done} ({name}) failed: {type(err).__name__}: {err}")
+
+
+def _with_message(err: Exception, msg: str) -> Exception:
+    """An exception of `err`'s builtin type carrying `msg`; a non-builtin `err` gets `msg` as a note instead."""
+    kind = type(err)
+    if kind.__module__ == "builtins":
+        try:
+            return kind(msg)
+        except TypeError:
+            pass
+    err.add_note(msg)
+    return err
+
+
+class Datasets(_SplitBase):
+    """Several pipelines applied in parallel to one collection: item `i` is the tuple of their results.
+
+    `tfms`: one list of transforms per output (the first `n_inp` are inputs, the rest targets),
+    or `tls`: ready TfmdLists. Other keywords (`splits`, ...) go to each TfmdLists.
+    """
+
+    def __init__(self, items: Any = None, tfms: Any = None, tls: Any = None, n_inp: int | None = None,
+                 dl_type: type | None = None, **kwargs: Any) -> None:
+        if tls is not None:
+            self.tls = L(tls)
+        else:
+            self.tls = L(TfmdLists(items, t, **kwargs) for t in (tfms if tfms is not None else [None]))
+        lengths = [len(tl) for tl in self.tls]
+        if len(set(lengths)) > 1:
+            raise ValueError(f"Datasets: the pipelines see collections of different lengths {lengths}")
+        self.n_inp = n_inp if n_inp is not None else max(1, len(self.tls) - 1)
+        if not 0 < self.n_inp <= len(self.tls):
+            raise ValueError(f"Datasets: n_inp={self.n_inp} but there are {len(self.tls)} pipelines")
+        self.dl_type = dl_type or self.tls[0].dl_type
+
+    @property
+    def items(self) -> Any:
+        """The raw items."""
+        return self.tls[0].items
+
+    @property
+    def splits(self) -> L | None:  # type: ignore[override]
+        """The split indices (one list per subset), or None."""
+        return self.tls[0].splits
+
+    @property
+    def split_idx(self) -> int | None:
+        """The subset index passed to the transforms (None for the whole collection)."""
+        return self.tls[0].split_idx
+
+    def subset(self, i: int) -> Datasets:
+        """Subset `i` (0 = training) of every pipeline."""
+        return Datasets(tls=[tl.subset(i) for tl in self.tls], n_inp=self.n_inp, dl_type=self.dl_type)
+
+    def __len__(self) -> int:
+        return len(self.tls[0])
+
+    def __iter__(self) -> Iterator[Any]:
+        return (self[i] for i in range(len(self)))
+
+    def __getitem__(self, idx: Any) -> Any:
+        if isinstance(idx, slice) or is_listy(idx):
+            return L(zip(*[tl[idx] for tl in self.tls]))
+        return tuple(tl[idx] for tl in self.tls)
+
+    def decode(self, o: Any, full: bool = True) -> tuple:
+        """Decode each element of the tuple `o` with its pipeline."""
+        return tuple(tl.decode(x, full=full) for x, tl in zip(o, self.tls))
+
+    def show(self, o: Any, ctx: Any = None, **kwargs: Any) -> Any:
+        """Show each element of `o` with its pipeline on one ctx."""
+        for x, tl in zip(o, self.tls):
+            ctx = tl.show(x, ctx=ctx, **kwargs)
+        return ctx
+
+    def new_empty(self) -> Datasets:
+        """The same pipelines over no items (what an exported model keeps)."""
+        return Datasets(tls=[tl._new([], split_idx=tl.split_idx) for tl in self.tls], n_inp=self.n_inp,
+                        dl_type=self.dl_type)
+
+    @property
+    def vocab(self) -> Any:
+        """The vocab of the last target pipeline that has one."""
+        for tl in reversed(list(self.tls)):
+            try:
+                return tl.vocab
+            except AttributeError:
+                continue
+        raise AttributeError("Datasets: no pipeline has a transform with a vocab")
+
+    def __repr__(self) -> str:
+        return f"Datasets: {len(self)} items, {len(self.tls)} pipelines (n_inp={self.n_inp})"
+
+
+def test_set(dsets: Datasets | TfmdLists, test_items: Any, rm_tfms: Any = None, with_labels: bool = False) -> Any:
+    """A Datasets/TfmdLists over `test_items` with the validation transforms of `dsets`.
+
+    Without labels only the input pipelines are kept. `rm_tfms`: how many leading transforms to
+    skip per pipeline (inferred from the type of the first test item when None).
+    """
+    if isinstance(dsets, Datasets):
+        tls = list(dsets.tls) if with_labels else list(dsets.tls)[:dsets.n_inp]
+        test_tls = [tl._new(test_items, split_idx=1) for tl in tls]
+        first = _item_at(test_tls[0].items, 0) if len(test_tls[0]) else None
+        if rm_tfms is None:
+            rm_tfms = [tl.infer_idx(first) if first is not None else 0 for tl in test_tls]
+        elif not is_listy(rm_tfms):
+            rm_tfms = [rm_tfms] * len(test_tls)
+        for tl, j in zip(test_tls, rm_tfms):
+            tl.tfms = Pipeline(list(tl.tfms.fs)[j:], split_idx=1)
+        return Datasets(tls=test_tls, n_inp=min(dsets.n_inp, len(test_tls)), dl_type=dsets.dl_type)
+    if isinstance(dsets, TfmdLists):
+        tl = dsets._new(test_items, split_idx=1)
+        j = rm_tfms if rm_tfms is not None else (tl.infer_idx(_item_at(tl.items, 0)) if len(tl) else 0)
+        tl.tfms = Pipeline(list(tl.tfms.fs)[j:], split_idx=1)
+        return tl
+    raise TypeError(f"test_set: expected Datasets or TfmdLists, got {type(dsets).__name__}")
+
+
+test_set.__test__ = False  # type: ignore[attr-defined]  # not a pytest test despite its name

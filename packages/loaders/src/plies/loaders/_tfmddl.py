@@ -1,0 +1,183 @@
+"""`TfmdDL`: a DataLoader whose `after_item`, `before_batch` and `after_batch` stages are Pipelines.
+
+It can decode a batch (run the pipelines backwards, down to displayable types) and show it:
+`show_batch`/`show_results` dispatch on the types of (x, y), so each app adds its own display.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from plies.pipes import Pipeline
+from plies.typecore import L, retain_type, retain_types, to_cpu, to_device
+
+from ._dataloader import DataLoader
+from ._show import show_batch, show_results
+
+__all__ = ["TfmdDL", "batch_to_samples"]
+
+_BATCH_TFMS = ("after_item", "before_batch", "after_batch")
+
+
+def batch_to_samples(b: Any, max_n: int = 10) -> L:
+    """Split a (decoded) batch into at most `max_n` samples, each a tuple with one element per batch field."""
+    if isinstance(b, torch.Tensor):
+        return L(retain_type(o, b) for o in list(b[:max_n]))
+    fields = [batch_to_samples(o, max_n) for o in b]
+    return L(tuple(s) for s in zip(*fields))
+
+
+def _explode_types(o: Any) -> Any:
+    """The nested types of a batch: a tuple of the fields' types for tuples/lists, else the type."""
+    if isinstance(o, (tuple, list)):
+        return tuple(_explode_types(x) for x in o)
+    return type(o)
+
+
+def _detuplify(x: Any) -> Any:
+    """`x[0]` for a 1-tuple, None for an empty one, else `x`."""
+    if isinstance(x, (tuple, list)) and len(x) <= 1:
+        return x[0] if len(x) else None
+    return x
+
+
+def _setup_pipeline(pipe: Pipeline, dl: TfmdDL, verbose: bool) -> None:
+    """Set up each transform of `pipe` on `dl`, the pipeline holding only the transforms before it meanwhile."""
+    tfms = list(pipe.fs)
+    pipe.fs = L()
+    for t in tfms:
+        if verbose:
+            print(f"Setting up {getattr(t, 'name', t)}")
+        t.setup(dl, False)
+        pipe.fs = L([*pipe.fs, t])
+
+
+class TfmdDL(DataLoader):
+    """A DataLoader whose `after_item`, `before_batch` and `after_batch` are Pipelines of transforms.
+
+    Batch transforms are set up on this DataLoader when it is created (`do_setup`), in order, so
+    e.g. `Normalize` computes its statistics from one batch passed through the transforms before it.
+    """
+
+    def __init__(self, dataset: Any = None, bs: int | None = 64, shuffle: bool = False, num_workers: int = 0,
+                 verbose: bool = False, do_setup: bool = True, **kwargs: Any) -> None:
+        for name in _BATCH_TFMS:
+            kwargs[name] = Pipeline(kwargs.get(name))
+        super().__init__(dataset, bs=bs, shuffle=shuffle, num_workers=num_workers, **kwargs)
+        self._set_split_idx()
+        if do_setup:
+            for name in _BATCH_TFMS:
+                _setup_pipeline(getattr(self, name), self, verbose)
+
+    def _set_split_idx(self) -> None:
+        split_idx = getattr(self.dataset, "split_idx", None)
+        for name in _BATCH_TFMS:
+            f = getattr(self, name)
+            if isinstance(f, Pipeline):
+                f.split_idx = split_idx
+
+    def before_iter(self) -> None:
+        """Pass the dataset's subset index to the batch pipelines (so e.g. augmentations skip validation)."""
+        self._set_split_idx()
+
+    def new(self, dataset: Any = None, cls: type | None = None, **kwargs: Any) -> TfmdDL:
+        """A TfmdDL like this one (same pipelines, already set up) with `kwargs` changed."""
+        kwargs.setdefault("do_setup", False)
+        res = super().new(dataset, cls, **kwargs)
+        if "_types" in self.__dict__ and dataset is None:
+            res._types = self._types
+        return res
+
+    # ---- types, decoding, display ----------------------------------------------------------
+    @property
+    def n_inp(self) -> int:
+        """Number of inputs in a batch (the rest are targets): from the dataset, else from one batch."""
+        n = getattr(self.dataset, "n_inp", None)
+        if n is not None:
+            return int(n)
+        b = self._one_pass()
+        return 1 if not isinstance(b, (tuple, list)) or len(b) == 1 else len(b) - 1
+
+    def _one_pass(self) -> Any:
+        """Build one batch of one item, recording the batch's nested types (to re-type model outputs)."""
+        b = self.do_batch([self.do_item(0 if self.indexed else None)]) if self.bs is not None else \
+            self.do_batch(self.do_item(0 if self.indexed else None))
+        if self.device is not None:
+            b = to_device(b, self.device)
+        its = self.after_batch(b)
+        self._types = _explode_types(its)
+        return its
+
+    def _retain_dl(self, b: Any) -> Any:
+        """`b` with the semantic types of this loader's batches (model outputs lose them); fields beyond
+        those of a batch (e.g. predictions added to a test batch) are left as they are."""
+        if "_types" not in self.__dict__:
+            if self.n == 0:
+                return b
+            self._one_pass()
+        types = self._types
+        if isinstance(b, (tuple, list)) and isinstance(types, tuple):
+            kept = [retain_types(x, typs=t) for x, t in zip(b, types)]
+            return type(b)([*kept, *b[len(kept):]])
+        return retain_types(b, typs=types)
+
+    def decode(self, b: Any) -> Any:
+        """Undo `after_batch` on batch `b` (types restored first) and move it to the CPU."""
+        return to_cpu(self.after_batch.decode(self._retain_dl(b)))
+
+    def decode_batch(self, b: Any, max_n: int = 9, full: bool = True) -> L:
+        """Decode batch `b` into at most `max_n` samples, each run back through every pipeline."""
+        return self._decode_batch(self.decode(b), max_n, full)
+
+    def _decode_batch(self, b: Any, max_n: int = 9, full: bool = True) -> L:
+        ds_decode = getattr(self.dataset, "decode", None)
+
+        def _decode(sample: Any) -> Any:
+            sample = self.after_item.decode(self.before_batch.decode(sample))
+            return ds_decode(sample, full=full) if ds_decode is not None else sample
+
+        return L(_decode(s) for s in batch_to_samples(b, max_n=max_n))
+
+    def _pre_show_batch(self, b: Any, max_n: int = 9) -> tuple[Any, Any, Any]:
+        b = self.decode(b)
+        if hasattr(b, "show"):
+            return b, None, None
+        its = self._decode_batch(b, max_n, full=False)
+        if not isinstance(b, (tuple, list)):
+            b, its = [b], L((o,) for o in its)
+        n_inp = self.n_inp
+        return _detuplify(b[:n_inp]), _detuplify(b[n_inp:]), its
+
+    def show_batch(self, b: Any = None, max_n: int = 9, ctxs: Any = None, show: bool = True, **kwargs: Any) -> Any:
+        """Show `max_n` samples of batch `b` (one batch drawn when None) with the `show_batch` display for its types.
+
+        With `show=False` return the decoded `(x, y, samples)` instead.
+        """
+        if b is None:
+            b = self.one_batch()
+        x, y, its = self._pre_show_batch(b, max_n=max_n)
+        if not show:
+            return x, y, its
+        return show_batch(x, y, its, ctxs=ctxs, max_n=max_n, **kwargs)
+
+    def show_results(self, b: Any, out: Any, max_n: int = 9, ctxs: Any = None, show: bool = True,
+                     **kwargs: Any) -> Any:
+        """Show inputs and targets of batch `b` with the decoded predictions `out` beside them."""
+        x, y, its = self.show_batch(b, max_n=max_n, show=False)
+        n_inp = self.n_inp
+        b_out = type(b)(tuple(b[:n_inp]) + (tuple(out) if isinstance(out, (tuple, list)) else (out,)))
+        _, _, outs = self.show_batch(b_out, max_n=max_n, show=False)
+        res = (x, y, its, L(o[n_inp:] for o in outs))
+        if not show:
+            return res
+        return show_results(*res, ctxs=ctxs, max_n=max_n, **kwargs)
+
+    @property
+    def vocab(self) -> Any:
+        """The dataset's vocab (from its last target pipeline with a Categorize-like transform)."""
+        try:
+            return self.dataset.vocab
+        except AttributeError:
+            raise AttributeError(f"{type(self).__name__}: the dataset ({type(self.dataset).__name__}) has no vocab") from None

@@ -1,0 +1,361 @@
+"""Data transforms of the mid-level API: tensors, normalisation, categories and regression targets.
+
+Every transform here is registered with pipes' `register_transform` and keeps its state as plain
+data (lists, numbers, tensors), so a data pipeline can be exported and rebuilt without pickle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from plies.pipes import DisplayedTransform, Transform, register_transform
+from plies.typecore import L, TensorBase, TensorCategory, TensorMultiCategory
+
+from ._show import show_title
+
+__all__ = ["Category", "MultiCategory", "CategoryMap", "ToTensor", "IntToFloatTensor", "Normalize",
+           "broadcast_vec", "Categorize", "MultiCategorize", "OneHotEncode", "EncodedMultiCategorize",
+           "RegressionSetup"]
+
+
+class Category(str):
+    """A decoded category label (a `str`) that can show itself as a title."""
+
+    def show(self, ctx: Any = None, **kwargs: Any) -> Any:
+        """Show the label on `ctx` (a matplotlib Axes title, or a list of texts; printed when None)."""
+        return show_title(str(self), ctx=ctx, **kwargs)
+
+
+class MultiCategory(L):
+    """Decoded multi-label categories (an `L` of labels) that can show themselves as a title."""
+
+    def show(self, ctx: Any = None, sep: str = ";", **kwargs: Any) -> Any:
+        """Show the labels joined by `sep` on `ctx` (see `Category.show`)."""
+        return show_title(sep.join(str(o) for o in self), ctx=ctx, **kwargs)
+
+
+def _plain(o: Any) -> Any:
+    """A label as a plain Python value (numpy scalars become int/float/bool/str)."""
+    return o.item() if isinstance(o, np.generic) else o
+
+
+class CategoryMap(L):
+    """The vocab of a categorical variable: sorted unique labels (`'#na#'` first with `add_na`) and `o2i`."""
+
+    def __init__(self, col: Iterable[Any], sort: bool = True, add_na: bool = False, strict: bool = False) -> None:
+        dtype = getattr(col, "dtype", None)
+        if getattr(dtype, "name", None) == "category":
+            items = list(col.cat.categories)
+        else:
+            seen: dict[Any, None] = {}
+            for o in col:
+                seen.setdefault(_plain(o), None)
+            items = list(seen)
+            if sort:
+                try:
+                    items = sorted(items)
+                except TypeError as e:
+                    kinds = sorted({type(o).__name__ for o in items})
+                    raise TypeError(f"CategoryMap: cannot sort labels of mixed types {kinds}; "
+                                    "pass sort=False or make them one type") from e
+        if add_na:
+            items = ["#na#"] + [o for o in items if o != "#na#"]
+        super().__init__(items)
+        self.o2i = {o: i for i, o in enumerate(items)}
+
+    def map_objs(self, objs: Iterable[Any]) -> L:
+        """Indices of `objs` in the vocab."""
+        return L(self.o2i[o] for o in objs)
+
+    def map_ids(self, ids: Iterable[int]) -> L:
+        """Labels of the indices `ids`."""
+        return L(self[int(i)] for i in ids)
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, Iterable) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class LabelNotInVocab(KeyError):
+    """A label missing from a vocab learned on the training set (message names it, its item and the vocab)."""
+
+    def __init__(self, tfm: str, label: Any, vocab: Sequence[Any], item: int | None = None) -> None:
+        super().__init__(label)
+        self.tfm, self.label, self.vocab, self.item = tfm, label, vocab, item
+
+    def with_item(self, item: int) -> LabelNotInVocab:
+        """The same error, naming the item index."""
+        return LabelNotInVocab(self.tfm, self.label, self.vocab, item)
+
+    def __str__(self) -> str:
+        shown = ", ".join(repr(_plain(o)) for o in list(self.vocab)[:2])
+        more = ", ..." if len(self.vocab) > 2 else ""
+        where = "" if self.item is None else f" (item {self.item})"
+        return (f"{self.tfm}: label {self.label!r}{where} not in the vocab learned from the training set "
+                f"({len(self.vocab)} labels: {shown}{more})")
+
+
+@register_transform
+class ToTensor(Transform):
+    """Convert an item to a tensor: numpy arrays become `TensorBase` (apps add their own types, e.g. images)."""
+
+    order = 5
+
+    def encodes(self, o: np.ndarray) -> TensorBase:
+        return TensorBase(torch.from_numpy(o))
+
+
+def _is_label(o: Any) -> bool:
+    return isinstance(o, (TensorCategory, TensorMultiCategory))
+
+
+@register_transform
+class IntToFloatTensor(DisplayedTransform):
+    """Turn integer semantic tensors (e.g. image bytes) into floats divided by `div`; decode multiplies back."""
+
+    order = 10
+
+    def __init__(self, div: float = 255.0, div_mask: float = 1) -> None:
+        super().__init__()
+        self.div, self.div_mask = div, div_mask
+
+    _state_attrs = ("div", "div_mask")
+
+    def encodes(self, o: TensorBase):
+        if _is_label(o) or o.is_floating_point():
+            return o
+        return o.float().div_(self.div)
+
+    def decodes(self, o: TensorBase):
+        if _is_label(o) or not o.is_floating_point() or not self.div:
+            return o
+        return (o.clamp(0.0, 1.0) * self.div).long()
+
+
+def broadcast_vec(dim: int, ndim: int, *t: Any, cuda: bool = True) -> list[torch.Tensor]:
+    """Make each of `t` a float tensor of `ndim` dims with its values along `dim` (e.g. per-channel stats)."""
+    v = [1] * ndim
+    v[dim] = -1
+    return [torch.as_tensor(o, dtype=torch.float32).view(*v) for o in t]
+
+
+@register_transform
+class Normalize(DisplayedTransform):
+    """Normalise float input tensors by `mean`/`std` (from one training batch when not given); decode undoes it.
+
+    Applies to `TensorBase` inputs (apps' image types subclass it); category targets and plain
+    tensors pass through. Stats are kept on the CPU and moved to the batch's device when used.
+    """
+
+    order = 99
+
+    def __init__(self, mean: Any = None, std: Any = None, axes: Sequence[int] = (0, 2, 3)) -> None:
+        super().__init__()
+        self.mean = None if mean is None else torch.as_tensor(mean, dtype=torch.float32)
+        self.std = None if std is None else torch.as_tensor(std, dtype=torch.float32)
+        self.axes = tuple(axes)
+
+    @classmethod
+    def from_stats(cls, mean: Any, std: Any, dim: int = 1, ndim: int = 4, cuda: bool = True) -> Normalize:
+        """A Normalize with per-channel `mean`/`std` shaped to broadcast over `ndim`-dim batches along `dim`."""
+        m, s = broadcast_vec(dim, ndim, mean, std)
+        return cls(m, s)
+
+    def setups(self, dl: Any):
+        if self.mean is not None and self.std is not None:
+            return
+        if dl is None or not hasattr(dl, "one_batch"):
+            raise ValueError("Normalize: no mean/std given and nothing to compute them from; pass mean= and std= "
+                             "or use it in a DataLoader's after_batch (stats come from one training batch)")
+        b = dl.one_batch()
+        x = b[0] if isinstance(b, (tuple, list)) else b
+        axes = tuple(a for a in self.axes if a < x.ndim)
+        x = x.float().as_subclass(torch.Tensor).cpu()
+        self.mean, self.std = x.mean(axes, keepdim=True), x.std(axes, keepdim=True) + 1e-7
+
+    def encodes(self, x: TensorBase):
+        if _is_label(x) or self.mean is None:
+            return x
+        return (x - self.mean.to(x.device)) / self.std.to(x.device)
+
+    def decodes(self, x: TensorBase):
+        if _is_label(x) or self.mean is None:
+            return x
+        return x * self.std.to(x.device) + self.mean.to(x.device)
+
+    def state_dict(self) -> dict[str, Any]:
+        """mean, std (plain tensors or None) and axes."""
+        return {"split_idx": self.split_idx, "order": self.order, "mean": self.mean, "std": self.std,
+                "axes": list(self.axes)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore `state_dict()` output."""
+        self.split_idx, self.order = state.get("split_idx"), state.get("order", self.order)
+        self.mean, self.std, self.axes = state["mean"], state["std"], tuple(state["axes"])
+
+
+class _VocabTransform(DisplayedTransform):
+    """Shared plain-data state of the category transforms: the vocab as a list."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """vocab (a list of plain labels, or None) and settings."""
+        d = {"split_idx": self.split_idx, "order": self.order}
+        d["vocab"] = None if self.vocab is None else [_plain(o) for o in self.vocab]
+        return {**d, **{k: getattr(self, k) for k in self._settings}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore `state_dict()` output."""
+        self.split_idx, self.order = state.get("split_idx"), state.get("order", self.order)
+        for k in self._settings:
+            setattr(self, k, state[k])
+        self.vocab = None if state["vocab"] is None else CategoryMap(state["vocab"], sort=False)
+        self.c = None if self.vocab is None else len(self.vocab)
+
+    _settings: tuple[str, ...] = ()
+
+    def _index(self, label: Any) -> int:
+        if self.vocab is None:
+            raise ValueError(f"{type(self).__name__}: no vocab; set it up on training items first (or pass vocab=)")
+        try:
+            return self.vocab.o2i[_plain(label)]
+        except (KeyError, TypeError):
+            raise LabelNotInVocab(type(self).__name__, label, self.vocab) from None
+
+
+@register_transform
+class Categorize(_VocabTransform):
+    """Map a label to its index in a vocab learned from the training subset; decode back to a `Category`."""
+
+    order = 1
+    _settings = ("sort", "add_na")
+
+    def __init__(self, vocab: Any = None, sort: bool = True, add_na: bool = False) -> None:
+        super().__init__()
+        self.sort, self.add_na = sort, add_na
+        self.vocab = None if vocab is None else CategoryMap(vocab, sort=sort, add_na=add_na)
+        self.c = None if self.vocab is None else len(self.vocab)
+
+    def setups(self, dsets: Any):
+        if self.vocab is None and dsets is not None:
+            self.vocab = CategoryMap(dsets, sort=self.sort, add_na=self.add_na)
+        self.c = None if self.vocab is None else len(self.vocab)
+
+    def encodes(self, o: Any) -> TensorCategory:
+        return TensorCategory(self._index(o))
+
+    def decodes(self, o: Any) -> Category:
+        return Category(self.vocab[int(o)])
+
+
+@register_transform
+class MultiCategorize(_VocabTransform):
+    """Map a list of labels to a `TensorMultiCategory` of vocab indices; decode to a `MultiCategory`."""
+
+    order = 1
+    _settings = ("add_na",)
+
+    def __init__(self, vocab: Any = None, add_na: bool = False) -> None:
+        super().__init__()
+        self.add_na = add_na
+        self.vocab = None if vocab is None else CategoryMap(vocab, sort=False, add_na=add_na)
+        self.c = None if self.vocab is None else len(self.vocab)
+
+    def setups(self, dsets: Any):
+        if self.vocab is None and dsets is not None:
+            self.vocab = CategoryMap((label for labels in dsets for label in labels), add_na=self.add_na)
+        self.c = None if self.vocab is None else len(self.vocab)
+
+    def encodes(self, o: Any) -> TensorMultiCategory:
+        if isinstance(o, (str, bytes)) or not isinstance(o, Iterable):
+            raise TypeError(f"MultiCategorize: expected a list of labels, got {type(o).__name__} {o!r} "
+                            "(use label_delim to split a string)")
+        return TensorMultiCategory(torch.tensor([self._index(label) for label in o], dtype=torch.long))
+
+    def decodes(self, o: Any) -> MultiCategory:
+        return MultiCategory([self.vocab[int(i)] for i in o])
+
+
+@register_transform
+class OneHotEncode(DisplayedTransform):
+    """One-hot encode a `TensorMultiCategory` of indices into `c` floats; decode back to indices."""
+
+    order = 2
+
+    def __init__(self, c: int | None = None) -> None:
+        super().__init__()
+        self.c = c
+
+    _state_attrs = ("c",)
+
+    def setups(self, dsets: Any):
+        if self.c is not None or dsets is None:
+            return
+        vocab = getattr(dsets, "vocab", None)
+        if vocab is not None:
+            self.c = len(vocab)
+            return
+        top = max((int(o.max()) for o in dsets if len(o)), default=-1)
+        if top < 0:
+            raise ValueError("OneHotEncode: c not given and no label found in the training items to infer it")
+        self.c = top + 1
+
+    def encodes(self, o: TensorMultiCategory):
+        if o.is_floating_point():
+            return o
+        if self.c is None:
+            raise ValueError("OneHotEncode: number of classes c unknown; pass c= or set it up on items")
+        res = torch.zeros(self.c, dtype=torch.float32)
+        res[o.long()] = 1.0
+        return TensorMultiCategory(res)
+
+    def decodes(self, o: TensorMultiCategory):
+        if not o.is_floating_point():
+            return o
+        return TensorMultiCategory(torch.nonzero(o > 0.5).flatten().long())
+
+
+@register_transform
+class EncodedMultiCategorize(_VocabTransform):
+    """Multi-label targets already one-hot encoded (columns of `vocab`): floats in, `MultiCategory` decoded."""
+
+    order = 1
+
+    def __init__(self, vocab: Any = None) -> None:
+        super().__init__()
+        self.vocab = None if vocab is None else CategoryMap(vocab, sort=False)
+        self.c = None if self.vocab is None else len(self.vocab)
+
+    def encodes(self, o: Any) -> TensorMultiCategory:
+        return TensorMultiCategory(torch.as_tensor(np.asarray(o, dtype=np.float32)))
+
+    def decodes(self, o: TensorMultiCategory) -> MultiCategory:
+        if self.vocab is None:
+            raise ValueError("EncodedMultiCategorize: no vocab to decode with; pass vocab=")
+        return MultiCategory([self.vocab[i] for i in torch.nonzero(o > 0.5).flatten().tolist()])
+
+
+@register_transform
+class RegressionSetup(DisplayedTransform):
+    """Make regression targets float tensors; `c` (number of outputs) is read from the items at setup."""
+
+    order = 1
+
+    def __init__(self, c: int | None = None) -> None:
+        super().__init__()
+        self.c = c
+
+    _state_attrs = ("c",)
+
+    def setups(self, dsets: Any):
+        if self.c is not None or dsets is None or len(dsets) == 0:
+            return
+        first = torch.as_tensor(dsets[0])
+        self.c = 1 if first.ndim == 0 else int(first.shape[-1])
+
+    def encodes(self, o: Any):
+        return torch.as_tensor(np.asarray(o, dtype=np.float32) if not isinstance(o, torch.Tensor) else o).float()

@@ -1,0 +1,151 @@
+"""Transforms: categories, one-hot, normalisation, int→float, regression; decode round trips and plain state."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from plies.loaders import (
+    Categorize,
+    Category,
+    CategoryMap,
+    DataLoader,
+    EncodedMultiCategorize,
+    IntToFloatTensor,
+    MultiCategorize,
+    MultiCategory,
+    Normalize,
+    OneHotEncode,
+    RegressionSetup,
+    TfmdDL,
+    TfmdLists,
+    ToTensor,
+)
+from plies.pipes import Pipeline
+from plies.typecore import TensorBase, TensorCategory, TensorMultiCategory
+
+
+class TensorPixels(TensorBase):
+    pass
+
+
+def test_category_map_sorted_unique_and_na():
+    vocab = CategoryMap(["dog", "cat", "dog", "ant"])
+    assert list(vocab) == ["ant", "cat", "dog"] and vocab.o2i == {"ant": 0, "cat": 1, "dog": 2}
+    assert list(CategoryMap([3, 1, 2], add_na=True)) == ["#na#", 1, 2, 3]
+    assert list(CategoryMap(np.array([2, 1]))) == [1, 2] and type(CategoryMap(np.array([2, 1]))[0]) is int
+    with pytest.raises(TypeError, match="mixed types"):
+        CategoryMap(["a", 1])
+
+
+def test_categorize_vocab_from_training_subset_and_round_trip():
+    labels = ["cat", "dog", "cat", "bird", "fish"]
+    tl = TfmdLists(labels, [Categorize()], splits=[[0, 1, 2, 3], [4]])
+    assert list(tl.vocab) == ["bird", "cat", "dog"]
+    enc = tl.train[1]
+    assert type(enc) is TensorCategory and enc.item() == 2
+    assert tl.decode(enc) == "dog" and type(tl.decode(enc)) is Category
+
+
+def test_unseen_label_error_names_label_item_and_vocab():
+    labels = ["cat", "dog"] * 5 + ["zebra"]
+    tl = TfmdLists(labels, [Categorize()], splits=[list(range(10)), [10]])
+    msg = r"Categorize: label 'zebra' \(item 10\) not in the vocab learned from the training set \(2 labels: 'cat', 'dog'\)"
+    with pytest.raises(KeyError, match=msg):
+        tl[10]
+    with pytest.raises(KeyError, match=r"label 'zebra' \(item 0\)"):
+        tl.valid[0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", "c", "d", "e"]), min_size=1, max_size=30))
+def test_categorize_round_trip_property(labels):
+    tfm = Categorize()
+    tfm.setup(labels)
+    assert [tfm.decode(tfm(o)) for o in labels] == labels
+    assert len(tfm.vocab) == len(set(labels))
+
+
+def test_multicategorize_onehot_round_trip():
+    labels = [["a", "b"], ["c"], ["b", "c"], []]
+    tl = TfmdLists(labels, [MultiCategorize(), OneHotEncode()])
+    x = tl[0]
+    assert type(x) is TensorMultiCategory and x.tolist() == [1.0, 1.0, 0.0]
+    assert tl[3].tolist() == [0.0, 0.0, 0.0]
+    dec = tl.decode(tl[2])
+    assert type(dec) is MultiCategory and list(dec) == ["b", "c"]
+    with pytest.raises(TypeError, match="expected a list of labels"):
+        MultiCategorize(vocab=["a"])("a")
+
+
+def test_encoded_multicategorize_decodes_to_labels():
+    tfm = EncodedMultiCategorize(vocab=["x", "y", "z"])
+    enc = tfm([0, 1, 1])
+    assert type(enc) is TensorMultiCategory and enc.dtype == torch.float32
+    assert list(tfm.decode(enc)) == ["y", "z"]
+
+
+def test_int_to_float_round_trip_and_labels_untouched():
+    tfm = IntToFloatTensor()
+    x = TensorPixels(torch.tensor([0, 51, 255], dtype=torch.uint8))
+    y = TensorCategory(torch.tensor(3))
+    fx, fy = tfm((x, y))
+    assert type(fx) is TensorPixels and torch.allclose(fx, torch.tensor([0.0, 0.2, 1.0]))
+    assert fy is y
+    assert tfm.decode(fx).tolist() == [0, 51, 255]
+
+
+def test_normalize_stats_from_a_batch_and_decode():
+    torch.manual_seed(0)
+    x = TensorPixels(torch.rand(32, 3, 4, 4) * 5 + 2)
+    dl = TfmdDL(list(zip(x, torch.arange(32))), bs=32, after_batch=[Normalize()])
+    norm = dl.after_batch.fs[0]
+    assert norm.mean.shape == (1, 3, 1, 1)
+    xb, yb = dl.one_batch()
+    assert abs(xb.mean().item()) < 1e-5 and abs(xb.std(dim=(0, 2, 3)) - 1).max().item() < 1e-3
+    assert type(yb) is not TensorPixels and yb.tolist() == list(range(32))
+    assert torch.allclose(dl.decode((xb, yb))[0], x, atol=1e-5)
+
+
+def test_normalize_from_stats_and_no_stats_error():
+    norm = Normalize.from_stats([0.5, 0.5, 0.5], [0.25, 0.25, 0.25])
+    assert norm.mean.shape == (1, 3, 1, 1)
+    x = TensorPixels(torch.full((2, 3, 2, 2), 0.75))
+    assert torch.allclose(norm(x), torch.ones(2, 3, 2, 2))
+    with pytest.raises(ValueError, match="no mean/std given"):
+        Normalize().setup(None)
+
+
+def test_regression_setup_and_to_tensor():
+    tfm = RegressionSetup()
+    tfm.setup([[1.0, 2.0], [3.0, 4.0]])
+    assert tfm.c == 2
+    out = tfm([1, 2])
+    assert out.dtype == torch.float32 and out.tolist() == [1.0, 2.0]
+    t = ToTensor()(np.zeros((2, 2), dtype=np.uint8))
+    assert isinstance(t, TensorBase) and t.shape == (2, 2)
+
+
+def test_transform_states_round_trip_through_pipeline_state():
+    cat = Categorize()
+    cat.setup(["b", "a", "c"])
+    norm = Normalize.from_stats([1.0, 2.0], [3.0, 4.0])
+    pipe = Pipeline([cat, MultiCategorize(vocab=["p", "q"]), OneHotEncode(c=2), IntToFloatTensor(div=100.0),
+                     norm, RegressionSetup(c=3), EncodedMultiCategorize(vocab=["u", "v"])])
+    state = pipe.state_dict()
+    again = Pipeline.from_state_dict(state)
+    by_type = {type(f): f for f in again.fs}
+    assert list(by_type[Categorize].vocab) == ["a", "b", "c"] and by_type[Categorize]("c").item() == 2
+    assert list(by_type[MultiCategorize].vocab) == ["p", "q"] and by_type[OneHotEncode].c == 2
+    assert by_type[IntToFloatTensor].div == 100.0 and by_type[RegressionSetup].c == 3
+    assert torch.equal(by_type[Normalize].mean, norm.mean) and torch.equal(by_type[Normalize].std, norm.std)
+    assert list(by_type[EncodedMultiCategorize].vocab) == ["u", "v"]
+
+
+def test_dataloader_over_categorized_items_is_tensor_category():
+    tl = TfmdLists(["a", "b", "a"], [Categorize()])
+    b = DataLoader(tl, bs=3).one_batch()
+    assert type(b) is TensorCategory and b.tolist() == [0, 1, 0]
