@@ -519,8 +519,11 @@ class Learner:
         optimizer, and return the suggested learning rates as a named tuple (one field per function)."""
         n_epoch = num_it // len(self.dls.train) + 1
         cb = LRFinder(start_lr=start_lr, end_lr=end_lr, num_it=num_it, stop_div=stop_div)
+        if self.opt is None:
+            self.create_opt()
+        current_lrs = [h["lr"] for h in self.opt.hypers]  # fit must not change the hypers LRFinder restores
         with self.no_logging():
-            self.fit(n_epoch, cbs=cb)
+            self.fit(n_epoch, lr=current_lrs, cbs=cb)
         rec = self.__dict__.get("recorder")
         if rec is None or not suggest_funcs:
             return None
