@@ -90,7 +90,7 @@ class GANLoss(GANModule):
 
     def critic(self, real_pred: Tensor, input: Tensor) -> Tensor:  # type: ignore[override]
         """Critic loss: its output on the real batch vs its output on fakes made from the `input` noise."""
-        fake = self.gan_model.generator(input).requires_grad_(False)
+        fake = self.gan_model.generator(input).detach()  # no gradient flows into the generator
         fake_pred = self.gan_model.critic(fake)
         self.crit_loss = self.crit_loss_func(real_pred, fake_pred)
         return self.crit_loss
@@ -257,7 +257,7 @@ class AdaptiveGANSwitcher(Callback):
             return
         trainer = self.learn.gan_trainer
         thresh = self.gen_thresh if trainer.gen_mode else self.critic_thresh
-        if thresh is None or float(self.learn.loss) < thresh:
+        if thresh is None or self.learn.loss.detach().item() < thresh:
             trainer.switch()
 
 
