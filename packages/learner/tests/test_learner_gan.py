@@ -48,10 +48,10 @@ def bce_gan_losses():
 def make_learner(switcher=None, n=256, bs=32, **kwargs) -> GANLearner:
     gen, crit = nets()
     g_loss, c_loss = bce_gan_losses()
+    opt_func = partial(Adam, mom=0.5)
     return GANLearner(
-        gan_data(n, bs), gen, crit, g_loss, c_loss, switcher=switcher, opt_func=partial(Adam, mom=0.5), lr=1e-2,
-        **kwargs,
-    )  # fmt: skip
+        gan_data(n, bs), gen, crit, g_loss, c_loss, switcher=switcher, opt_func=opt_func, lr=1e-2, **kwargs
+    )
 
 
 def test_gan_module_and_loss_follow_the_mode():
