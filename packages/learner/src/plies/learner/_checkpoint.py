@@ -1,4 +1,4 @@
-"""Checkpoints that resume a run exactly: `CheckpointCallback` writes them, `resume` (called by fit) reads them.
+"""Checkpoints that resume a run exactly: `CheckpointCallback` writes them, `resume` (called by fit) reads.
 
 A checkpoint holds everything the next batch depends on: model weights, optimizer state, the state of
 every callback that has one (Recorder history, grad scaler, early-stopping counters...), the schedule
@@ -23,7 +23,14 @@ import torch
 
 from ._callback import Callback
 from ._checkpoint_file import SUFFIX, read_checkpoint, saved_at, write_checkpoint
-from ._distributed import _rank, _world, all_gather_objects, all_reduce_max_flag, distrib_barrier, unwrap_model
+from ._distributed import (
+    _rank,
+    _world,
+    all_gather_objects,
+    all_reduce_max_flag,
+    distrib_barrier,
+    unwrap_model,
+)
 
 __all__ = ["CheckpointCallback", "latest_checkpoint"]
 
@@ -35,8 +42,12 @@ def get_rng_state() -> dict[str, Any]:
     cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else []
     return {
         "python": {"version": version, "state": torch.tensor(py_state, dtype=torch.int64), "gauss": gauss},
-        "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos), "has_gauss": int(has_gauss),
-                  "cached": float(cached)},
+        "numpy": {
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached": float(cached),
+        },
         "torch": torch.get_rng_state(),
         "cuda": list(cuda),
     }
@@ -47,15 +58,19 @@ def set_rng_state(state: dict[str, Any]) -> None:
     py = state["python"]
     random.setstate((py["version"], tuple(int(v) for v in py["state"].tolist()), py["gauss"]))
     npst = state["numpy"]
-    np.random.set_state(("MT19937", npst["keys"].numpy().astype(np.uint32), npst["pos"], npst["has_gauss"],
-                         npst["cached"]))
+    np.random.set_state(
+        ("MT19937", npst["keys"].numpy().astype(np.uint32), npst["pos"], npst["has_gauss"], npst["cached"])
+    )
     torch.set_rng_state(state["torch"])
     cuda = state["cuda"]
     if cuda:
         if not torch.cuda.is_available() or torch.cuda.device_count() != len(cuda):
             found = torch.cuda.device_count() if torch.cuda.is_available() else 0
-            warnings.warn(f"checkpoint: CUDA RNG states of {len(cuda)} devices not restored, this process sees "
-                          f"{found}; GPU random draws (dropout...) will differ from the interrupted run", stacklevel=3)
+            warnings.warn(
+                f"checkpoint: CUDA RNG states of {len(cuda)} devices not restored, this process sees "
+                f"{found}; GPU random draws (dropout...) will differ from the interrupted run",
+                stacklevel=3,
+            )
         else:
             torch.cuda.set_rng_state_all(cuda)
 
@@ -76,23 +91,42 @@ def _grads(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return grads if any(bool(g.any()) for g in grads.values()) else {}
 
 
+def _loader_state(dl: Any) -> dict[str, Any] | None:
+    """`dl.state_dict()`, or None for a loader without one or one that has not drawn its seed yet.
+
+    A plies DataLoader with ``seed=None`` draws its seed from torch's RNG on first use; asking it for
+    its state would draw it now, shifting the RNG stream of this run (and of the resumed run, which
+    would not draw it later), so such a loader, never iterated, is left to draw on first use.
+    """
+    if not hasattr(dl, "state_dict") or getattr(dl, "_base_seed", 0) is None:
+        return None
+    return dl.state_dict()
+
+
 def checkpoint_state(learn: Any, epoch_done: bool) -> dict[str, Any]:
     """The checkpoint of `learn` now (a collective under torch.distributed: every rank must call it)."""
-    # DataLoader states first: the first state_dict of a loader may draw its seed from torch's RNG,
-    # which must happen before the RNG state is taken (the resumed run then draws nothing)
-    dls = [dl.state_dict() for dl in learn.dls.loaders]
+    dls = [_loader_state(dl) for dl in learn.dls.loaders]
     rng = all_gather_objects(get_rng_state())
     if _rank() != 0:
         return {}
     model = unwrap_model(learn.model)
     n_iter = len(learn.dls.train)
+    scaler = getattr(learn, "scaler", None)  # MixedPrecision's GradScaler (fp16)
+    extra = {"fit_phase": learn.fit_phase} if isinstance(getattr(learn, "fit_phase", None), int) else {}
     return {
-        "progress": {"epoch": learn.epoch, "n_epoch": learn.n_epoch, "train_iter": learn.train_iter,
-                     "batches_done": n_iter if epoch_done else learn.iter + 1, "epoch_done": epoch_done},
+        **extra,
+        "progress": {
+            "epoch": learn.epoch,
+            "n_epoch": learn.n_epoch,
+            "train_iter": learn.train_iter,
+            "batches_done": n_iter if epoch_done else learn.iter + 1,
+            "epoch_done": epoch_done,
+        },
         "world_size": _world(),
         "model": model.state_dict(),
         "grads": _grads(model),
         "opt": learn.opt.state_dict() if learn.opt is not None else None,
+        "scaler": scaler.state_dict() if isinstance(scaler, torch.amp.GradScaler) else None,
         "callbacks": {k: s for k, cb in _callback_keys(learn) if (s := cb.state_dict())},
         "dls": dls,
         "rng": rng,
@@ -100,7 +134,7 @@ def checkpoint_state(learn: Any, epoch_done: bool) -> dict[str, Any]:
 
 
 def latest_checkpoint(directory: str | os.PathLike) -> Path | None:
-    """The newest valid checkpoint file directly under `directory`, or None; invalid ones are skipped with a warning."""
+    """The newest valid checkpoint file directly under `directory`, or None (invalid ones: skipped, warned)."""
     directory = Path(directory)
     if not directory.is_dir():
         return None
@@ -139,7 +173,9 @@ def _resolve(learn: Any, resume_from: str | os.PathLike) -> Path | None:
     for f in tried:
         if f.is_file():
             return f
-    raise FileNotFoundError(f"resume_from={str(resume_from)!r}: no checkpoint file at {', '.join(map(str, tried))}")
+    raise FileNotFoundError(
+        f"resume_from={str(resume_from)!r}: no checkpoint file at {', '.join(map(str, tried))}"
+    )
 
 
 def resume(learn: Any, resume_from: str | os.PathLike) -> Path | None:
@@ -154,44 +190,77 @@ def resume(learn: Any, resume_from: str | os.PathLike) -> Path | None:
     state = read_checkpoint(file)
     try:
         _apply(learn, state)
-    except (KeyError, TypeError) as e:
-        raise ValueError(f"checkpoint {file}: does not match this learner ({type(e).__name__}: {e})") from None
+    except _Mismatch as e:
+        raise ValueError(f"checkpoint {file}: {e}") from None
     return file
+
+
+class _Mismatch(ValueError):
+    """The checkpoint's content does not fit the learner it is loaded into."""
 
 
 def _apply(learn: Any, state: dict[str, Any]) -> None:
     prog = state["progress"]
     world = _world()
     if state["world_size"] != world:
-        raise ValueError(f"the checkpoint was written by a run of {state['world_size']} processes, this run has "
-                         f"{world}; resume with the same number of processes")
+        raise _Mismatch(
+            f"written by a run of {state['world_size']} processes, this run has "
+            f"{world}; resume with the same number of processes"
+        )
     if prog["epoch"] + int(prog["epoch_done"]) > learn.n_epoch:
-        raise ValueError(f"the checkpoint is at epoch {prog['epoch']} of {prog['n_epoch']}, beyond this fit's "
-                         f"n_epoch={learn.n_epoch}; call fit with the same arguments as the interrupted run")
+        raise _Mismatch(
+            f"at epoch {prog['epoch']} of {prog['n_epoch']}, beyond this fit's "
+            f"n_epoch={learn.n_epoch}; call fit with the same arguments as the interrupted run"
+        )
     model = unwrap_model(learn.model)
-    model.load_state_dict(state["model"])
-    params = dict(model.named_parameters())
-    for n, g in state["grads"].items():
-        params[n].grad = g.to(params[n].device)
-    if state["opt"] is not None:
-        learn.opt.load_state_dict(state["opt"])
+    try:
+        model.load_state_dict(state["model"])
+        params = dict(model.named_parameters())
+        for n, g in state["grads"].items():
+            params[n].grad = g.to(params[n].device)
+        if state["opt"] is not None:
+            learn.opt.load_state_dict(state["opt"])
+    except (KeyError, RuntimeError, ValueError) as e:
+        raise _Mismatch(
+            f"does not match this learner's model or optimizer ({type(e).__name__}: {e})"
+        ) from None
+    if state["scaler"] is not None:
+        if not isinstance(getattr(learn, "scaler", None), torch.amp.GradScaler):
+            device = next(iter(model.parameters())).device
+            learn.scaler = torch.amp.GradScaler(
+                device.type
+            )  # MixedPrecision.before_fit keeps an existing one
+        learn.scaler.load_state_dict(state["scaler"])
     cbs = dict(_callback_keys(learn))
     for key, cb_state in state["callbacks"].items():
         if key not in cbs:
-            warnings.warn(f"checkpoint: state of callback {key!r} not restored, this learner has no such "
-                          f"callback (it has: {', '.join(cbs)})", stacklevel=4)
+            warnings.warn(
+                f"checkpoint: state of callback {key!r} not restored, this learner has no such "
+                f"callback (it has: {', '.join(cbs)})",
+                stacklevel=4,
+            )
             continue
         cbs[key].load_state_dict(cb_state)
     loaders = list(learn.dls.loaders)
     if len(loaders) != len(state["dls"]):
-        raise ValueError(f"the checkpoint holds the state of {len(state['dls'])} DataLoaders, this learner's "
-                         f"dls has {len(loaders)}")
-    for dl, dl_state in zip(loaders, state["dls"]):
-        dl.load_state_dict(dl_state)
+        raise _Mismatch(
+            f"holds the state of {len(state['dls'])} DataLoaders, this learner's dls has {len(loaders)}"
+        )
+    for i, (dl, dl_state) in enumerate(zip(loaders, state["dls"], strict=True)):
+        if dl_state is not None and hasattr(dl, "load_state_dict"):
+            dl.load_state_dict(dl_state)
+        elif i == 0 and not prog["epoch_done"] and not hasattr(dl, "load_state_dict"):
+            warnings.warn(
+                f"checkpoint: the training DataLoader {dl!r} cannot save its position (no "
+                "state_dict); the interrupted epoch restarts from its first batch with a new order",
+                stacklevel=4,
+            )
     rng = state["rng"]
     set_rng_state(rng[_rank()] if len(rng) > _rank() else rng[0])
     learn.start_epoch = prog["epoch"] + int(prog["epoch_done"])
     learn.train_iter = prog["train_iter"]
+    # batches of the resumed epoch already done (the DataLoader skips them; the loop numbers from there)
+    learn._skip_iters = 0 if prog["epoch_done"] else prog["batches_done"]
 
 
 class CheckpointCallback(Callback):
@@ -199,21 +268,30 @@ class CheckpointCallback(Callback):
 
     Every epoch (``every_epoch``) and/or every ``every_n_batches`` training batches; on SIGTERM
     (a preemption notice) a final checkpoint is written at the next batch boundary and the process
-    exits with status 143. Resume with ``learn.fit(..., resume_from=path_or_'latest')``.
+    exits with status 143 (a second SIGTERM terminates at once).
+    Resume with ``learn.fit(..., resume_from=path)`` or ``resume_from='latest'``.
     """
 
     order = 90  # after the Recorder and schedulers, so the checkpoint sees this batch's records
     run_valid = False
 
-    def __init__(self, fname: str = "checkpoint", every_n_batches: int | None = None, every_epoch: bool = True,
-                 on_sigterm: bool = True) -> None:
+    def __init__(
+        self,
+        fname: str = "checkpoint",
+        every_n_batches: int | None = None,
+        every_epoch: bool = True,
+        on_sigterm: bool = True,
+    ) -> None:
         super().__init__()
         if not isinstance(fname, str) or not fname or "/" in fname or fname.startswith("."):
-            raise ValueError(f"CheckpointCallback: fname must be a file name without '/' and not starting "
-                             f"with '.', got {fname!r}")
+            raise ValueError(
+                f"CheckpointCallback: fname must be a file name without '/' and not starting "
+                f"with '.', got {fname!r}"
+            )
         if every_n_batches is not None and (not isinstance(every_n_batches, int) or every_n_batches < 1):
-            raise ValueError(f"CheckpointCallback: every_n_batches must be None or an int >= 1, got "
-                             f"{every_n_batches!r}")
+            raise ValueError(
+                f"CheckpointCallback: every_n_batches must be None or an int >= 1, got {every_n_batches!r}"
+            )
         self.fname, self.every_n_batches, self.every_epoch = fname, every_n_batches, every_epoch
         self.on_sigterm = on_sigterm
         self._stop = False
@@ -231,13 +309,22 @@ class CheckpointCallback(Callback):
             write_checkpoint(state, self.file)
 
     def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
+        if self._stop:  # a second SIGTERM (or a fit that crashed and left this handler): terminate now
+            signal.signal(signal.SIGTERM, self._old_handler or signal.SIG_DFL)
+            signal.raise_signal(signal.SIGTERM)
+            return
         self._stop = True
 
     def before_fit(self) -> None:
         """Install the SIGTERM handler (main thread only)."""
         self._stop = False
         if self.on_sigterm and threading.current_thread() is threading.main_thread():
-            self._old_handler = signal.signal(signal.SIGTERM, self._on_sigterm)
+            old = signal.getsignal(signal.SIGTERM)
+            owner = getattr(old, "__self__", None)
+            if isinstance(owner, CheckpointCallback):  # left by a fit that crashed: chain to what it replaced
+                old = owner._old_handler
+            self._old_handler = old
+            signal.signal(signal.SIGTERM, self._on_sigterm)
 
     def _stop_requested(self) -> bool:
         return all_reduce_max_flag(self._stop) if self.on_sigterm else False
@@ -265,5 +352,6 @@ class CheckpointCallback(Callback):
     def after_fit(self) -> None:
         """Put back the SIGTERM handler that was there before the fit."""
         if self._old_handler is not None:
-            signal.signal(signal.SIGTERM, self._old_handler)
+            if signal.getsignal(signal.SIGTERM) == self._on_sigterm:
+                signal.signal(signal.SIGTERM, self._old_handler)
             self._old_handler = None

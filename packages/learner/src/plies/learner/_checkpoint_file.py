@@ -96,7 +96,9 @@ def decode_state(tree: Any, tensors: dict[str, torch.Tensor], where: str = "chec
             return tuple(dec(v) for v in o["items"])
         if kind == "dict":
             return {_hashable(dec(k)): dec(v) for k, v in o["items"]}
-        raise ValueError(f"{where}: unknown entry kind {kind!r} in the state (expected tensor, ndarray, tuple, dict)")
+        raise ValueError(
+            f"{where}: unknown entry kind {kind!r} in the state (expected tensor, ndarray, tuple, dict)"
+        )
 
     return dec(tree)
 
@@ -120,8 +122,13 @@ def write_checkpoint(state: dict[str, Any], file: str | os.PathLike) -> Path:
     file = Path(file)
     tree, tensors = encode_state(state)
     payload = json.dumps(tree)
-    meta = {"format": FORMAT, "version": str(VERSION), "saved_at": repr(time.time()), "state": payload,
-            "sha256": _digest(payload, tensors)}
+    meta = {
+        "format": FORMAT,
+        "version": str(VERSION),
+        "saved_at": repr(time.time()),
+        "state": payload,
+        "sha256": _digest(payload, tensors),
+    }
     data = st_save(tensors, metadata=meta)
     file.parent.mkdir(parents=True, exist_ok=True)
     tmp = file.parent / f".{file.name}.tmp-{os.getpid()}"
@@ -159,12 +166,16 @@ def read_header(file: Path) -> dict[str, Any]:
     with open(file, "rb") as f:
         head = f.read(8)
         if len(head) < 8:
-            raise ValueError(f"checkpoint {file}: truncated or empty ({size} bytes; a checkpoint starts with an "
-                             "8-byte header length)")
+            raise ValueError(
+                f"checkpoint {file}: truncated or empty ({size} bytes; a checkpoint starts with an "
+                "8-byte header length)"
+            )
         (n,) = struct.unpack("<Q", head)
         if n > min(_MAX_HEADER, size - 8):
-            raise ValueError(f"checkpoint {file}: truncated or not a safetensors file (header length {n} "
-                             f"bytes, but the file has {size} bytes)")
+            raise ValueError(
+                f"checkpoint {file}: truncated or not a safetensors file (header length {n} "
+                f"bytes, but the file has {size} bytes)"
+            )
         raw = f.read(n)
     try:
         header = json.loads(raw)
@@ -172,11 +183,19 @@ def read_header(file: Path) -> dict[str, Any]:
         raise ValueError(f"checkpoint {file}: header is not valid JSON ({e}); the file is corrupt") from None
     if not isinstance(header, dict):
         raise ValueError(f"checkpoint {file}: header is not a JSON object; the file is corrupt")
-    end = max((v["data_offsets"][1] for k, v in header.items()
-               if k != "__metadata__" and isinstance(v, dict) and "data_offsets" in v), default=0)
+    end = max(
+        (
+            v["data_offsets"][1]
+            for k, v in header.items()
+            if k != "__metadata__" and isinstance(v, dict) and "data_offsets" in v
+        ),
+        default=0,
+    )
     if 8 + n + end != size:
-        raise ValueError(f"checkpoint {file}: truncated or padded (header describes {8 + n + end} bytes, "
-                         f"the file has {size})")
+        raise ValueError(
+            f"checkpoint {file}: truncated or padded (header describes {8 + n + end} bytes, "
+            f"the file has {size})"
+        )
     return header
 
 
@@ -188,19 +207,25 @@ def read_checkpoint(file: str | os.PathLike) -> dict[str, Any]:
     header = read_header(file)
     meta = header.get("__metadata__") or {}
     if meta.get("format") != FORMAT:
-        raise ValueError(f"checkpoint {file}: not a plies checkpoint (metadata 'format' is "
-                         f"{meta.get('format')!r}, expected {FORMAT!r})")
+        raise ValueError(
+            f"checkpoint {file}: not a plies checkpoint (metadata 'format' is "
+            f"{meta.get('format')!r}, expected {FORMAT!r})"
+        )
     if meta.get("version") != str(VERSION):
-        raise ValueError(f"checkpoint {file}: format version {meta.get('version')!r} is not supported "
-                         f"(this plies reads version {VERSION})")
+        raise ValueError(
+            f"checkpoint {file}: format version {meta.get('version')!r} is not supported "
+            f"(this plies reads version {VERSION})"
+        )
     try:
         tensors = st_load(file.read_bytes())
     except SafetensorError as e:
         raise ValueError(f"checkpoint {file}: tensor data is corrupt ({e})") from None
     payload = meta.get("state", "")
     if _digest(payload, tensors) != meta.get("sha256"):
-        raise ValueError(f"checkpoint {file}: checksum mismatch, the file was modified or damaged after it was "
-                         "written (tampered or corrupt)")
+        raise ValueError(
+            f"checkpoint {file}: checksum mismatch, the file was modified or damaged after it was "
+            "written (tampered or corrupt)"
+        )
     try:
         tree = json.loads(payload)
     except ValueError as e:

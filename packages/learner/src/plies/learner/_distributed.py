@@ -22,6 +22,8 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from ._callback import Callback
+from ._callbacks_train import GradientAccumulation
+from ._utils import batch_size
 
 __all__ = ["DistributedTrainer", "setup_distrib", "teardown_distrib", "distrib_barrier", "rank0_first"]
 
@@ -60,8 +62,9 @@ def setup_distrib(backend: str | None = None, timeout: timedelta | None = None) 
     missing = [k for k in ("RANK", "MASTER_ADDR", "MASTER_PORT") if k not in os.environ]
     if missing:
         raise RuntimeError(
-            f"setup_distrib: WORLD_SIZE={os.environ['WORLD_SIZE']} but {', '.join(missing)} not set; launch the "
-            "script with `torchrun --nproc_per_node N script.py` (or set RANK, LOCAL_RANK, MASTER_ADDR, MASTER_PORT)"
+            f"setup_distrib: WORLD_SIZE={os.environ['WORLD_SIZE']} but {', '.join(missing)} not set; launch "
+            "the script with `torchrun --nproc_per_node N script.py` (or set RANK, LOCAL_RANK, MASTER_ADDR, "
+            "MASTER_PORT)"
         )
     device = local_device()
     if backend is None:
@@ -153,8 +156,10 @@ def gather_items(t: torch.Tensor, n_real: int) -> torch.Tensor:
     world = dist.get_world_size()
     sizes = [int(s) for s in torch.stack(all_gather_tensor(_comm(torch.tensor([t.shape[0]])))).flatten()]
     if len(set(sizes)) != 1:
-        raise RuntimeError(f"gather_items: ranks hold batches of different sizes {sizes}; the sharded "
-                           "DataLoader should give every rank the same number of items")
+        raise RuntimeError(
+            f"gather_items: ranks hold batches of different sizes {sizes}; the sharded "
+            "DataLoader should give every rank the same number of items"
+        )
     parts = all_gather_tensor(t)
     merged = torch.stack(parts, dim=1).reshape(world * t.shape[0], *t.shape[1:])
     return merged[:n_real]
@@ -205,12 +210,11 @@ class DistributedTrainer(Callback):
     """
 
     order = 11  # after MixedPrecision's setup (10), before the Recorder (which logs the averaged loss)
+    run_before = ("TerminateOnNaNCallback",)  # it must see the averaged loss, or ranks could stop apart
 
-    def __init__(self, sync_bn: bool = False, find_unused_parameters: bool = False,
-                 broadcast_buffers: bool = True) -> None:
+    def __init__(self, sync_bn: bool = False, find_unused_parameters: bool = False) -> None:
         super().__init__()
         self.sync_bn, self.find_unused_parameters = sync_bn, find_unused_parameters
-        self.broadcast_buffers = broadcast_buffers
         self._wrapped = False
         self._old_loaders: list[Any] | None = None
         self._no_sync: Any = None
@@ -225,12 +229,18 @@ class DistributedTrainer(Callback):
         device = next(iter(model.parameters())).device
         if self.sync_bn:
             if device.type == "cpu":
-                raise ValueError("DistributedTrainer(sync_bn=True): SyncBatchNorm runs on GPUs only and the model "
-                                 "is on the CPU; use sync_bn=False on CPU")
+                raise ValueError(
+                    "DistributedTrainer(sync_bn=True): SyncBatchNorm runs on GPUs only and the model "
+                    "is on the CPU; use sync_bn=False on CPU"
+                )
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
         ids = [device.index] if device.type == "cuda" else None
-        learn.model = _DDP(model, device_ids=ids, output_device=ids[0] if ids else None,
-                           find_unused_parameters=self.find_unused_parameters, broadcast_buffers=self.broadcast_buffers)
+        learn.model = _DDP(
+            model,
+            device_ids=ids,
+            output_device=ids[0] if ids else None,
+            find_unused_parameters=self.find_unused_parameters,
+        )
         self._wrapped = True
 
     def _unwrap_model(self) -> None:
@@ -244,9 +254,16 @@ class DistributedTrainer(Callback):
         world = dist.get_world_size()
         if getattr(dl, "world_size", 1) == world:
             return dl
+        if not (hasattr(dl, "new") and hasattr(dl, "state_dict")):
+            raise TypeError(
+                f"DistributedTrainer: cannot shard {dl!r}; data-parallel training needs plies "
+                "DataLoaders (they shard each epoch's order over the ranks)"
+            )
         if getattr(dl, "n", None) is None:
-            raise ValueError(f"DistributedTrainer: cannot shard {dl!r}: its length is unknown (a stream); "
-                             "give the DataLoader n= or an indexed dataset")
+            raise ValueError(
+                f"DistributedTrainer: cannot shard {dl!r}: its length is unknown (a stream); "
+                "give the DataLoader n= or an indexed dataset"
+            )
         state = dl.state_dict()
         state["seed"] = broadcast_int(int(state["seed"]))
         sharded = dl.new(rank=dist.get_rank(), world_size=world)
@@ -263,7 +280,7 @@ class DistributedTrainer(Callback):
         if self._old_loaders is None:
             return
         loaders = self.learn.dls.loaders
-        for i, (old, cur) in enumerate(zip(self._old_loaders, list(loaders))):
+        for i, (old, cur) in enumerate(zip(self._old_loaders, list(loaders), strict=True)):
             if cur is not old:
                 old.load_state_dict(cur.state_dict())  # keep seed and position for the next fit
             loaders[i] = old
@@ -306,11 +323,12 @@ class DistributedTrainer(Callback):
 
     def before_backward(self) -> None:
         """Skip DDP's gradient all-reduce on micro-batches after which GradientAccumulation does not step."""
-        acc = next((cb for cb in self.learn.cbs if type(cb).__name__ == "GradientAccumulation"), None)
-        if acc is None or not isinstance(self.learn.model, DistributedDataParallel):
+        learn = self.learn
+        acc = next((cb for cb in learn.cbs if isinstance(cb, GradientAccumulation)), None)
+        if acc is None or not isinstance(learn.model, DistributedDataParallel):
             return
-        if not acc.will_step():
-            self._no_sync = self.learn.model.no_sync()
+        if acc.count + batch_size(learn.yb) < acc.n_acc:  # the test GradientAccumulation.before_step makes
+            self._no_sync = learn.model.no_sync()
             self._no_sync.__enter__()
 
     def after_backward(self) -> None:
@@ -337,8 +355,13 @@ def _silent(*args: Any, **kwargs: Any) -> None:
 
 
 @contextmanager
-def distrib_ctx(learn: Any, sync_bn: bool = False, backend: str | None = None,
-                find_unused_parameters: bool = False, timeout: timedelta | None = None) -> Iterator[Any]:
+def distrib_ctx(
+    learn: Any,
+    sync_bn: bool = False,
+    backend: str | None = None,
+    find_unused_parameters: bool = False,
+    timeout: timedelta | None = None,
+) -> Iterator[Any]:
     """Context manager: train `learn` data-parallel over the processes torchrun started.
 
     Creates the process group from torchrun's environment (unless one exists), moves model and data
