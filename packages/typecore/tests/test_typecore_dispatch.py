@@ -85,6 +85,26 @@ def test_numpy_scalars_are_numbers():
     assert td(np.float64(2.0)) == "real"
 
 
+def test_numpy_bool_dispatches_as_bool():
+    def f(x: numbers.Integral): return "integral"
+    def g(x: bool): return "bool"
+    assert TypeDispatch(f)(np.bool_(True)) == "integral"
+    assert TypeDispatch([f, g])(np.bool_(False)) == "bool"
+    def h(x: np.bool_): return "np.bool_"
+    assert TypeDispatch([f, g, h])(np.True_) == "np.bool_"  # its own class is still nearest
+
+
+def test_multiple_inheritance_follows_mro():
+    class A: ...
+    class B: ...
+    class C(A, B): ...
+    class D(B, A): ...
+    def fa(x: A): return "A"
+    def fb(x: B): return "B"
+    for td in (TypeDispatch([fa, fb]), TypeDispatch([fb, fa])):
+        assert td(C()) == "A" and td(D()) == "B"
+
+
 def test_tuple_and_union_annotations():
     def f(x: (int, str)): return "int or str"
     def g(x: Union[float, list]): return "float or list"
@@ -273,6 +293,34 @@ def test_property_nearest_registered_ancestor_wins(h):
         expected = j if j is not None else "none"
         res = td(cls())
         assert (res if isinstance(res, int) else "none") == expected
+
+
+@st.composite
+def dags(draw):
+    """A random multiple-inheritance hierarchy (bases that give no consistent MRO are dropped)."""
+    n = draw(st.integers(2, 10))
+    classes: list[type] = []
+    for i in range(n):
+        picks = draw(st.lists(st.integers(0, i - 1), max_size=3, unique=True)) if i else []
+        bases = tuple(classes[j] for j in picks) or (object,)
+        try:
+            classes.append(type(f"M{i}", bases, {}))
+        except TypeError:  # inconsistent MRO
+            classes.append(type(f"M{i}", bases[:1], {}))
+    registered = draw(st.sets(st.integers(0, n - 1), min_size=1))
+    return classes, sorted(registered)
+
+
+@given(dags())
+@settings(max_examples=60, deadline=None)
+def test_property_first_registered_class_in_mro_wins(h):
+    classes, registered = h
+    td = TypeDispatch([_impl(i, classes[i]) for i in registered])
+    reg = {classes[i]: i for i in registered}
+    for cls in classes:
+        expected = next((reg[m] for m in cls.__mro__ if m in reg), None)
+        res = td(cls())
+        assert (res if isinstance(res, int) else None) == expected
 
 
 @given(hierarchies(), st.permutations(range(4)))

@@ -82,9 +82,23 @@ def _dispatch_types(f: Callable[..., Any]) -> tuple[list[tuple[type, type]], typ
     return [(a, b) for a in firsts[0] for b in firsts[1]], ret if isinstance(ret, type) else None
 
 
+def _mro(t: type) -> tuple[type, ...]:
+    """t's MRO; NumPy's `bool_` (not a Python int) is given `bool`'s MRO too, so it dispatches as
+    a bool (an int, a `numbers.Integral`) like every other NumPy scalar dispatches as a number."""
+    np = sys.modules.get("numpy")
+    if np is not None and issubclass(t, np.bool_):
+        return t.__mro__[:-1] + bool.__mro__
+    return t.__mro__
+
+
+def _issub(t: type, anno: type) -> bool:
+    return issubclass(t, anno) or any(issubclass(m, anno) for m in _mro(t)[1:])
+
+
 def _distance(t: type, anno: type) -> int:
-    """How far `anno` is from `t`: count of classes in t's MRO that are subclasses of `anno`."""
-    return sum(1 for m in t.__mro__ if issubclass(m, anno)) - 1
+    """How far `anno` is from `t`: the position in t's MRO of the last class that is a subclass of
+    `anno` (for a class in the MRO, its own position; for an ABC, its most general registrant)."""
+    return max((i for i, m in enumerate(_mro(t)) if issubclass(m, anno)), default=len(t.__mro__))
 
 
 def _more_specific(a: tuple[type, type], b: tuple[type, type], t1: type, t2: type) -> bool:
@@ -198,7 +212,7 @@ class TypeDispatch:
             return cached
         best: tuple[type, type] | None = None
         for key in self._impls:
-            if issubclass(t1, key[0]) and issubclass(t2, key[1]):
+            if _issub(t1, key[0]) and _issub(t2, key[1]):
                 if best is None or _more_specific(key, best, t1, t2):
                     best = key
         res: tuple[Callable[..., Any] | None, type | None] = (None, None)
