@@ -194,3 +194,11 @@ def test_property_decode_inverts_any_pipeline(spec, x):
     assert orders == sorted(orders)
     assert p.decode(p(x)) == x
     assert p((x, x)) == (p(x), p(x))
+
+
+def test_pipeline_from_any_iterable_and_pickle():
+    import pickle
+    p = Pipeline(t for t in (Times(3), AddN(2)))
+    assert repr(p) == "Pipeline: AddN -> Times" and p(1) == 9
+    clone = pickle.loads(pickle.dumps(p))
+    assert clone(1) == 9 and clone.decode(9) == 1 and repr(clone) == repr(p)

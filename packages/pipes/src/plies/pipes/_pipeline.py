@@ -95,11 +95,7 @@ class Pipeline:
         if isinstance(funcs, Pipeline):
             self.fs: L = L(list(funcs.fs))
         else:
-            if funcs is None:
-                funcs = []
-            elif isinstance(funcs, Transform) or not isinstance(funcs, (list, tuple, L)):
-                funcs = [funcs]
-            self.fs = L(_sorted([mk_transform(f) for f in funcs]))
+            self.fs = L(_sorted([mk_transform(f) for f in _as_list(funcs)]))
 
     @property
     def name(self) -> str:
@@ -158,7 +154,7 @@ class Pipeline:
 
     def add(self, ts: Any, items: Any = None, train_setup: bool = False) -> None:
         """Set up `ts` (a transform or a list) on `items` mapped through the current pipeline; add them."""
-        for t in (ts if isinstance(ts, (list, tuple, L)) else [ts]):
+        for t in _as_list(ts):
             t = mk_transform(t)
             seen = items if items is None or not len(self.fs) else _MappedItems(items, list(self.fs),
                                                                                 self.split_idx)
@@ -229,6 +225,13 @@ class Pipeline:
         """
         fs = [_from_entry(e, i) for i, e in enumerate(_entries(state))]
         return cls(fs, split_idx=state.get("split_idx"))
+
+
+def _as_list(fs: Any) -> list[Any]:
+    """One transform (anything callable) as a list of one, an iterable of them as a list."""
+    if fs is None:
+        return []
+    return [fs] if callable(fs) else list(fs)
 
 
 def _sorted(fs: list[Any]) -> list[Any]:
