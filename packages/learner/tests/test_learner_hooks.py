@@ -175,3 +175,32 @@ def test_learner_summary_lists_optimizer_loss_and_callbacks():
     assert "Optimizer used: SGD" in text and "Loss function: CrossEntropyLoss()" in text
     assert "Model unfrozen" in text
     assert text.index("- TrainEval") < text.index("- Recorder")
+
+
+def tiny_learner(cbs=None):
+    from plies.learner import Learner
+    from plies.loaders import DataLoader, DataLoaders
+
+    torch.manual_seed(0)
+    x = torch.randn(96, 4)
+    y = (x[:, 0] > 0).long()
+    dls = DataLoaders(DataLoader((x[:64], y[:64]), bs=16, shuffle=True), DataLoader((x[64:], y[64:]), bs=16))
+    return Learner(dls, mlp(), loss_func=nn.CrossEntropyLoss(), cbs=cbs)
+
+
+def test_activation_stats_during_a_real_fit():
+    cb = ActivationStats(every=2)
+    learn = tiny_learner(cbs=cb)
+    with learn.no_bar(), learn.no_logging():
+        learn.fit(1)
+    assert len(cb.stats) == 2  # 4 training batches, every 2nd one, no validation batch
+    assert all(len(batch) == 3 for batch in cb.stats)
+    assert learn.activation_stats is cb
+
+
+def test_learn_summary_on_a_real_learner():
+    learn = tiny_learner()
+    text = learn.summary()
+    assert "Sequential (Input shape: 16 x 4)" in text
+    assert "Total params: 73" in text and "Loss function: CrossEntropyLoss()" in text
+    assert "- TrainEvalCallback" in text and "- Recorder" in text
