@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from plies.pipes import Pipeline, Transform
+from plies.pipes import ItemTransform, Pipeline, Transform
 from plies.typecore import L, noop
 
 from ._datasets import Datasets, _item_error, describe_item, tfm_name
@@ -138,10 +138,17 @@ class DataBlock:
         return self
 
     def _combine_type_tfms(self) -> list[list[Any]]:
+        """Per block: its getter (a plain function sees the whole item, even a tuple) then its type transforms."""
         res = []
         for getter, tfms in zip(self.getters, self.type_tfms):
-            fs = [] if getter is None or getter is noop else (list(getter.fs) if isinstance(getter, Pipeline)
-                                                             else [getter])
+            if getter is None or getter is noop:
+                fs = []
+            elif isinstance(getter, Pipeline):
+                fs = list(getter.fs)
+            elif isinstance(getter, Transform) or isinstance(getter, type):
+                fs = [getter]
+            else:
+                fs = [ItemTransform(getter)]
             res.append(fs + list(tfms))
         return res
 
