@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ._callback import Callback
-from ._utils import concat_batches, detach_cpu
+from ._utils import concat_batches
 
 __all__ = ["GatherPredsCallback"]
 
@@ -79,6 +79,17 @@ def loss_not_reduced(learn: Any) -> Iterator[None]:
             learn.loss_func = loss_func
 
 
-def detach_for_gather(b: Any) -> Any:
-    """Default `Learner.to_detach`: detach and move to the CPU."""
-    return detach_cpu(b, cpu=True)
+@contextlib.contextmanager
+def training_transforms(dl: Any) -> Iterator[bool]:
+    """Apply the training-time transforms (split_idx 0) to `dl`'s items for the block; yields False when
+    the data has no subset-dependent transforms (a dataset without `tls` / `split_idx`)."""
+    dataset = getattr(dl, "dataset", None)
+    lists = list(getattr(dataset, "tls", None) or ([dataset] if hasattr(dataset, "split_idx") else []))
+    old = [tl.split_idx for tl in lists]
+    for tl in lists:
+        tl.split_idx = 0
+    try:
+        yield bool(lists)
+    finally:
+        for tl, idx in zip(lists, old):
+            tl.split_idx = idx

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from ._callback import (
     noop_logger,
     sort_by_run,
 )
-from ._inference import GatherPredsCallback, loss_not_reduced
+from ._inference import GatherPredsCallback, loss_not_reduced, training_transforms
 from ._loss import default_loss_func
 from ._metric import Metric, mk_metric
 from ._progress import ProgressCallback
@@ -95,6 +96,7 @@ class Learner:
         self.fit_phase = 0
         self._smooth_loss: Any = None
         self._move_batches: Any = None
+        self._n_inp: int | None = None
         self.cbs: list[Callback] = []
         self._fns: dict[bool, dict[str, list[Callable[[], Any]]]] = {True: {}, False: {}}
         self._refresh_events()
@@ -308,7 +310,7 @@ class Learner:
     def _split(self, b: Any) -> None:
         if not isinstance(b, (tuple, list)):
             b = (b,)
-        n_inp = getattr(self.dls, "n_inp", None)
+        n_inp = self._n_inp
         if n_inp is None:
             n_inp = 1 if len(b) == 1 else len(b) - 1
         self.xb, self.yb = tuple(b[:n_inp]), tuple(b[n_inp:])
@@ -336,6 +338,7 @@ class Learner:
         """Iterate over `self.dl`, running `one_batch` on each batch."""
         self.n_iter = len(self.dl)
         self._move_batches = None
+        self._n_inp = getattr(self.dls, "n_inp", None)  # read once per phase, not per batch
         start = self._skip_iters if self.training else 0
         for i, b in enumerate(self.dl, start):
             self.one_batch(i, b)
@@ -639,7 +642,7 @@ class Learner:
         n_inp = getattr(self.dls, "n_inp", 1)
         inp = (inp,) if n_inp == 1 or not isinstance(inp, tuple) else inp
         dec_tuple = dec_preds if isinstance(dec_preds, tuple) else (dec_preds,)
-        dec = self.dls.decode_batch(tuple(inp) + dec_tuple)[0]
+        dec = self.dls.valid.decode_batch(tuple(inp) + dec_tuple)[0]  # the test dl only knows the inputs
         dec_inp, dec_targ = dec[:n_inp], dec[n_inp:]
         dec_inp = dec_inp[0] if len(dec_inp) == 1 else dec_inp
         dec_targ = dec_targ[0] if len(dec_targ) == 1 else dec_targ
@@ -659,8 +662,11 @@ class Learner:
         if dl is None:
             dl = self.dls[ds_idx]
         dl = self._unshuffled(dl)
-        aug_dl = dl.new(split_idx=0) if hasattr(dl, "new") else dl
-        aug_preds = torch.stack([self.get_preds(dl=aug_dl, reorder=False)[0] for _ in range(n)])
+        with training_transforms(dl) as has_tfms:
+            if not has_tfms:
+                warnings.warn("tta: the data has no training-time transforms to apply (its dataset has no "
+                              "split_idx); the augmented predictions equal the plain ones", stacklevel=2)
+            aug_preds = torch.stack([self.get_preds(dl=dl, reorder=False)[0] for _ in range(n)])
         aug = aug_preds.max(0)[0] if use_max else aug_preds.mean(0)
         preds, targs = self.get_preds(dl=dl, reorder=False)[:2]
         if use_max:

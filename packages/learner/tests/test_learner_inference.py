@@ -1,0 +1,132 @@
+"""Inference and persistence: get_preds, predict, validate, tta, save/load."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+from plies.learner import Learner, accuracy
+from plies.loaders import Categorize, Datasets
+from torch import nn
+
+
+def to_x(o):
+    return torch.tensor([float(o[0]), float(o[0]) ** 2])
+
+
+def label_of(o):
+    return o[1]
+
+
+def make_dls(n: int = 48):
+    values = torch.linspace(-3, 3, n).tolist()
+    items = [[v, "pos" if v > 0 else "neg"] for v in values]
+    splits = [[i for i in range(n) if i % 4], [i for i in range(n) if i % 4 == 0]]
+    dsets = Datasets(items, [[to_x], [label_of, Categorize()]], splits=splits)
+    return dsets.dataloaders(bs=8)
+
+
+def trained_learner(tmp_path) -> Learner:
+    torch.manual_seed(0)
+    learn = Learner(make_dls(), nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2)),
+                    metrics=accuracy, path=tmp_path, lr=3e-2)
+    with learn.no_bar(), learn.no_logging():
+        learn.fit(4)
+    return learn
+
+
+def _valid_tensors(learn):
+    xs, ys = zip(*[(x, y) for x, y in learn.dls.valid])
+    return torch.cat(xs), torch.cat(ys)
+
+
+def test_get_preds_values_in_dataset_order(tmp_path):
+    learn = trained_learner(tmp_path)
+    x, y = _valid_tensors(learn)
+    preds, targs = learn.get_preds()
+    with torch.no_grad():
+        expected = F.softmax(learn.model.eval()(x), dim=-1)
+    assert torch.allclose(preds, expected, atol=1e-6)  # the loss's activation (softmax) is applied
+    assert torch.equal(targs, y) and preds.shape == (12, 2)
+    inp, preds2, targs2, decoded, losses = learn.get_preds(with_input=True, with_decoded=True, with_loss=True)
+    assert torch.equal(inp, x) and torch.equal(decoded, preds.argmax(-1))
+    assert losses.shape == (12,)
+    assert torch.allclose(losses, F.cross_entropy(torch.log(expected), y, reduction="none"), atol=1e-5)
+    assert learn.loss_func.reduction == "mean"  # restored after with_loss
+    raw, _ = learn.get_preds(act=lambda t: t)
+    assert torch.allclose(F.softmax(raw, -1), preds, atol=1e-6)
+
+
+def test_get_preds_on_the_shuffled_training_set_keeps_dataset_order(tmp_path):
+    learn = trained_learner(tmp_path)
+    inp, _, targs = learn.get_preds(ds_idx=0, with_input=True)
+    assert len(targs) == 36
+    assert torch.equal(inp[:, 0], torch.sort(inp[:, 0]).values)  # items were generated in increasing order
+
+
+def test_validate_matches_the_recorder(tmp_path):
+    learn = trained_learner(tmp_path)
+    valid_loss, acc = learn.validate()
+    x, y = _valid_tensors(learn)
+    with torch.no_grad():
+        out = learn.model.eval()(x)
+    assert valid_loss == pytest.approx(float(F.cross_entropy(out, y)), rel=1e-5)
+    assert acc == pytest.approx(float((out.argmax(-1) == y).float().mean()))
+    assert len(learn.recorder.values) == 4  # validate does not touch the training history
+    assert learn.recorder.values[-1][1:] == pytest.approx([valid_loss, acc], rel=1e-5)
+
+
+def test_predict_decodes_the_label(tmp_path):
+    learn = trained_learner(tmp_path)
+    label, idx, probs = learn.predict([2.5, "pos"])
+    assert label == "pos" and int(idx) == 1
+    assert probs.shape == (2,) and float(probs.sum()) == pytest.approx(1.0) and probs[1] > 0.5
+    label, idx, probs = learn.predict([-2.0, "?"])
+    assert label == "neg" and int(idx) == 0
+    inp, label, *_ = learn.predict([1.5, "?"], with_input=True)
+    assert inp.tolist() == [1.5, 2.25]
+
+
+def test_tta_returns_blended_predictions(tmp_path):
+    learn = trained_learner(tmp_path)
+    preds, targs = learn.tta(n=2)
+    plain, targs2 = learn.get_preds()
+    assert torch.equal(targs, targs2)
+    assert torch.allclose(preds, plain, atol=1e-6)  # no training-time augmentation here: same predictions
+
+
+def test_save_load_round_trip_with_optimizer_state(tmp_path):
+    learn = trained_learner(tmp_path)
+    file = learn.save("stage1")
+    assert file == tmp_path / "models" / "stage1.safetensors" and file.exists()
+    weights = {k: v.clone() for k, v in learn.model.state_dict().items()}
+    opt_state = copy.deepcopy(learn.opt.state_dict())  # state_dict() shares the live tensors
+    with learn.no_bar(), learn.no_logging():
+        learn.fit(1, lr=0.5)
+    assert not all(torch.equal(weights[k], v) for k, v in learn.model.state_dict().items())
+    learn.load("stage1")
+    assert all(torch.equal(weights[k], v) for k, v in learn.model.state_dict().items())
+    new_state = learn.opt.state_dict()
+    for k, s in opt_state["state"].items():
+        for name, v in s.items():
+            if torch.is_tensor(v):
+                assert torch.equal(v, new_state["state"][k][name])
+    assert [g["lr"] for g in new_state["param_groups"]] == [g["lr"] for g in opt_state["param_groups"]]
+    # a fresh learner (no optimizer yet) loads both too
+    fresh = Learner(make_dls(), nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2)), path=tmp_path)
+    fresh.load("stage1")
+    assert all(torch.equal(weights[k], v) for k, v in fresh.model.state_dict().items())
+    assert fresh.opt is not None
+    with pytest.raises(FileNotFoundError, match="nothing"):
+        fresh.load("nothing")
+
+
+def test_save_without_optimizer_and_no_pickle(tmp_path):
+    learn = trained_learner(tmp_path)
+    file = learn.save("weights_only", with_opt=False)
+    assert file.read_bytes()[8:9] == b"{"  # a safetensors header (JSON), not a pickle
+    learn2 = Learner(make_dls(), nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2)), path=tmp_path)
+    learn2.load("weights_only")
+    assert learn2.opt is None
