@@ -16,8 +16,9 @@ def mish(x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
     return F.mish(x, inplace=inplace)
 
 
-class Mish(nn.Mish):
-    """Mish activation module: `x * tanh(softplus(x))` (PyTorch's fused kernel, the fast path)."""
+# The fast path is PyTorch's fused kernel; the alias (not a subclass) keeps `act_cls=Mish` plain data
+# for build specs (recorded as torch.nn.Mish).
+Mish = nn.Mish
 
 
 class MishJitAutoFn(torch.autograd.Function):
@@ -47,8 +48,7 @@ def swish(x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
     return F.silu(x, inplace=inplace)
 
 
-class Swish(nn.SiLU):
-    """Swish (SiLU) activation module `x * sigmoid(x)`."""
+Swish = nn.SiLU
 
 
 def sigmoid_range(x: torch.Tensor, low: float, high: float) -> torch.Tensor:

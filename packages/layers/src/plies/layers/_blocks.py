@@ -14,7 +14,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from ._conv import AvgPool, ConvLayer, NormType
 from ._init import icnr_init, trunc_normal_
-from ._module import Module
+from ._module import Module, _PlainSlices
 
 __all__ = [
     "SequentialEx",
@@ -273,7 +273,7 @@ def SeparableBlock(
     return ResBlock(expansion, ni, nf, stride=stride, reduction=reduction, nh2=nf * 2, dw=True, **kwargs)
 
 
-class PixelShuffle_ICNR(nn.Sequential):
+class PixelShuffle_ICNR(_PlainSlices):
     """Upsample by `scale`: 1x1 conv to nf*scale² channels (ICNR init), PixelShuffle, optional blur.
 
     The blur (replication pad + 2x2 average pool, stride 1) removes checkerboard artefacts.

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Sequence
 
 import torch
+from plies.typecore import register_builder
 from torch import nn
 
 from ._activations import SigmoidRange
@@ -98,6 +99,7 @@ def _update_first_layer(model: nn.Module, n_in: int, pretrained: bool) -> None:
         setattr(parent, name, new)
 
 
+@register_builder
 def create_body(
     arch: nn.Module | Callable[..., nn.Module],
     n_in: int = 3,
@@ -111,7 +113,8 @@ def create_body(
     `n_in` channels; when `pretrained`, its weights are derived from the 3-channel ones: summed for
     n_in=1, the first two scaled by 3/2 for n_in=2, the channels cycled and scaled by 3/n_in above 3.
     `cut` is a child index or a function of the model; by default the model is cut before its last
-    child that contains a pooling layer.
+    child that contains a pooling layer. When `arch` is a model with a `build_spec` (an xresnet) and
+    `cut` an int, the body gets a `build_spec` too (pickle-free export can rebuild it).
     """
     model = arch if isinstance(arch, nn.Module) else arch(pretrained=pretrained)
     if not isinstance(model, nn.Module):

@@ -10,7 +10,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm, weight_norm
 
 from ._init import init_linear
-from ._module import Module
+from ._module import Module, _PlainSlices
 
 __all__ = [
     "NormType",
@@ -77,7 +77,7 @@ _CONVS = {
 }
 
 
-class ConvLayer(nn.Sequential):
+class ConvLayer(_PlainSlices):
     """Conv (1d/2d/3d, optionally transposed) followed by normalisation and activation.
 
     Padding defaults to `(ks-1)//2` (0 when `transpose`), bias defaults to "no batch/instance norm",
@@ -134,7 +134,7 @@ class ConvLayer(nn.Sequential):
         super().__init__(*layers)
 
 
-class LinBnDrop(nn.Sequential):
+class LinBnDrop(_PlainSlices):
     """BatchNorm1d, Dropout(p) and Linear (+ `act`); `lin_first` puts Linear (+act) first."""
 
     def __init__(

@@ -74,9 +74,9 @@ def _set_weight(m: nn.Module, func: InitFunc) -> None:
 
 def init_default(m: nn.Module, func: InitFunc | None = nn.init.kaiming_normal_) -> nn.Module:
     """Initialise `m.weight` with `func` and zero `m.bias`; return `m`."""
-    if func is not None and getattr(m, "weight", None) is not None:
+    if func is not None and isinstance(getattr(m, "weight", None), torch.Tensor):
         _set_weight(m, func)
-    if getattr(m, "bias", None) is not None:
+    if isinstance(getattr(m, "bias", None), torch.Tensor):
         with torch.no_grad():
             m.bias.fill_(0.0)
     return m
@@ -104,6 +104,15 @@ def init_linear(
         _set_weight(m, init)
 
 
+def _children(m: nn.Module) -> list[nn.Module]:
+    """Child modules, without the internals of a weight/spectral-norm parametrization."""
+    return [
+        c
+        for name, c in m.named_children()
+        if not (name == "parametrizations" and parametrize.is_parametrized(m))
+    ]
+
+
 def _requires_grad(m: nn.Module) -> bool:
     ps = list(m.parameters())
     return bool(ps) and ps[0].requires_grad
@@ -118,7 +127,7 @@ def cond_init(m: nn.Module, func: InitFunc) -> None:
 def apply_leaf(m: nn.Module, f: Callable[[nn.Module], object]) -> None:
     """Apply `f` to `m` and every module below it."""
     f(m)
-    for child in m.children():
+    for child in _children(m):
         apply_leaf(child, f)
 
 
@@ -129,11 +138,11 @@ def apply_init(m: nn.Module, init_func: InitFunc) -> None:
 
 def init_cnn(m: nn.Module) -> None:
     """Kaiming-normal init for every conv/linear weight of `m`, zero every bias."""
-    if getattr(m, "bias", None) is not None:
+    if isinstance(getattr(m, "bias", None), torch.Tensor):
         nn.init.constant_(m.bias, 0)
     if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)):
         _set_weight(m, nn.init.kaiming_normal_)
-    for child in m.children():
+    for child in _children(m):
         init_cnn(child)
 
 

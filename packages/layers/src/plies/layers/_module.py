@@ -33,6 +33,19 @@ class Module(nn.Module, metaclass=_ModuleMeta):
         """Nothing to do: the metaclass already initialised `nn.Module`."""
 
 
+class _PlainSlices(nn.Sequential):
+    """An `nn.Sequential` subclass whose slices are plain `nn.Sequential`s.
+
+    `nn.Sequential` slices by calling `type(self)(...)`, which fails for subclasses whose constructor
+    takes sizes rather than layers (ConvLayer, XResNet...).
+    """
+
+    def __getitem__(self, idx: int | slice) -> Any:
+        if isinstance(idx, slice):
+            return nn.Sequential(*list(self._modules.values())[idx])
+        return super().__getitem__(idx)
+
+
 class Lambda(Module):
     """A layer that applies `func` in `forward`."""
 
