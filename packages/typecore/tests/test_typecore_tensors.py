@@ -150,8 +150,10 @@ def test_categories_hierarchy() -> None:
     assert type(m.float()) is TensorMultiCategory
 
 
-def test_repr_names_the_subclass() -> None:
+def test_repr_and_format() -> None:
     assert repr(TensorImage([1, 2])) == "TensorImage([1, 2])"
+    assert f"{TensorBase(0.123456).sum():.3f}" == "0.123" and f"{TensorCategory(3)}" == "3"
+    assert f"{TensorImage([1, 2])}" == "TensorImage([1, 2])"
 
 
 def test_metadata_name_clashing_with_tensor_attribute_is_refused() -> None:

@@ -8,8 +8,7 @@ meet (`TensorImage + TensorMask`) the type of the one that comes first in the ar
 Plain tensors never win over a `TensorBase`.
 
 Metadata (instance attributes such as `img_size`) is copied, shallowly, from the first
-`TensorBase` argument that has any (looking one level into lists and tuples, for
-`torch.cat([a, b])`).
+`TensorBase` argument that has any (looking into lists and tuples, for `torch.cat([a, b])`).
 
 Speed: a fresh result tensor is re-typed by assigning its `__class__` (cheap) instead of
 `Tensor.as_subclass` (which allocates another Python object); tensors that were arguments of
@@ -31,35 +30,31 @@ from torch.overrides import get_default_nowrap_functions
 
 __all__ = ["TensorBase", "TensorCategory", "TensorMultiCategory", "tensor"]
 
-# `torch.Tensor.__torch_function__` bound to `torch.Tensor` itself: runs the op with subclass
-# dispatch disabled and returns plain tensors (the public way to call the default behaviour).
-_plain_torch_function = Tensor.__torch_function__
+# Runs ops with `__torch_function__` of subclasses disabled, as `torch.Tensor.__torch_function__`
+# does; public as `torch.DisableTorchFunctionSubclass` (listed in `torch.__all__`).
+_DisableTorchFunctionSubclass = torch.DisableTorchFunctionSubclass
 # `.grad`/`._base` return tensors owned elsewhere; `as_subclass` must give exactly the asked type.
 _NOWRAP = frozenset(get_default_nowrap_functions()) | {Tensor.as_subclass}
 
 
-def _is_argument(t: Tensor, args: tuple, kwargs: dict | None) -> bool:
-    """Whether `t` is one of the call's arguments (top level, or inside an `out=` tuple)."""
-    for a in args:
-        if a is t:
+def _in_kwargs(t: Tensor, kwargs: dict) -> bool:
+    """Whether `t` was passed as a keyword argument (e.g. `out=`, possibly inside a tuple)."""
+    for v in kwargs.values():
+        if v is t or (isinstance(v, (tuple, list)) and any(o is t for o in v)):
             return True
-    if kwargs:
-        for v in kwargs.values():
-            if v is t or (isinstance(v, (tuple, list)) and any(o is t for o in v)):
-                return True
     return False
 
 
 def _metadata(args: Iterable[Any]) -> dict | None:
-    """The `__dict__` of the first TensorBase argument that has metadata (one level into lists)."""
+    """The `__dict__` of the first TensorBase in `args` that has metadata (one level into lists)."""
     for a in args:
         if isinstance(a, TensorBase):
             if a.__dict__:
                 return a.__dict__
-        elif isinstance(a, (list, tuple)):
-            for o in a:
-                if isinstance(o, TensorBase) and o.__dict__:
-                    return o.__dict__
+        elif type(a) is list or type(a) is tuple:
+            meta = _metadata(a)
+            if meta:
+                return meta
     return None
 
 
@@ -79,7 +74,7 @@ class TensorBase(Tensor):
             res.__dict__.update(meta)
         for k, v in kwargs.items():
             if hasattr(Tensor, k):
-                raise ValueError(f"{cls.__name__}: metadata name {k!r} clashes with the torch.Tensor attribute {k!r}")
+                raise ValueError(f"{cls.__name__}: metadata name {k!r} clashes with a torch.Tensor attribute")
             setattr(res, k, v)
         return res
 
@@ -94,24 +89,43 @@ class TensorBase(Tensor):
         args: tuple = (),
         kwargs: dict | None = None,
     ) -> Any:
-        ret = _plain_torch_function(func, (), args, kwargs)
+        # This runs for every op on a TensorBase: keep the common path (one fresh tensor, no
+        # metadata, no kwargs) to a handful of cheap checks.
+        with _DisableTorchFunctionSubclass():
+            ret = func(*args, **kwargs) if kwargs else func(*args)
         if type(ret) is Tensor:
-            if func in _NOWRAP or _is_argument(ret, args, kwargs):
+            if func in _NOWRAP:
+                return ret
+            meta = None
+            for a in args:
+                if a is ret:  # in-place ops and no-op conversions return an argument: keep its type
+                    return ret
+                if meta is None:
+                    if isinstance(a, TensorBase):
+                        meta = a.__dict__ or None
+                    elif type(a) is list or type(a) is tuple:
+                        meta = _metadata(a)
+            if kwargs and _in_kwargs(ret, kwargs):
                 return ret
             ret.__class__ = cls
-            meta = _metadata(args)
             if meta:
                 ret.__dict__.update(meta)
             return ret
         if isinstance(ret, (tuple, list)) and func not in _NOWRAP:
-            meta = None
+            meta = _metadata(args)
             for r in ret:
-                if type(r) is Tensor and not _is_argument(r, args, kwargs):
+                fresh = not any(a is r for a in args) and not (kwargs and _in_kwargs(r, kwargs))
+                if type(r) is Tensor and fresh:
                     r.__class__ = cls
-                    if meta is None:
-                        meta = _metadata(args) or {}
-                    r.__dict__.update(meta)
+                    if meta:
+                        r.__dict__.update(meta)
         return ret
+
+    def __format__(self, format_spec: str) -> str:
+        # torch formats only plain 0-d tensors like numbers; do it for semantic ones too (f"{loss:.4f}").
+        if self.dim() == 0:
+            return self.item().__format__(format_spec)
+        return super().__format__(format_spec)
 
     def __deepcopy__(self, memo: dict) -> Any:
         if id(self) in memo:

@@ -1,0 +1,128 @@
+"""Benchmark typecore: TensorBase overhead vs torch.Tensor, and the cost of a typedispatch call.
+
+Run: `.venv/bin/python tools/bench/typecore.py` (CPU; single-threaded torch for stable numbers).
+Baseline and subjects are timed in alternation, round after round, and each ratio is the median
+of the per-round ratios: robust on a busy machine, where absolute times drift.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+from plies.typecore import TensorBase, typedispatch
+
+ROUNDS = 31
+
+
+class TensorImage(TensorBase):
+    """A semantic tensor subclass, as an application would define one."""
+
+
+def interleaved(fns: list[Callable[[], object]], number: int) -> tuple[list[float], list[float]]:
+    """Time `fns` in alternation for ROUNDS rounds: (median seconds per call, median ratio to fns[0])."""
+    per_round: list[list[float]] = [[] for _ in fns]
+    for _ in range(ROUNDS):
+        for i, fn in enumerate(fns):
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            per_round[i].append((time.perf_counter() - start) / number)
+    seconds = [statistics.median(t) for t in per_round]
+    ratios = [statistics.median(t / b for t, b in zip(ts, per_round[0], strict=True)) for ts in per_round]
+    return seconds, ratios
+
+
+def small_ops(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """A loop body of small everyday ops: arithmetic, indexing, reductions, views, comparisons."""
+    z = x + y
+    z = z * 2.0
+    z = z - x
+    row = z[0]
+    s = row.sum()
+    m = z.mean(0)
+    v = z.view(-1)
+    mask = v > 0
+    r = torch.relu(z)
+    c = torch.cat([r, x])
+    return s + m.max() + mask.sum() + c[1:].abs().sum()
+
+
+def bench_tensor_ops() -> None:
+    print("(a) TensorBase vs torch.Tensor: a loop of 14 small ops (add, mul, sub, index, sum, mean, view,")
+    print("    compare, relu, cat, slice, abs, max...); ratio = TensorBase time / torch.Tensor time")
+    print(
+        f"    {'shape':<18}{'torch.Tensor':>16}{'TensorBase':>14}{'+metadata':>14}"
+        f"{'ratio':>9}{'ratio+meta':>12}"
+    )
+    for shape, number in (((2, 2), 300), ((64, 64), 200), ((64, 3, 32, 32), 10), ((256, 256), 30)):
+        x, y = torch.randn(*shape), torch.randn(*shape)
+        bx, by = TensorImage(x), TensorImage(y)
+        mx, my = TensorImage(x, img_size=shape[-2:]), TensorImage(y, img_size=shape[-2:])
+        assert type(small_ops(bx, by)) is TensorImage and small_ops(mx, my).img_size == shape[-2:]
+        (base, sub, meta), (_, r_sub, r_meta) = interleaved(
+            [
+                lambda x=x, y=y: small_ops(x, y),
+                lambda bx=bx, by=by: small_ops(bx, by),
+                lambda mx=mx, my=my: small_ops(mx, my),
+            ],
+            number,
+        )
+        label = "x".join(map(str, shape))
+        print(
+            f"    {label:<18}{base * 1e6:>13.1f} us{sub * 1e6:>11.1f} us{meta * 1e6:>11.1f} us"
+            f"{r_sub:>8.2f}x{r_meta:>11.2f}x"
+        )
+
+
+def bench_dispatch() -> None:
+    @typedispatch
+    def one(x: int) -> str:
+        return "int"
+
+    @typedispatch
+    def one(x: str) -> str:  # noqa: F811
+        return "str"
+
+    @typedispatch
+    def two(x: int, y: float) -> str:
+        return "int-float"
+
+    @typedispatch
+    def two(x: int, y: str) -> str:  # noqa: F811
+        return "int-str"
+
+    def plain(x: object) -> str:
+        return "plain"
+
+    def plain2(x: object, y: object) -> str:
+        return "plain"
+
+    assert one(1) == "int" and two(1, 2.0) == "int-float"
+    (t_plain, t_one, t_plain2, t_two), _ = interleaved(
+        [lambda: plain(1), lambda: one(1), lambda: plain2(1, 2.0), lambda: two(1, 2.0)], 20_000
+    )
+    print("(b) typedispatch call cost (cached lookup), ns per call, including the lambda wrapper")
+    print(f"    plain function, 1 arg : {t_plain * 1e9:7.0f} ns")
+    print(
+        f"    typedispatch, 1 param : {t_one * 1e9:7.0f} ns  ({t_one / t_plain:.1f}x plain, "
+        f"+{(t_one - t_plain) * 1e9:.0f} ns)"
+    )
+    print(f"    plain function, 2 args: {t_plain2 * 1e9:7.0f} ns")
+    print(
+        f"    typedispatch, 2 params: {t_two * 1e9:7.0f} ns  ({t_two / t_plain2:.1f}x plain, "
+        f"+{(t_two - t_plain2) * 1e9:.0f} ns)"
+    )
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    print(f"torch {torch.__version__}, 1 thread, medians over {ROUNDS} interleaved rounds")
+    bench_tensor_ops()
+    bench_dispatch()
+
+
+if __name__ == "__main__":
+    main()
