@@ -121,7 +121,7 @@ class Transform(metaclass=_TfmMeta):
         """Apply `encodes` (to each element of a tuple); skipped when `split_idx` does not match."""
         if self.split_idx is not None and split_idx != self.split_idx:
             return x
-        if self._item_level or not isinstance(x, tuple) or hasattr(x, "_fields"):
+        if not isinstance(x, tuple) or self._item_level:
             return self._apply1("encodes", x, kwargs)
         return self._apply("encodes", x, kwargs)
 
@@ -140,7 +140,9 @@ class Transform(metaclass=_TfmMeta):
     def _apply(self, meth: str, x: Any, kwargs: dict[str, Any]) -> Any:
         if self._item_level or not _is_tuple(x):
             return self._apply1(meth, x, kwargs)
-        return retain_type(tuple([self._apply(meth, o, kwargs) for o in x]), x)
+        res = tuple([self._apply(meth, o, kwargs) if isinstance(o, tuple) else self._apply1(meth, o, kwargs)
+                     for o in x])
+        return res if type(x) is tuple else retain_type(res, x)
 
     def _apply1(self, meth: str, x: Any, kwargs: dict[str, Any]) -> Any:
         own = self.__dict__.get(meth)  # functions given to the constructor take no `self`
