@@ -281,3 +281,13 @@ def test_callback_setting_learner_state_on_itself_warns():
 def test_unknown_event_is_an_error():
     with pytest.raises(ValueError, match="unknown event 'before_lunch'"):
         make_learner()("before_lunch")
+
+
+def test_a_callback_named_like_a_learner_attribute_does_not_replace_it():
+    class LR(Callback):
+        pass
+
+    learn = make_learner()
+    with pytest.warns(UserWarning, match="not reachable as `learn.lr`"):
+        learn.add_cb(LR())
+    assert learn.lr == 0.1 and any(isinstance(c, LR) for c in learn.cbs)

@@ -197,7 +197,12 @@ class Learner:
         if not isinstance(cb, Callback):
             raise TypeError(f"add_cb: expected a Callback instance or class, found {type(cb).__name__} ({cb!r})")
         object.__setattr__(cb, "learn", self)
-        setattr(self, cb.name, cb)
+        current = self.__dict__.get(cb.name, getattr(type(self), cb.name, None))
+        if current is None or isinstance(current, Callback):
+            setattr(self, cb.name, cb)
+        else:
+            warnings.warn(f"add_cb: {type(cb).__name__} is not reachable as `learn.{cb.name}`, which is the "
+                          f"learner's own attribute; find it in `learn.cbs`", stacklevel=2)
         self.cbs = sort_by_run([*self.cbs, cb])
         self._refresh_events()
         return self

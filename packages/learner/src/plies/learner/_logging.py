@@ -26,11 +26,19 @@ class CSVLogger(Callback):
         self.fname, self.append = Path(fname), append
         self.file: Any = None
         self._old_logger: Any = None
+        self._path: Path | None = None
+
+    def _resolve(self) -> Path:
+        if self.fname.is_absolute():
+            return self.fname
+        if self.learn is None:
+            raise ValueError(f"CSVLogger: {self.fname} is relative and the logger was never attached to a learner")
+        return Path(self.learn.path) / self.fname
 
     @property
     def path(self) -> Path:
-        """Where the log is written."""
-        return self.fname if self.fname.is_absolute() else self.learn.path / self.fname
+        """Where the log is (or was last) written."""
+        return self._path if self._path is not None else self._resolve()
 
     def read_log(self) -> Any:
         """The log as a pandas DataFrame."""
@@ -42,7 +50,7 @@ class CSVLogger(Callback):
         """Open the file (header unless appending to an existing one) and hook into the logger."""
         if self.learn._validation_only or not _is_rank0():
             return
-        path = self.path
+        path = self._path = self._resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
         write_header = not (self.append and path.exists() and path.stat().st_size > 0)
         self.file = open(path, "a" if self.append else "w", encoding="utf-8")
