@@ -20,10 +20,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from plies.loaders import DataLoader, Datasets, TfmdDL
 from torch.utils.data import DataLoader as TorchDataLoader
 from torch.utils.data import Dataset, TensorDataset
-
-from plies.loaders import DataLoader, Datasets, TfmdDL
 
 SHARED = Path("/work/shared/data")
 
@@ -49,7 +48,9 @@ def open_png(path: Path) -> torch.Tensor:
 
 def make_png_folder(dest: Path, n: int) -> list[Path]:
     """Copy `n` real digit PNGs (digits, then mnist_tiny) into `dest/<label>/`."""
-    sources = sorted((SHARED / "digits").glob("*/*/*.png")) + sorted((SHARED / "mnist_tiny").glob("*/*/*.png"))
+    sources = sorted((SHARED / "digits").glob("*/*/*.png")) + sorted(
+        (SHARED / "mnist_tiny").glob("*/*/*.png")
+    )
     if len(sources) < n:
         raise SystemExit(f"only {len(sources)} PNGs found under {SHARED}")
     files = []
@@ -79,7 +80,9 @@ def items_per_second(loader, n_items: int, epochs: int) -> float:
 def compare(name: str, torch_loader, plies_loader, n_items: int, epochs: int) -> float:
     t = items_per_second(torch_loader, n_items, epochs)
     p = items_per_second(plies_loader, n_items, epochs)
-    print(f"{name:<38} torch {t:>11,.0f} items/s   plies {p:>11,.0f} items/s   ratio {p / t:5.2f}x", flush=True)
+    print(
+        f"{name:<38} torch {t:>11,.0f} items/s   plies {p:>11,.0f} items/s   ratio {p / t:5.2f}x", flush=True
+    )
     return p / t
 
 
@@ -96,8 +99,12 @@ def main() -> None:
     tds = TensorDataset(x, y)
     for nw in (0, 2):
         ratios[f"tensors nw={nw}"] = compare(
-            f"(a) in-memory tensors, bs 64, nw={nw}", TorchDataLoader(tds, batch_size=64, num_workers=nw),
-            DataLoader(tds, bs=64, num_workers=nw), len(tds), args.epochs)
+            f"(a) in-memory tensors, bs 64, nw={nw}",
+            TorchDataLoader(tds, batch_size=64, num_workers=nw),
+            DataLoader(tds, bs=64, num_workers=nw),
+            len(tds),
+            args.epochs,
+        )
 
     with tempfile.TemporaryDirectory() as tmp:
         files = make_png_folder(Path(tmp), args.n_pngs)
@@ -105,11 +112,20 @@ def main() -> None:
         epochs = max(1, args.epochs // 2)
         for nw in (0, 2):
             ratios[f"pngs nw={nw}"] = compare(
-                f"(b) {len(files)} PNGs decoded+resized, nw={nw}", TorchDataLoader(ds, batch_size=64, num_workers=nw),
-                DataLoader(ds, bs=64, num_workers=nw), len(ds), epochs)
+                f"(b) {len(files)} PNGs decoded+resized, nw={nw}",
+                TorchDataLoader(ds, batch_size=64, num_workers=nw),
+                DataLoader(ds, bs=64, num_workers=nw),
+                len(ds),
+                epochs,
+            )
         dsets = Datasets(files, [[open_png], [lambda f: int(f.parent.name)]])
-        compare("    (b') same through Datasets + TfmdDL, nw=0", TorchDataLoader(ds, batch_size=64),
-                TfmdDL(dsets, bs=64), len(ds), epochs)
+        compare(
+            "    (b') same through Datasets + TfmdDL, nw=0",
+            TorchDataLoader(ds, batch_size=64),
+            TfmdDL(dsets, bs=64),
+            len(ds),
+            epochs,
+        )
 
     print("\nratios plies/torch (goal >= 0.95): " + ", ".join(f"{k}: {v:.2f}" for k, v in ratios.items()))
 

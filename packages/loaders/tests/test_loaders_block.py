@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 import torch
 from PIL import Image
-
 from plies.loaders import (
     CategoryBlock,
     ColReader,
@@ -46,8 +45,13 @@ def DigitBlock():  # noqa: N802
 
 
 def mnist_block(**kwargs):
-    return DataBlock(blocks=(DigitBlock, CategoryBlock), get_items=get_image_files,
-                     splitter=GrandparentSplitter(), get_y=parent_label, **kwargs)
+    return DataBlock(
+        blocks=(DigitBlock, CategoryBlock),
+        get_items=get_image_files,
+        splitter=GrandparentSplitter(),
+        get_y=parent_label,
+        **kwargs,
+    )
 
 
 def test_datablock_over_a_folder_of_images():
@@ -67,8 +71,12 @@ def test_datablock_over_a_folder_of_images():
 
 def test_datablock_from_a_dataframe_with_col_reader():
     df = pd.read_csv(DATA / "labels.csv")
-    block = DataBlock(blocks=(DigitBlock, CategoryBlock), get_x=ColReader("name", pref=f"{DATA}/"),
-                      get_y=ColReader("label"), splitter=RandomSplitter(0.25, seed=1))
+    block = DataBlock(
+        blocks=(DigitBlock, CategoryBlock),
+        get_x=ColReader("name", pref=f"{DATA}/"),
+        get_y=ColReader("label"),
+        splitter=RandomSplitter(0.25, seed=1),
+    )
     dsets = block.datasets(df)
     assert len(dsets.train) == 60 and len(dsets.valid) == 20 and list(dsets.vocab) == [3, 7]
     x, y = dsets.valid[0]
@@ -78,15 +86,23 @@ def test_datablock_from_a_dataframe_with_col_reader():
 
 def test_multicategory_and_regression_blocks():
     df = pd.DataFrame({"v": [1.0, 2.0, 3.0, 4.0], "tags": ["a b", "b", "c a", ""], "t": [0.5, 1.5, 2.5, 3.5]})
-    block = DataBlock(blocks=(RegressionBlock, MultiCategoryBlock), get_x=ColReader("v"),
-                      get_y=ColReader("tags", label_delim=" "), splitter=lambda items: ([0, 1, 2], [3]))
+    block = DataBlock(
+        blocks=(RegressionBlock, MultiCategoryBlock),
+        get_x=ColReader("v"),
+        get_y=ColReader("tags", label_delim=" "),
+        splitter=lambda items: ([0, 1, 2], [3]),
+    )
     dls = block.dataloaders(df, bs=2, shuffle=False)
     xb, yb = dls.one_batch()
     assert type(yb) is TensorMultiCategory and yb.tolist() == [[1.0, 1.0, 0.0], [0.0, 1.0, 0.0]]
     assert xb.tolist() == [1.0, 2.0] and list(dls.vocab) == ["a", "b", "c"]
     assert list(dls.train.decode_batch((xb, yb))[0][1]) == ["a", "b"]
-    reg = DataBlock(blocks=(TransformBlock, RegressionBlock), get_x=ColReader("v"), get_y=ColReader("t"),
-                    splitter=lambda items: ([0, 1], [2, 3]))
+    reg = DataBlock(
+        blocks=(TransformBlock, RegressionBlock),
+        get_x=ColReader("v"),
+        get_y=ColReader("t"),
+        splitter=lambda items: ([0, 1], [2, 3]),
+    )
     assert reg.dataloaders(df, bs=2, shuffle=False).one_batch()[1].tolist() == [0.5, 1.5]
 
 
@@ -111,16 +127,27 @@ def test_labeller_that_raises_names_item_and_step():
             raise ValueError("unreadable label")
         return parent_label(path)
 
-    block = DataBlock(blocks=(DigitBlock, CategoryBlock), get_items=get_image_files,
-                      splitter=GrandparentSplitter(), get_y=label_or_fail)
-    with pytest.raises(ValueError, match=r"step 0 \(label_or_fail\) failed on item \d+ \(.*7031.png\) "
-                                         r"while setting up Categorize: ValueError: unreadable label"):
+    block = DataBlock(
+        blocks=(DigitBlock, CategoryBlock),
+        get_items=get_image_files,
+        splitter=GrandparentSplitter(),
+        get_y=label_or_fail,
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"step 0 \(label_or_fail\) failed on item \d+ \(.*7031.png\) "
+        r"while setting up Categorize: ValueError: unreadable label",
+    ):
         block.datasets(DATA)
 
 
 def test_items_in_no_split_are_reported():
-    block = DataBlock(blocks=(DigitBlock, CategoryBlock), get_items=get_image_files,
-                      splitter=lambda items: ([0, 1], [2]), get_y=parent_label)
+    block = DataBlock(
+        blocks=(DigitBlock, CategoryBlock),
+        get_items=get_image_files,
+        splitter=lambda items: ([0, 1], [2]),
+        get_y=parent_label,
+    )
     with pytest.warns(UserWarning, match="77 of 80 items are in no split"):
         block.datasets(DATA)
 
@@ -128,17 +155,27 @@ def test_items_in_no_split_are_reported():
 def test_summary_walks_one_item_and_reports_failures(capsys):
     mnist_block().summary(DATA, bs=4)
     out = capsys.readouterr().out
-    for expected in ["Found 80 items", "2 datasets of sizes 40,40", "applying OpenDigit gives",
-                     "TensorDigit of shape (1, 28, 28) and dtype torch.uint8", "applying parent_label gives",
-                     "Collating items in a batch of 4", "TensorDigit of shape (4, 1, 28, 28)",
-                     "applying IntToFloatTensor"]:
+    for expected in [
+        "Found 80 items",
+        "2 datasets of sizes 40,40",
+        "applying OpenDigit gives",
+        "TensorDigit of shape (1, 28, 28) and dtype torch.uint8",
+        "applying parent_label gives",
+        "Collating items in a batch of 4",
+        "TensorDigit of shape (4, 1, 28, 28)",
+        "applying IntToFloatTensor",
+    ]:
         assert expected in out, expected
 
     def bad(path):
         raise KeyError("no such label")
 
-    block = DataBlock(blocks=(DigitBlock, CategoryBlock), get_items=get_image_files,
-                      splitter=GrandparentSplitter(), get_y=bad)
+    block = DataBlock(
+        blocks=(DigitBlock, CategoryBlock),
+        get_items=get_image_files,
+        splitter=GrandparentSplitter(),
+        get_y=bad,
+    )
     with pytest.raises(KeyError, match=r"step 0 \(bad\) failed on item 0 \(.*train/3/7.png\)"):
         block.summary(DATA)
     assert "Failed while collecting, splitting or setting up the type transforms" in capsys.readouterr().out

@@ -6,9 +6,8 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from torch.utils.data import TensorDataset
-
 from plies.loaders import DataLoader
+from torch.utils.data import TensorDataset
 
 
 def flat(batches):
@@ -103,7 +102,9 @@ def test_epoch_visits_every_item_once(n, bs, drop_last, seed):
 def test_replace_sample_creation_stages():
     x = torch.arange(10)
     assert flat(DataLoader(x, bs=4, get_idxs=lambda: [9, 8, 7])) == [9, 8, 7]
-    assert flat(DataLoader(x, bs=4, shuffle=True, shuffle_fn=lambda idxs: list(reversed(idxs)))) == list(range(9, -1, -1))
+    assert flat(DataLoader(x, bs=4, shuffle=True, shuffle_fn=lambda idxs: list(reversed(idxs)))) == list(
+        range(9, -1, -1)
+    )
     assert flat(DataLoader(x, bs=4, sample=lambda: [1, 3, 5])) == [1, 3, 5]
     calls = []
     dl = DataLoader(x, bs=4, shuffle=True, seed=0, randomize=lambda: calls.append(1))
@@ -123,7 +124,10 @@ def test_replace_batch_creation_stages():
     x = torch.arange(6)
     dl = DataLoader(x, bs=3, create_batches=lambda samps: iter([torch.tensor(list(samps)).sum()]))
     assert [b.item() for b in dl] == [15]
-    assert [b.tolist() for b in DataLoader(x, bs=3, create_batch=lambda items: torch.stack(items) * 2)] == [[0, 2, 4], [6, 8, 10]]
+    assert [b.tolist() for b in DataLoader(x, bs=3, create_batch=lambda items: torch.stack(items) * 2)] == [
+        [0, 2, 4],
+        [6, 8, 10],
+    ]
     assert [b for b in DataLoader(x, bs=3, do_batch=lambda items: len(items))] == [3, 3]
     assert [b.tolist() for b in DataLoader(x, bs=3, after_batch=lambda b: b + 1)] == [[1, 2, 3], [4, 5, 6]]
     seen = []
@@ -182,7 +186,9 @@ def test_one_batch_does_not_advance_epoch():
 
 def test_collate_error_names_the_items():
     items = [torch.zeros(3), torch.zeros(3), torch.zeros(4)]
-    with pytest.raises(RuntimeError, match=r"could not collate a batch of 3 items.*item 2: Tensor\(shape=\[4\]"):
+    with pytest.raises(
+        RuntimeError, match=r"could not collate a batch of 3 items.*item 2: Tensor\(shape=\[4\]"
+    ):
         DataLoader(items, bs=3).one_batch()
 
 
@@ -192,7 +198,7 @@ def test_shards_are_disjoint_complete_and_equal(n, ws):
     dls = [DataLoader(torch.arange(n), bs=2, shuffle=True, seed=5, rank=r, world_size=ws) for r in range(ws)]
     parts = [flat(dl) for dl in dls]
     assert len({len(dl) for dl in dls}) == 1 and all(len(list(dl)) == len(dls[0]) for dl in dls)
-    real = [p[:len(p) - dl.sharded_pad_count] for p, dl in zip(parts, dls)]
+    real = [p[: len(p) - dl.sharded_pad_count] for p, dl in zip(parts, dls, strict=False)]
     everything = sorted(i for p in real for i in p)
     assert everything == list(range(n))
     assert sum(dl.sharded_pad_count for dl in dls) == -n % ws

@@ -1,12 +1,9 @@
-"""TfmdLists, Datasets, TfmdDL and DataLoaders: subsets, split_idx, setup, decode, display, test_dl, export state."""
+"""TfmdLists, Datasets, TfmdDL, DataLoaders: subsets, split_idx, setup, decode, show, test_dl, export."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from torch.utils.data import DataLoader as TorchDataLoader
-from torch.utils.data import TensorDataset
-
 from plies.loaders import (
     Categorize,
     DataLoader,
@@ -21,6 +18,8 @@ from plies.loaders import (
 )
 from plies.pipes import Transform
 from plies.typecore import TensorBase, TensorCategory
+from torch.utils.data import DataLoader as TorchDataLoader
+from torch.utils.data import TensorDataset
 
 
 class TensorPoint(TensorBase):
@@ -97,7 +96,9 @@ def test_labeller_error_names_step_and_item():
         return "x"
 
     ds = Datasets([[i] for i in range(8)], [[to_point], [bad_label, Categorize()]], splits=[[0, 1, 2], [5]])
-    with pytest.raises(ValueError, match=r"step 0 \(bad_label\) failed on item 0 \(\[5\]\): ValueError: no label for five"):
+    with pytest.raises(
+        ValueError, match=r"step 0 \(bad_label\) failed on item 0 \(\[5\]\): ValueError: no label for five"
+    ):
         ds.valid[0]
 
 
@@ -135,8 +136,10 @@ def test_show_batch_dispatches_on_registered_type(capsys):
 
 
 def test_default_show_batch_and_show_results_print_text(capsys):
-    ds = Datasets([[i, "odd" if i % 2 else "even"] for i in range(6)], [[lambda o: torch.tensor(float(o[0]))],
-                                                                           [label_of, Categorize()]])
+    ds = Datasets(
+        [[i, "odd" if i % 2 else "even"] for i in range(6)],
+        [[lambda o: torch.tensor(float(o[0]))], [label_of, Categorize()]],
+    )
     dl = TfmdDL(ds, bs=3)
     dl.show_batch(max_n=2)
     assert capsys.readouterr().out.splitlines() == ["0.0 | even", "1.0 | odd"]
@@ -151,7 +154,9 @@ def test_test_dl_infers_type_tfms_and_with_labels():
     tdl = dls.test_dl([[100, "odd"], [101, "even"]])
     (xb,) = tdl.one_batch()
     assert xb.shape == (2, 2)
-    assert torch.allclose(dls.valid.decode((xb,))[0], torch.tensor([[100.0, 200.0], [101.0, 202.0]]), atol=1e-3)
+    assert torch.allclose(
+        dls.valid.decode((xb,))[0], torch.tensor([[100.0, 200.0], [101.0, 202.0]]), atol=1e-3
+    )
     xb, yb = dls.test_dl([[7, "odd"]], with_labels=True).one_batch()
     assert yb.tolist() == [1]
     ready = dls.test_dl([TensorPoint(torch.tensor([1.0, 2.0]))])
@@ -181,11 +186,13 @@ def test_dataloaders_device_to_and_torch_loaders():
     assert dls.to("cpu") is dls and dls.device == "cpu" and dls.valid.device == "cpu"
     assert dls.cpu().train.device == torch.device("cpu")
     tds = TensorDataset(torch.arange(6.0), torch.arange(6))
-    wrapped = DataLoaders(TorchDataLoader(tds, batch_size=4), TorchDataLoader(tds, batch_size=3), device="cpu")
+    wrapped = DataLoaders(
+        TorchDataLoader(tds, batch_size=4), TorchDataLoader(tds, batch_size=3), device="cpu"
+    )
     xb, yb = wrapped.one_batch()
     assert xb.tolist() == [0.0, 1.0, 2.0, 3.0] and len(wrapped.valid) == 2
     with pytest.raises(IndexError, match="only 1 loaders"):
-        DataLoaders(DataLoader([1])).valid
+        _ = DataLoaders(DataLoader([1])).valid
 
 
 def test_new_empty_keeps_pipelines():

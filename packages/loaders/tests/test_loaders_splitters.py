@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from plies.loaders import (
     ColReader,
     ColSplitter,
@@ -73,7 +72,9 @@ def test_grandparent_and_file_splitters(tmp_path):
 
 
 def test_col_splitter():
-    df = pd.DataFrame({"x": range(10), "is_valid": [i % 5 == 0 for i in range(10)], "fold": [i % 3 for i in range(10)]})
+    df = pd.DataFrame(
+        {"x": range(10), "is_valid": [i % 5 == 0 for i in range(10)], "fold": [i % 3 for i in range(10)]}
+    )
     assert ColSplitter()(df) == ([1, 2, 3, 4, 6, 7, 8, 9], [0, 5])
     assert ColSplitter("fold", on=2)(df)[1] == [2, 5, 8]
     with pytest.raises(KeyError, match="no column 'nope'"):
@@ -106,7 +107,10 @@ def test_col_reader():
     row = df.iloc[0]
     assert ColReader("name")(row) == "a.png"
     assert ColReader("name", pref="imgs/", suff=".bak")(row) == "imgs/a.png.bak"
-    assert ColReader("tags", label_delim=" ")(row) == ["x", "y"] and ColReader("tags", label_delim=" ")(df.iloc[1]) == []
+    assert (
+        ColReader("tags", label_delim=" ")(row) == ["x", "y"]
+        and ColReader("tags", label_delim=" ")(df.iloc[1]) == []
+    )
     assert ColReader(["name", "n"])(row) == ["a.png", 1] and ColReader(2)(row) == 1
     with pytest.raises(KeyError, match="no column 'label'"):
         ColReader("label")(row)

@@ -1,5 +1,6 @@
-"""plies.loaders: The mid-level data API: `DataLoader`, `TfmdLists`, `Datasets`, `DataLoaders`, the data block API."""
+"""plies.loaders: mid-level data API: `DataLoader`, `TfmdLists`, `Datasets`, `DataLoaders`, `DataBlock`."""
 
+from .__about__ import __version__
 from ._block import CategoryBlock, DataBlock, MultiCategoryBlock, RegressionBlock, TransformBlock
 from ._collate import fa_collate, fa_convert
 from ._dataloader import DataLoader
@@ -20,9 +21,9 @@ from ._splitters import (
 )
 from ._tfmddl import TfmdDL, batch_to_samples
 from ._transforms import (
+    Categorize,
     Category,
     CategoryMap,
-    Categorize,
     EncodedMultiCategorize,
     IntToFloatTensor,
     MultiCategorize,
@@ -33,7 +34,6 @@ from ._transforms import (
     ToTensor,
     broadcast_vec,
 )
-from .__about__ import __version__
 
 __all__: list[str] = [
     "__version__",

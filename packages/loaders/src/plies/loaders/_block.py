@@ -12,24 +12,35 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
-
 from plies.pipes import ItemTransform, Pipeline, Transform
 from plies.typecore import L, noop
 
 from ._datasets import Datasets, _item_error, describe_item, tfm_name
 from ._splitters import RandomSplitter
 from ._tfmddl import TfmdDL
-from ._transforms import (Categorize, EncodedMultiCategorize, MultiCategorize, OneHotEncode, RegressionSetup,
-                          ToTensor)
+from ._transforms import (
+    Categorize,
+    EncodedMultiCategorize,
+    MultiCategorize,
+    OneHotEncode,
+    RegressionSetup,
+    ToTensor,
+)
 
 __all__ = ["TransformBlock", "CategoryBlock", "MultiCategoryBlock", "RegressionBlock", "DataBlock"]
 
 
 class TransformBlock:
-    """A block: the type transforms turning a raw value into a model-ready one, plus default item/batch transforms."""
+    """A block: type transforms turning a raw value into a model-ready one, plus default item/batch tfms."""
 
-    def __init__(self, type_tfms: Any = None, item_tfms: Any = None, batch_tfms: Any = None,
-                 dl_type: type | None = None, dls_kwargs: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        type_tfms: Any = None,
+        item_tfms: Any = None,
+        batch_tfms: Any = None,
+        dl_type: type | None = None,
+        dls_kwargs: dict[str, Any] | None = None,
+    ) -> None:
         self.type_tfms = L(type_tfms)
         self.item_tfms = L([ToTensor]) + L(item_tfms)
         self.batch_tfms = L(batch_tfms)
@@ -39,14 +50,19 @@ class TransformBlock:
         return f"TransformBlock(type_tfms={list(self.type_tfms)})"
 
 
-def CategoryBlock(vocab: Sequence[Any] | None = None, sort: bool = True, add_na: bool = False) -> TransformBlock:  # noqa: N802
-    """Block for single-label classification targets (`Categorize`; vocab from the training set unless given)."""
+def CategoryBlock(
+    vocab: Sequence[Any] | None = None, sort: bool = True, add_na: bool = False
+) -> TransformBlock:  # noqa: N802
+    """Block for single-label classification targets (`Categorize`; vocab from training unless given)."""
     return TransformBlock(type_tfms=Categorize(vocab=vocab, sort=sort, add_na=add_na))
 
 
-def MultiCategoryBlock(encoded: bool = False, vocab: Sequence[Any] | None = None,  # noqa: N802
-                       add_na: bool = False) -> TransformBlock:
-    """Block for multi-label targets: lists of labels (`MultiCategorize` + `OneHotEncode`) or one-hot rows (`encoded`)."""
+def MultiCategoryBlock(
+    encoded: bool = False,
+    vocab: Sequence[Any] | None = None,  # noqa: N802
+    add_na: bool = False,
+) -> TransformBlock:
+    """Block for multi-label targets: lists of labels (`MultiCategorize`, `OneHotEncode`) or one-hot rows."""
     if encoded:
         return TransformBlock(type_tfms=EncodedMultiCategorize(vocab=vocab))
     c = None if vocab is None else len(vocab) + int(add_na)
@@ -67,7 +83,7 @@ def _merge_key(o: Any) -> Any:
 
 
 def _merge_tfms(*tfm_lists: Any) -> list[Any]:
-    """All transforms of the lists in one list, one per class (the last one given wins), classes instantiated."""
+    """All transforms of the lists in one list, one per class (the last given wins), classes instantiated."""
     groups: dict[Any, Any] = {}
     for tfms in tfm_lists:
         for t in L(tfms):
@@ -78,23 +94,34 @@ def _merge_tfms(*tfm_lists: Any) -> list[Any]:
 def _as_block(b: Any) -> TransformBlock:
     block = b() if callable(b) and not isinstance(b, TransformBlock) else b
     if not isinstance(block, TransformBlock):
-        raise TypeError(f"DataBlock: each block must be a TransformBlock (or a function returning one), "
-                        f"got {type(block).__name__} {block!r}")
+        raise TypeError(
+            f"DataBlock: each block must be a TransformBlock (or a function returning one), "
+            f"got {type(block).__name__} {block!r}"
+        )
     return block
 
 
 class DataBlock:
-    """A recipe for DataLoaders: `blocks` (one per input/target), how to get, split and label items, transforms.
+    """A recipe for DataLoaders: `blocks` (one per input/target), how to get, split and label items.
 
     `getters` (one per block) or `get_x`/`get_y` turn an item into each block's raw value; the
     first `n_inp` blocks are inputs (default: all but the last). `item_tfms`/`batch_tfms` are
     added to the blocks' own (one transform per class, the user's winning).
     """
 
-    def __init__(self, blocks: Sequence[Any] | None = None, dl_type: type | None = None,
-                 getters: Sequence[Callable[..., Any] | None] | None = None, n_inp: int | None = None,
-                 item_tfms: Any = None, batch_tfms: Any = None, get_items: Callable[..., Any] | None = None,
-                 splitter: Callable[..., Any] | None = None, get_y: Any = None, get_x: Any = None) -> None:
+    def __init__(
+        self,
+        blocks: Sequence[Any] | None = None,
+        dl_type: type | None = None,
+        getters: Sequence[Callable[..., Any] | None] | None = None,
+        n_inp: int | None = None,
+        item_tfms: Any = None,
+        batch_tfms: Any = None,
+        get_items: Callable[..., Any] | None = None,
+        splitter: Callable[..., Any] | None = None,
+        get_y: Any = None,
+        get_x: Any = None,
+    ) -> None:
         blocks = L(blocks if blocks is not None else [TransformBlock, TransformBlock])
         self.blocks = L(_as_block(b) for b in blocks)
         if not self.blocks:
@@ -114,21 +141,25 @@ class DataBlock:
         if not 0 < self.n_inp <= n_blocks:
             raise ValueError(f"DataBlock: n_inp={self.n_inp} but there are {n_blocks} blocks")
         if getters is not None and len(getters) != n_blocks:
-            raise ValueError(f"DataBlock: {len(getters)} getters for {n_blocks} blocks; give one getter per block")
+            raise ValueError(
+                f"DataBlock: {len(getters)} getters for {n_blocks} blocks; give one getter per block"
+            )
         self.getters = list(getters) if getters is not None else [None] * n_blocks
         self.get_items, self.splitter, self.get_x, self.get_y = get_items, splitter, get_x, get_y
         if get_x is not None:
             xs = list(get_x) if isinstance(get_x, (list, tuple, L)) else [get_x]
             if len(xs) != self.n_inp:
                 raise ValueError(f"DataBlock: get_x has {len(xs)} functions for {self.n_inp} inputs (n_inp)")
-            self.getters[:self.n_inp] = xs
+            self.getters[: self.n_inp] = xs
         if get_y is not None:
             ys = list(get_y) if isinstance(get_y, (list, tuple, L)) else [get_y]
             n_targets = n_blocks - self.n_inp
             if len(ys) != n_targets:
-                raise ValueError(f"DataBlock: get_y has {len(ys)} functions for {n_targets} targets "
-                                 f"({n_blocks} blocks, n_inp={self.n_inp})")
-            self.getters[self.n_inp:] = ys
+                raise ValueError(
+                    f"DataBlock: get_y has {len(ys)} functions for {n_targets} targets "
+                    f"({n_blocks} blocks, n_inp={self.n_inp})"
+                )
+            self.getters[self.n_inp :] = ys
         self.new(item_tfms, batch_tfms)
 
     def new(self, item_tfms: Any = None, batch_tfms: Any = None) -> DataBlock:
@@ -138,9 +169,9 @@ class DataBlock:
         return self
 
     def _combine_type_tfms(self) -> list[list[Any]]:
-        """Per block: its getter (a plain function sees the whole item, even a tuple) then its type transforms."""
+        """Per block: its getter (a plain function sees the whole item, even a tuple), its type transforms."""
         res = []
-        for getter, tfms in zip(self.getters, self.type_tfms):
+        for getter, tfms in zip(self.getters, self.type_tfms, strict=False):
             if getter is None or getter is noop:
                 fs = []
             elif isinstance(getter, Pipeline):
@@ -159,10 +190,16 @@ class DataBlock:
         try:
             n = len(items)
         except TypeError:
-            raise TypeError(f"DataBlock: the items must be a sized collection; get_items returned a "
-                            f"{type(items).__name__}") from None
+            raise TypeError(
+                f"DataBlock: the items must be a sized collection; get_items returned a "
+                f"{type(items).__name__}"
+            ) from None
         if n == 0:
-            how = f"get_items ({getattr(self.get_items, '__name__', self.get_items)})" if self.get_items else "the source"
+            how = (
+                f"get_items ({getattr(self.get_items, '__name__', self.get_items)})"
+                if self.get_items
+                else "the source"
+            )
             raise ValueError(f"DataBlock: {how} gave no items from {source!r}")
         if verbose:
             print(f"Found {n} items")
@@ -177,8 +214,11 @@ class DataBlock:
         unused = [i for i in range(n) if i not in used]
         if unused:
             first = describe_item(items.iloc[unused[0]] if hasattr(items, "iloc") else items[unused[0]])
-            warnings.warn(f"DataBlock: {len(unused)} of {n} items are in no split (first: item {unused[0]}, "
-                          f"{first}); they are left out", stacklevel=3)
+            warnings.warn(
+                f"DataBlock: {len(unused)} of {n} items are in no split (first: item {unused[0]}, "
+                f"{first}); they are left out",
+                stacklevel=3,
+            )
         if verbose:
             print(f"{len(splits)} datasets of sizes {','.join(str(len(s)) for s in splits)}")
         return splits
@@ -188,11 +228,17 @@ class DataBlock:
         self.source = source
         items = self._items(source, verbose)
         splits = self._splits(items, verbose)
-        return Datasets(items, tfms=self._combine_type_tfms(), splits=splits, dl_type=self.dl_type,
-                        n_inp=self.n_inp, verbose=verbose)
+        return Datasets(
+            items,
+            tfms=self._combine_type_tfms(),
+            splits=splits,
+            dl_type=self.dl_type,
+            n_inp=self.n_inp,
+            verbose=verbose,
+        )
 
     def dataloaders(self, source: Any, path: Any = ".", verbose: bool = False, **kwargs: Any) -> Any:
-        """The `DataLoaders` for `source` (keywords such as `bs`, `num_workers`, `device` go to `Datasets.dataloaders`)."""
+        """The `DataLoaders` for `source` (keywords such as `bs`, `device` go to `Datasets.dataloaders`)."""
         dsets = self.datasets(source, verbose=verbose)
         kwargs = {**self.dls_kwargs, **kwargs, "verbose": verbose}
         return dsets.dataloaders(path=path, after_item=self.item_tfms, after_batch=self.batch_tfms, **kwargs)
@@ -207,7 +253,10 @@ class DataBlock:
         try:
             dsets = self.datasets(source, verbose=True)
         except Exception as e:
-            print(f"\nFailed while collecting, splitting or setting up the type transforms:\n  {type(e).__name__}: {e}")
+            print(
+                "\nFailed while collecting, splitting or setting up the type transforms:\n"
+                f"  {type(e).__name__}: {e}"
+            )
             raise
         train = dsets.train
         idx = int(dsets.splits[0][0]) if dsets.splits is not None and len(dsets.splits[0]) else 0
@@ -229,8 +278,9 @@ class DataBlock:
         sample_t = tuple(sample)
         print(f"\nFinal sample: {_show_value(sample_t)}")
         print("\nSetting up after_item and after_batch, building the DataLoaders")
-        dls = dsets.dataloaders(bs=bs, after_item=self.item_tfms, after_batch=self.batch_tfms,
-                                **{**self.dls_kwargs, **kwargs})
+        dls = dsets.dataloaders(
+            bs=bs, after_item=self.item_tfms, after_batch=self.batch_tfms, **{**self.dls_kwargs, **kwargs}
+        )
         dl = dls.train
         print(f"\nApplying item_tfms to the first sample:\n  Pipeline: {dl.after_item}")
         x = sample_t

@@ -26,9 +26,11 @@ def fa_collate(items: Sequence[Any]) -> Any:
     if isinstance(first, Sequence):
         lengths = {len(o) for o in items}
         if len(lengths) > 1:
-            raise ValueError(f"fa_collate: items have different numbers of fields {sorted(lengths)}; "
-                             f"first item has {len(first)}: {_describe(first)}")
-        fields = [fa_collate(list(field)) for field in zip(*items)]
+            raise ValueError(
+                f"fa_collate: items have different numbers of fields {sorted(lengths)}; "
+                f"first item has {len(first)}: {_describe(first)}"
+            )
+        fields = [fa_collate(list(field)) for field in zip(*items, strict=False)]
         return type(first)(fields) if type(first) in (tuple, list) else _rebuild(first, fields)
     return default_collate(items)
 

@@ -18,20 +18,37 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import IterableDataset, TensorDataset, get_worker_info
-from torch.utils.data import DataLoader as TorchDataLoader
-
 from plies.typecore import funcs_kwargs, is_listy, retain_types, to_device
+from torch.utils.data import DataLoader as TorchDataLoader
+from torch.utils.data import IterableDataset, TensorDataset, get_worker_info
 
 from ._collate import collate_error, fa_collate, fa_convert
 
 __all__ = ["DataLoader"]
 
 _NOOP_METHODS = ("wif", "before_iter", "after_item", "before_batch", "after_batch", "after_iter")
-_METHODS = _NOOP_METHODS + ("create_batches", "create_item", "create_batch", "retain", "get_idxs",
-                            "sample", "shuffle_fn", "randomize", "do_item", "do_batch")
+_METHODS = _NOOP_METHODS + (
+    "create_batches",
+    "create_item",
+    "create_batch",
+    "retain",
+    "get_idxs",
+    "sample",
+    "shuffle_fn",
+    "randomize",
+    "do_item",
+    "do_batch",
+)
 # Stages whose default implementation allows fetching a whole batch with one index operation.
-_PER_ITEM_STAGES = ("create_item", "do_item", "after_item", "before_batch", "create_batch", "retain", "do_batch")
+_PER_ITEM_STAGES = (
+    "create_item",
+    "do_item",
+    "after_item",
+    "before_batch",
+    "create_batch",
+    "retain",
+    "do_batch",
+)
 
 
 class _Columns:
@@ -51,7 +68,9 @@ class _Columns:
     def batch(self, idxs: Sequence[int]) -> Any:
         """The batch of rows `idxs`: one index operation per column."""
         index = torch.as_tensor(idxs, dtype=torch.long)
-        cols = [torch.as_tensor(c[index.numpy()]) if isinstance(c, np.ndarray) else c[index] for c in self.columns]
+        cols = [
+            torch.as_tensor(c[index.numpy()]) if isinstance(c, np.ndarray) else c[index] for c in self.columns
+        ]
         return cols[0] if self.single else tuple(cols)
 
 
@@ -61,12 +80,18 @@ def _as_columns(dataset: Any) -> _Columns | None:
         return _Columns([dataset], single=True) if dataset.ndim > 0 else None
     if type(dataset) is TensorDataset:
         return _Columns(dataset.tensors, single=False)
-    if isinstance(dataset, tuple) and dataset and all(isinstance(c, (torch.Tensor, np.ndarray)) for c in dataset):
+    if (
+        isinstance(dataset, tuple)
+        and dataset
+        and all(isinstance(c, (torch.Tensor, np.ndarray)) for c in dataset)
+    ):
         if all(c.ndim > 0 for c in dataset):
             lengths = {len(c) for c in dataset}
             if len(lengths) > 1:
-                raise ValueError(f"DataLoader: a tuple of tensors is read as columns of one dataset, so they need "
-                                 f"the same length; got lengths {[len(c) for c in dataset]}")
+                raise ValueError(
+                    f"DataLoader: a tuple of tensors is read as columns of one dataset, so they need "
+                    f"the same length; got lengths {[len(c) for c in dataset]}"
+                )
             return _Columns(dataset, single=False)
     return None
 
@@ -113,10 +138,24 @@ class DataLoader:
 
     _methods = list(_METHODS)
 
-    def __init__(self, dataset: Any = None, bs: int | None = 64, shuffle: bool = False, drop_last: bool = False,
-                 num_workers: int = 0, pin_memory: bool = False, persistent_workers: bool = False,
-                 device: Any = None, seed: int | None = None, n: int | None = None, indexed: bool | None = None,
-                 rank: int = 0, world_size: int = 1, pad: bool = True, timeout: float = 0) -> None:
+    def __init__(
+        self,
+        dataset: Any = None,
+        bs: int | None = 64,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        persistent_workers: bool = False,
+        device: Any = None,
+        seed: int | None = None,
+        n: int | None = None,
+        indexed: bool | None = None,
+        rank: int = 0,
+        world_size: int = 1,
+        pad: bool = True,
+        timeout: float = 0,
+    ) -> None:
         if bs is not None and (not isinstance(bs, int) or bs < 1):
             raise ValueError(f"DataLoader: bs must be a positive int or None (no batching), got {bs!r}")
         if not isinstance(num_workers, int) or num_workers < 0:
@@ -124,15 +163,25 @@ class DataLoader:
         if persistent_workers and num_workers == 0:
             raise ValueError("DataLoader: persistent_workers=True needs num_workers > 0 (got num_workers=0)")
         if world_size < 1 or not 0 <= rank < world_size:
-            raise ValueError(f"DataLoader: need 0 <= rank < world_size, got rank={rank}, world_size={world_size}")
+            raise ValueError(
+                f"DataLoader: need 0 <= rank < world_size, got rank={rank}, world_size={world_size}"
+            )
         self.dataset, self.bs, self.shuffle, self.drop_last = dataset, bs, shuffle, drop_last
-        self.num_workers, self.pin_memory, self.persistent_workers = num_workers, pin_memory, persistent_workers
+        self.num_workers, self.pin_memory, self.persistent_workers = (
+            num_workers,
+            pin_memory,
+            persistent_workers,
+        )
         self.device, self.seed, self.timeout = device, seed, timeout
         self.rank, self.world_size, self.pad = rank, world_size, pad
         self._indexed_arg, self._n_arg = indexed, n
         self._columns = _as_columns(dataset)
         if indexed is None:
-            indexed = dataset is not None and hasattr(dataset, "__getitem__") and not isinstance(dataset, IterableDataset)
+            indexed = (
+                dataset is not None
+                and hasattr(dataset, "__getitem__")
+                and not isinstance(dataset, IterableDataset)
+            )
         self.indexed = indexed
         if n is None and dataset is not None:
             try:
@@ -141,8 +190,10 @@ class DataLoader:
                 n = None
         self.n = n
         if shuffle and not indexed:
-            raise ValueError("DataLoader: shuffle=True needs an indexed source (one with __getitem__); "
-                             f"got {type(dataset).__name__}, which is read as a stream")
+            raise ValueError(
+                "DataLoader: shuffle=True needs an indexed source (one with __getitem__); "
+                f"got {type(dataset).__name__}, which is read as a stream"
+            )
         self.offs, self.rng = 0, random.Random(0)
         self.generator = torch.Generator()
         self.epoch, self._resume_skip, self._running = 0, 0, None
@@ -178,7 +229,7 @@ class DataLoader:
 
     # ---- item creation ---------------------------------------------------------------------
     def create_item(self, s: Any) -> Any:
-        """Item for sample `s`: `dataset[s]` for indexed sources, the stream's item at position `s` otherwise."""
+        """Item for sample `s`: `dataset[s]` when indexed, else the stream's item at position `s`."""
         if self.indexed:
             return (self.dataset if self._columns is None else self._columns)[s]
         return self._next_item(s)
@@ -214,7 +265,7 @@ class DataLoader:
             yield self.do_batch(chunk)
 
     def create_batch(self, items: list[Any]) -> Any:
-        """Collate a list of items into a batch (`fa_collate`); with `bs=None` convert one item (`fa_convert`)."""
+        """Collate a list of items into a batch (`fa_collate`); with `bs=None` convert one (`fa_convert`)."""
         if self.bs is None:
             return fa_convert(items)
         try:
@@ -272,8 +323,10 @@ class DataLoader:
     def one_batch(self) -> Any:
         """The first batch of the current epoch's order, built in this process (the epoch is not advanced)."""
         if self.n is not None and len(self) == 0:
-            raise ValueError(f"DataLoader.one_batch: no batches (n={self.n}, bs={self.bs}, "
-                             f"drop_last={self.drop_last}, world_size={self.world_size})")
+            raise ValueError(
+                f"DataLoader.one_batch: no batches (n={self.n}, bs={self.bs}, "
+                f"drop_last={self.drop_last}, world_size={self.world_size})"
+            )
         self._resolve_seed()
         self._prepare(self.epoch, 0)
         offs, nw = self.offs, self.num_workers
@@ -290,8 +343,10 @@ class DataLoader:
 
     def __len__(self) -> int:
         if self.n is None:
-            raise TypeError(f"DataLoader: the length of a stream of {type(self.dataset).__name__} is unknown; "
-                            "pass n= to set it")
+            raise TypeError(
+                f"DataLoader: the length of a stream of {type(self.dataset).__name__} is unknown; "
+                "pass n= to set it"
+            )
         n = self.items_per_rank
         if self.bs is None:
             return n
@@ -323,25 +378,48 @@ class DataLoader:
         """
         self._resolve_seed()
         epoch, done = self._running if self._running is not None else (self.epoch, self._resume_skip)
-        return {"seed": self._base_seed, "epoch": epoch, "batches_done": done, "bs": self.bs, "n": self.n,
-                "rank": self.rank, "world_size": self.world_size}
+        return {
+            "seed": self._base_seed,
+            "epoch": epoch,
+            "batches_done": done,
+            "bs": self.bs,
+            "n": self.n,
+            "rank": self.rank,
+            "world_size": self.world_size,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Make the next iteration replay epoch `state['epoch']` with its exact order, after `batches_done` batches."""
+        """Make the next iteration replay epoch `state['epoch']` in its exact order, after `batches_done`."""
         missing = {"seed", "epoch", "batches_done"} - set(state)
         if missing:
-            raise KeyError(f"DataLoader.load_state_dict: state lacks {sorted(missing)}; got keys {sorted(state)}")
-        self._base_seed, self.epoch, self._resume_skip = int(state["seed"]), int(state["epoch"]), int(state["batches_done"])
+            raise KeyError(
+                f"DataLoader.load_state_dict: state lacks {sorted(missing)}; got keys {sorted(state)}"
+            )
+        self._base_seed, self.epoch, self._resume_skip = (
+            int(state["seed"]),
+            int(state["epoch"]),
+            int(state["batches_done"]),
+        )
 
     # ---- construction helpers --------------------------------------------------------------
     def new(self, dataset: Any = None, cls: type | None = None, **kwargs: Any) -> DataLoader:
         """A DataLoader like this one (same settings and replaced stages) with `kwargs` changed."""
         same = dataset is None
         cur: dict[str, Any] = dict(
-            dataset=self.dataset if same else dataset, bs=self.bs, shuffle=self.shuffle, drop_last=self.drop_last,
-            num_workers=self.num_workers, pin_memory=self.pin_memory,
-            persistent_workers=self.persistent_workers, device=self.device, seed=self.seed, rank=self.rank,
-            world_size=self.world_size, pad=self.pad, timeout=self.timeout)
+            dataset=self.dataset if same else dataset,
+            bs=self.bs,
+            shuffle=self.shuffle,
+            drop_last=self.drop_last,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=self.persistent_workers,
+            device=self.device,
+            seed=self.seed,
+            rank=self.rank,
+            world_size=self.world_size,
+            pad=self.pad,
+            timeout=self.timeout,
+        )
         if same:
             cur.update(n=self._n_arg, indexed=self._indexed_arg)
         if kwargs.get("num_workers") == 0 and "persistent_workers" not in kwargs:
@@ -368,8 +446,10 @@ class DataLoader:
 
     def __repr__(self) -> str:
         n = "?" if self.n is None else self.n
-        return (f"{type(self).__name__}(n={n}, bs={self.bs}, shuffle={self.shuffle}, "
-                f"num_workers={self.num_workers}, device={self.device})")
+        return (
+            f"{type(self).__name__}(n={n}, bs={self.bs}, shuffle={self.shuffle}, "
+            f"num_workers={self.num_workers}, device={self.device})"
+        )
 
     # ---- internals -------------------------------------------------------------------------
     def _resolve_seed(self) -> None:
@@ -398,7 +478,7 @@ class DataLoader:
         self._prepared = (int(self._base_seed or 0), epoch, skip)
 
     def _shard(self, idxs: list[Any]) -> list[Any]:
-        """This rank's interleaved slice of the full order, padded (repeating items) or cut to a multiple of world_size."""
+        """This rank's slice of the order, padded (repeating items) or cut to a multiple of ranks."""
         ws, n = self.world_size, len(idxs)
         if self.pad:
             total = math.ceil(n / ws) * ws
@@ -406,15 +486,17 @@ class DataLoader:
         else:
             total = n // ws * ws
             idxs = idxs[:total]
-        return idxs[self.rank:total:ws]
+        return idxs[self.rank : total : ws]
 
     def _batch_indexing(self) -> bool:
-        """Whether batches can be fetched with one index operation (in-memory columns, default item stages)."""
+        """Whether batches can be fetched with one index op (in-memory columns, default item stages)."""
         if self._columns is None or not self.indexed or self.bs is None:
             return False
         cls = type(self)
-        return all(name not in self.__dict__ and getattr(cls, name) is getattr(DataLoader, name)
-                   for name in _PER_ITEM_STAGES)
+        return all(
+            name not in self.__dict__ and getattr(cls, name) is getattr(DataLoader, name)
+            for name in _PER_ITEM_STAGES
+        )
 
     def _indexed_batches(self, samps: Iterable[Any]) -> Iterator[Any]:
         columns, bs = self._columns, self.bs
@@ -422,7 +504,7 @@ class DataLoader:
         samps = samps if isinstance(samps, (list, range)) else list(samps)
         stop = len(samps) - len(samps) % bs if self.drop_last else len(samps)
         for i in range(0, stop, bs):
-            yield columns.batch(samps[i:i + bs])
+            yield columns.batch(samps[i : i + bs])
 
     def _items(self, samps: Iterable[Any]) -> Iterator[Any]:
         """Items for `samps`; a stream source ends the epoch by raising StopIteration."""
@@ -450,9 +532,18 @@ class DataLoader:
         generator = torch.Generator().manual_seed(int(self.generator.initial_seed()) % 2**63)
         kwargs: dict[str, Any] = {}
         if self.num_workers > 0:
-            kwargs.update(worker_init_fn=_worker_init, persistent_workers=self.persistent_workers, timeout=self.timeout)
-        loader = TorchDataLoader(_PliesStream(self), batch_size=None, collate_fn=_identity, num_workers=self.num_workers,
-                                 pin_memory=self.pin_memory, generator=generator, **kwargs)
+            kwargs.update(
+                worker_init_fn=_worker_init, persistent_workers=self.persistent_workers, timeout=self.timeout
+            )
+        loader = TorchDataLoader(
+            _PliesStream(self),
+            batch_size=None,
+            collate_fn=_identity,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            generator=generator,
+            **kwargs,
+        )
         if self.persistent_workers:
             self._plan.share_memory_()
             self._torch_loader = loader
@@ -471,9 +562,15 @@ def _broadcast_seed(seed: int, world_size: int) -> int:
     import torch.distributed as dist
 
     if not (dist.is_available() and dist.is_initialized()):
-        raise ValueError(f"DataLoader(shuffle=True, world_size={world_size}): every rank must shuffle alike; "
-                         "pass seed= or initialise torch.distributed so rank 0's seed is broadcast")
-    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+        raise ValueError(
+            f"DataLoader(shuffle=True, world_size={world_size}): every rank must shuffle alike; "
+            "pass seed= or initialise torch.distributed so rank 0's seed is broadcast"
+        )
+    device = (
+        torch.device("cuda", torch.cuda.current_device())
+        if dist.get_backend() == "nccl"
+        else torch.device("cpu")
+    )
     t = torch.tensor([seed], dtype=torch.int64, device=device)
     dist.broadcast(t, src=0)
     return int(t.item())

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-
 from plies.pipes import Pipeline
 from plies.typecore import to_device
 
@@ -76,6 +75,20 @@ class DataLoaders:
 
     def __getitem__(self, i: int) -> Any:
         return self.loaders[i]
+
+    def __getattr__(self, name: str) -> Any:
+        # as in fastai, other attributes are the training loader's (dls.bs, dls.decode_batch, ...)
+        if name.startswith("_") or name == "loaders":
+            raise AttributeError(name)
+        if not self.__dict__.get("loaders"):
+            raise AttributeError(f"'DataLoaders' object has no attribute {name!r} (and no loaders)")
+        try:
+            return getattr(self.loaders[0], name)
+        except AttributeError:
+            raise AttributeError(
+                f"'DataLoaders' object has no attribute {name!r}, nor has its training "
+                f"loader ({type(self.loaders[0]).__name__})"
+            ) from None
 
     def __len__(self) -> int:
         return len(self.loaders)
@@ -161,7 +174,9 @@ class DataLoaders:
                     return int(f.c)
         raise AttributeError("DataLoaders.c: no target transform knows the number of outputs (no vocab or c)")
 
-    def test_dl(self, test_items: Any, rm_type_tfms: Any = None, with_labels: bool = False, **kwargs: Any) -> Any:
+    def test_dl(
+        self, test_items: Any, rm_type_tfms: Any = None, with_labels: bool = False, **kwargs: Any
+    ) -> Any:
         """A DataLoader over `test_items` with the validation pipelines (inputs only unless `with_labels`)."""
         valid_ds = self.valid_ds
         if isinstance(valid_ds, (Datasets, TfmdLists)):
@@ -170,12 +185,15 @@ class DataLoaders:
             test_ds = test_items
         return self.valid.new(test_ds, **kwargs)
 
-    def show_batch(self, b: Any = None, max_n: int = 9, ctxs: Any = None, show: bool = True, **kwargs: Any) -> Any:
+    def show_batch(
+        self, b: Any = None, max_n: int = 9, ctxs: Any = None, show: bool = True, **kwargs: Any
+    ) -> Any:
         """Show a batch of the training DataLoader (see `TfmdDL.show_batch`)."""
         return self.train.show_batch(b=b, max_n=max_n, ctxs=ctxs, show=show, **kwargs)
 
-    def show_results(self, b: Any, out: Any, max_n: int = 9, ctxs: Any = None, show: bool = True,
-                     **kwargs: Any) -> Any:
+    def show_results(
+        self, b: Any, out: Any, max_n: int = 9, ctxs: Any = None, show: bool = True, **kwargs: Any
+    ) -> Any:
         """Show a validation batch with predictions (see `TfmdDL.show_results`)."""
         return self.valid.show_results(b, out, max_n=max_n, ctxs=ctxs, show=show, **kwargs)
 
@@ -185,9 +203,16 @@ class DataLoaders:
         return type(self)(*loaders, path=self.path, device=self.device)
 
     @classmethod
-    def from_dsets(cls, *ds: Any, path: str | Path = ".", bs: int = 64, device: Any = None,
-                   dl_type: type = TfmdDL, **kwargs: Any) -> DataLoaders:
-        """DataLoaders over datasets `ds` (the first shuffled with drop_last); a keyword may be one value or one per dataset."""
+    def from_dsets(
+        cls,
+        *ds: Any,
+        path: str | Path = ".",
+        bs: int = 64,
+        device: Any = None,
+        dl_type: type = TfmdDL,
+        **kwargs: Any,
+    ) -> DataLoaders:
+        """DataLoaders over datasets `ds` (first one shuffled); keywords: one value or one per dataset."""
         first = tuple(i == 0 for i in range(len(ds)))
         per_ds: dict[str, tuple] = {"shuffle": first, "drop_last": first}
         for k, v in kwargs.items():
@@ -209,26 +234,35 @@ class DataLoaders:
         dl = self.valid if len(self.loaders) > 1 else self.train
         ds = dl.dataset
         if not isinstance(ds, Datasets):
-            raise TypeError(f"DataLoaders.inference_state: needs a Datasets-backed TfmdDL, got a "
-                            f"{type(ds).__name__} dataset")
+            raise TypeError(
+                f"DataLoaders.inference_state: needs a Datasets-backed TfmdDL, got a "
+                f"{type(ds).__name__} dataset"
+            )
         return {
-            "version": _STATE_VERSION, "n_inp": ds.n_inp, "bs": dl.bs, "path": str(self.path),
+            "version": _STATE_VERSION,
+            "n_inp": ds.n_inp,
+            "bs": dl.bs,
+            "path": str(self.path),
             "tls": [_tl_state(tl) for tl in ds.tls],
             **{name: getattr(dl, name).state_dict() for name in _BATCH_TFMS},
         }
 
     @classmethod
     def from_inference_state(cls, state: dict[str, Any], device: Any = None) -> DataLoaders:
-        """Rebuild (empty) DataLoaders from `inference_state()` output; `test_dl(items)` and decoding work on it.
+        """Rebuild (empty) DataLoaders from `inference_state()`; `test_dl(items)` and decoding work on them.
 
         Only transform types registered with `plies.pipes.register_transform` are created.
         """
         if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
             found = state.get("version") if isinstance(state, dict) else type(state).__name__
-            raise ValueError(f"DataLoaders.from_inference_state: expected a state of version {_STATE_VERSION}, "
-                             f"found {found!r}")
-        tls = [TfmdLists([], Pipeline.from_state_dict(t["tfms"]), do_setup=False, split_idx=1, types=t["types"])
-               for t in state["tls"]]
+            raise ValueError(
+                f"DataLoaders.from_inference_state: expected a state of version {_STATE_VERSION}, "
+                f"found {found!r}"
+            )
+        tls = [
+            TfmdLists([], Pipeline.from_state_dict(t["tfms"]), do_setup=False, split_idx=1, types=t["types"])
+            for t in state["tls"]
+        ]
         ds = Datasets(tls=tls, n_inp=state["n_inp"])
         pipes = {name: Pipeline.from_state_dict(state[name]) for name in _BATCH_TFMS}
         dl = TfmdDL(ds, bs=state["bs"], do_setup=False, device=device, **pipes)

@@ -39,7 +39,7 @@ def describe_item(o: Any, width: int = 80) -> str:
         text = f"row {o.name!r}: {o.to_dict()!r}"
     else:
         text = str(o) if hasattr(o, "__fspath__") else repr(o)
-    return text if len(text) <= width else text[:width - 3] + "..."
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def tfm_name(f: Any) -> str:
@@ -104,16 +104,29 @@ class _SplitBase:
     def subset(self, i: int) -> Any:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def dataloaders(self, bs: int = 64, shuffle: bool = True, val_shuffle: bool = False, n: int | None = None,
-                    path: Any = ".", dl_type: type | None = None, dl_kwargs: Sequence[dict] | None = None,
-                    device: Any = None, drop_last: bool | None = None, val_bs: int | None = None,
-                    **kwargs: Any) -> Any:
-        """A `DataLoaders` with one DataLoader per subset: the training one shuffled (and `drop_last`) by default.
+    def dataloaders(
+        self,
+        bs: int = 64,
+        shuffle: bool = True,
+        val_shuffle: bool = False,
+        n: int | None = None,
+        path: Any = ".",
+        dl_type: type | None = None,
+        dl_kwargs: Sequence[dict] | None = None,
+        device: Any = None,
+        drop_last: bool | None = None,
+        val_bs: int | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """A `DataLoaders` with one DataLoader per subset: the training one shuffled (and `drop_last`).
 
         `val_*` keywords apply to the validation loaders only; other keywords go to every DataLoader.
         """
-        from ._dataloaders import DataLoaders  # DataLoaders builds on this module: imported late to avoid a cycle
         from plies.typecore import default_device
+
+        from ._dataloaders import (
+            DataLoaders,
+        )  # DataLoaders builds on this module: imported late to avoid a cycle
 
         if device is None:
             device = default_device()
@@ -123,12 +136,33 @@ class _SplitBase:
             drop_last = shuffle
         val_kwargs = {k[4:]: v for k, v in kwargs.items() if k.startswith("val_")}
         kwargs = {k: v for k, v in kwargs.items() if not k.startswith("val_")}
-        first = dl_type(self.subset(0), **{**kwargs, "bs": bs, "shuffle": shuffle, "drop_last": drop_last,
-                                           "n": n, "device": device, **dl_kwargs[0]})
-        others = [first.new(self.subset(i), **{**kwargs, "bs": bs if val_bs is None else val_bs,
-                                               "shuffle": val_shuffle, "drop_last": False, "n": None,
-                                               **val_kwargs, **dl_kwargs[i]})
-                  for i in range(1, self.n_subsets)]
+        first = dl_type(
+            self.subset(0),
+            **{
+                **kwargs,
+                "bs": bs,
+                "shuffle": shuffle,
+                "drop_last": drop_last,
+                "n": n,
+                "device": device,
+                **dl_kwargs[0],
+            },
+        )
+        others = [
+            first.new(
+                self.subset(i),
+                **{
+                    **kwargs,
+                    "bs": bs if val_bs is None else val_bs,
+                    "shuffle": val_shuffle,
+                    "drop_last": False,
+                    "n": None,
+                    **val_kwargs,
+                    **dl_kwargs[i],
+                },
+            )
+            for i in range(1, self.n_subsets)
+        ]
         return DataLoaders(first, *others, path=path, device=device)
 
 
@@ -150,16 +184,28 @@ class TfmdLists(_SplitBase):
     passes its index to the transforms as `split_idx`.
     """
 
-    def __init__(self, items: Any, tfms: Any, use_list: bool | None = None, do_setup: bool = True,
-                 split_idx: int | None = None, train_setup: bool = True, splits: Any = None,
-                 types: Any = None, verbose: bool = False, dl_type: type | None = None) -> None:
+    def __init__(
+        self,
+        items: Any,
+        tfms: Any,
+        use_list: bool | None = None,
+        do_setup: bool = True,
+        split_idx: int | None = None,
+        train_setup: bool = True,
+        splits: Any = None,
+        types: Any = None,
+        verbose: bool = False,
+        dl_type: type | None = None,
+    ) -> None:
         if items is None:
             items = []
         if not hasattr(items, "iloc") and not hasattr(items, "__getitem__"):
             items = L(items)
         self.items, self.split_idx = items, split_idx
         self.splits = _check_splits(splits, len(items))
-        self.tfms = tfms if isinstance(tfms, Pipeline) and split_idx is None else Pipeline(tfms, split_idx=split_idx)
+        self.tfms = (
+            tfms if isinstance(tfms, Pipeline) and split_idx is None else Pipeline(tfms, split_idx=split_idx)
+        )
         self.types, self.dl_type = types, dl_type or TfmdDL
         if do_setup:
             if verbose:
@@ -187,8 +233,15 @@ class TfmdLists(_SplitBase):
         self.types = types
 
     def _new(self, items: Any, split_idx: int | None = None, **kwargs: Any) -> TfmdLists:
-        return TfmdLists(items, self.tfms, do_setup=False, split_idx=split_idx, types=self.types,
-                         dl_type=self.dl_type, **kwargs)
+        return TfmdLists(
+            items,
+            self.tfms,
+            do_setup=False,
+            split_idx=split_idx,
+            types=self.types,
+            dl_type=self.dl_type,
+            **kwargs,
+        )
 
     def subset(self, i: int) -> TfmdLists:
         """Subset `i` (0 = training) as a TfmdLists passing `split_idx=i` to the transforms."""
@@ -238,11 +291,13 @@ class TfmdLists(_SplitBase):
             if _is_instance_by_name(x, t):
                 return idx
         names = ", ".join(t if isinstance(t, str) else _type_name(t) for t in self.types)
-        raise TypeError(f"TfmdLists.infer_idx: expected an input of one of the types {names}; got {type(x).__name__}")
+        raise TypeError(
+            f"TfmdLists.infer_idx: expected an input of one of the types {names}; got {type(x).__name__}"
+        )
 
     def infer(self, x: Any) -> Any:
         """Apply the transforms from the step matching `x`'s type on."""
-        fs = self.tfms.fs[self.infer_idx(x):]
+        fs = self.tfms.fs[self.infer_idx(x) :]
         for f in fs:
             x = f(x, split_idx=self.split_idx)
         return x
@@ -260,7 +315,7 @@ class TfmdLists(_SplitBase):
 
 
 def _is_instance_by_name(x: Any, t: Any) -> bool:
-    """`isinstance(x, t)`, where `t` may be a class or (after a plain-data export) a class's qualified name."""
+    """`isinstance(x, t)`, `t` a class or (after a plain-data export) a class's qualified name."""
     if isinstance(t, type):
         return isinstance(x, t)
     return any(_type_name(k) == t for k in type(x).__mro__)
@@ -296,13 +351,16 @@ def _setup_error(tl: TfmdLists, err: Exception, planned: list[Any], train_setup:
                 x = f(x, split_idx=tl.split_idx)
             except Exception:
                 label = tfm_name(f)
-                return _with_message(err, f"step {k} ({label}) failed on item {i} ({describe_item(item)}) while "
-                                          f"setting up {name}: {type(err).__name__}: {err}")
+                return _with_message(
+                    err,
+                    f"step {k} ({label}) failed on item {i} ({describe_item(item)}) while "
+                    f"setting up {name}: {type(err).__name__}: {err}",
+                )
     return _with_message(err, f"setting up step {done} ({name}) failed: {type(err).__name__}: {err}")
 
 
 def _with_message(err: Exception, msg: str) -> Exception:
-    """An exception of `err`'s builtin type carrying `msg`; a non-builtin `err` gets `msg` as a note instead."""
+    """An exception of `err`'s builtin type carrying `msg`; a non-builtin `err` gets `msg` as a note."""
     kind = type(err)
     if kind.__module__ == "builtins":
         try:
@@ -320,8 +378,15 @@ class Datasets(_SplitBase):
     or `tls`: ready TfmdLists. Other keywords (`splits`, ...) go to each TfmdLists.
     """
 
-    def __init__(self, items: Any = None, tfms: Any = None, tls: Any = None, n_inp: int | None = None,
-                 dl_type: type | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        items: Any = None,
+        tfms: Any = None,
+        tls: Any = None,
+        n_inp: int | None = None,
+        dl_type: type | None = None,
+        **kwargs: Any,
+    ) -> None:
         if tls is not None:
             self.tls = L(tls)
         else:
@@ -361,23 +426,26 @@ class Datasets(_SplitBase):
 
     def __getitem__(self, idx: Any) -> Any:
         if isinstance(idx, slice) or is_listy(idx):
-            return L(zip(*[tl[idx] for tl in self.tls]))
+            return L(zip(*[tl[idx] for tl in self.tls], strict=False))
         return tuple(tl[idx] for tl in self.tls)
 
     def decode(self, o: Any, full: bool = True) -> tuple:
         """Decode each element of the tuple `o` with its pipeline."""
-        return tuple(tl.decode(x, full=full) for x, tl in zip(o, self.tls))
+        return tuple(tl.decode(x, full=full) for x, tl in zip(o, self.tls, strict=False))
 
     def show(self, o: Any, ctx: Any = None, **kwargs: Any) -> Any:
         """Show each element of `o` with its pipeline on one ctx."""
-        for x, tl in zip(o, self.tls):
+        for x, tl in zip(o, self.tls, strict=False):
             ctx = tl.show(x, ctx=ctx, **kwargs)
         return ctx
 
     def new_empty(self) -> Datasets:
         """The same pipelines over no items (what an exported model keeps)."""
-        return Datasets(tls=[tl._new([], split_idx=tl.split_idx) for tl in self.tls], n_inp=self.n_inp,
-                        dl_type=self.dl_type)
+        return Datasets(
+            tls=[tl._new([], split_idx=tl.split_idx) for tl in self.tls],
+            n_inp=self.n_inp,
+            dl_type=self.dl_type,
+        )
 
     @property
     def vocab(self) -> Any:
@@ -393,21 +461,23 @@ class Datasets(_SplitBase):
         return f"Datasets: {len(self)} items, {len(self.tls)} pipelines (n_inp={self.n_inp})"
 
 
-def test_set(dsets: Datasets | TfmdLists, test_items: Any, rm_tfms: Any = None, with_labels: bool = False) -> Any:
+def test_set(
+    dsets: Datasets | TfmdLists, test_items: Any, rm_tfms: Any = None, with_labels: bool = False
+) -> Any:
     """A Datasets/TfmdLists over `test_items` with the validation transforms of `dsets`.
 
     Without labels only the input pipelines are kept. `rm_tfms`: how many leading transforms to
     skip per pipeline (inferred from the type of the first test item when None).
     """
     if isinstance(dsets, Datasets):
-        tls = list(dsets.tls) if with_labels else list(dsets.tls)[:dsets.n_inp]
+        tls = list(dsets.tls) if with_labels else list(dsets.tls)[: dsets.n_inp]
         test_tls = [tl._new(test_items, split_idx=1) for tl in tls]
         first = _item_at(test_tls[0].items, 0) if len(test_tls[0]) else None
         if rm_tfms is None:
             rm_tfms = [tl.infer_idx(first) if first is not None else 0 for tl in test_tls]
         elif not is_listy(rm_tfms):
             rm_tfms = [rm_tfms] * len(test_tls)
-        for tl, j in zip(test_tls, rm_tfms):
+        for tl, j in zip(test_tls, rm_tfms, strict=False):
             tl.tfms = Pipeline(list(tl.tfms.fs)[j:], split_idx=1)
         return Datasets(tls=test_tls, n_inp=min(dsets.n_inp, len(test_tls)), dl_type=dsets.dl_type)
     if isinstance(dsets, TfmdLists):

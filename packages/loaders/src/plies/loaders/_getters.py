@@ -24,8 +24,13 @@ def _matching(folder: Path, names: Iterable[str], extensions: set[str] | None) -
     return res
 
 
-def get_files(path: str | Path, extensions: Iterable[str] | str | None = None, recurse: bool = True,
-              folders: Iterable[str] | str | None = None, followlinks: bool = True) -> L:
+def get_files(
+    path: str | Path,
+    extensions: Iterable[str] | str | None = None,
+    recurse: bool = True,
+    folders: Iterable[str] | str | None = None,
+    followlinks: bool = True,
+) -> L:
     """All files under `path` (sorted), optionally only those with `extensions` and inside `folders`."""
     path = Path(path)
     if not path.is_dir():
@@ -57,7 +62,7 @@ def parent_label(o: Any) -> str:
 
 @register_transform
 class RegexLabeller(DisplayedTransform):
-    """Label an item by the first group of regex `pat` matched against its name (`match=True`: from the start)."""
+    """Label an item by the first group of regex `pat` found in its name (`match=True`: from the start)."""
 
     def __init__(self, pat: str = "(.*)", match: bool = False) -> None:
         super().__init__()
@@ -68,8 +73,10 @@ class RegexLabeller(DisplayedTransform):
         text = o.name if isinstance(o, Path) else str(o)
         found = self._re.match(text) if self.match else self._re.search(text)
         if found is None or not found.groups():
-            raise ValueError(f"RegexLabeller: pattern {self.pat!r} does not match {text!r}"
-                             + ("" if found is None else " with a group"))
+            raise ValueError(
+                f"RegexLabeller: pattern {self.pat!r} does not match {text!r}"
+                + ("" if found is None else " with a group")
+            )
         return found.group(1)
 
     def __repr__(self) -> str:
@@ -80,7 +87,9 @@ class RegexLabeller(DisplayedTransform):
 class ColReader(DisplayedTransform):
     """Read column(s) `cols` of a DataFrame row, with optional prefix/suffix and `label_delim` splitting."""
 
-    def __init__(self, cols: Any = 0, pref: str | Path = "", suff: str = "", label_delim: str | None = None) -> None:
+    def __init__(
+        self, cols: Any = 0, pref: str | Path = "", suff: str = "", label_delim: str | None = None
+    ) -> None:
         super().__init__()
         self.cols, self.suff, self.label_delim = cols, suff, label_delim
         self.pref = str(pref) + os.sep if isinstance(pref, Path) else pref

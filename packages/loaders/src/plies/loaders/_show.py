@@ -16,7 +16,7 @@ __all__ = ["show_batch", "show_results", "show_title"]
 
 
 def show_title(text: str, ctx: Any = None, label: str | None = None, **kwargs: Any) -> Any:
-    """Show `text` on `ctx`: as the title of a matplotlib Axes, appended to a list of texts, or printed (ctx None).
+    """Show `text` on `ctx`: as the title of a matplotlib Axes, added to a list of texts, or printed.
 
     Returns the ctx it drew on (a new list of texts when `ctx` is None, after printing).
     """
@@ -29,8 +29,10 @@ def show_title(text: str, ctx: Any = None, label: str | None = None, **kwargs: A
         return ctx
     if ctx is None:
         return [line]
-    raise TypeError(f"show_title: cannot draw on a ctx of type {type(ctx).__name__}; "
-                    "expected a matplotlib Axes, a list of texts or None")
+    raise TypeError(
+        f"show_title: cannot draw on a ctx of type {type(ctx).__name__}; "
+        "expected a matplotlib Axes, a list of texts or None"
+    )
 
 
 def _show(o: Any, ctx: Any, **kwargs: Any) -> Any:
@@ -60,20 +62,21 @@ def show_batch(x: object, y: object, samples: Any, ctxs: Any = None, max_n: int 
     n = min(len(samples), max_n)
     ctxs = list(ctxs) if ctxs is not None else [None] * n
     for i in range(len(samples[0]) if n else 0):
-        ctxs = [_show(s[i], c, **kwargs) for s, c in zip(samples[:n], ctxs)]
+        ctxs = [_show(s[i], c, **kwargs) for s, c in zip(samples[:n], ctxs, strict=False)]
     _print_text_ctxs(ctxs)
     return ctxs
 
 
 @typedispatch
-def show_results(x: object, y: object, samples: Any, outs: Any, ctxs: Any = None, max_n: int = 9,
-                 **kwargs: Any) -> Any:
+def show_results(
+    x: object, y: object, samples: Any, outs: Any, ctxs: Any = None, max_n: int = 9, **kwargs: Any
+) -> Any:
     """Show decoded `samples` with the model's decoded `outs` (predictions) beside them. Returns the ctxs."""
     n = min(len(samples), max_n)
     ctxs = list(ctxs) if ctxs is not None else [None] * n
     for i in range(len(samples[0]) if n else 0):
-        ctxs = [_show(s[i], c, **kwargs) for s, c in zip(samples[:n], ctxs)]
+        ctxs = [_show(s[i], c, **kwargs) for s, c in zip(samples[:n], ctxs, strict=False)]
     for i in range(len(outs[0]) if n and len(outs) else 0):
-        ctxs = [_show(o[i], c, label="pred", **kwargs) for o, c in zip(outs[:n], ctxs)]
+        ctxs = [_show(o[i], c, label="pred", **kwargs) for o, c in zip(outs[:n], ctxs, strict=False)]
     _print_text_ctxs(ctxs)
     return ctxs

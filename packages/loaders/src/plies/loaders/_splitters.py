@@ -8,11 +8,19 @@ from typing import Any
 
 import numpy as np
 import torch
-
 from plies.typecore import L, mask2idxs
 
-__all__ = ["RandomSplitter", "IndexSplitter", "GrandparentSplitter", "FuncSplitter", "MaskSplitter",
-           "ColSplitter", "TrainTestSplitter", "EndSplitter", "FileSplitter"]
+__all__ = [
+    "RandomSplitter",
+    "IndexSplitter",
+    "GrandparentSplitter",
+    "FuncSplitter",
+    "MaskSplitter",
+    "ColSplitter",
+    "TrainTestSplitter",
+    "EndSplitter",
+    "FileSplitter",
+]
 
 Splitter = Callable[[Sequence[Any]], tuple[L, L]]
 
@@ -31,7 +39,7 @@ def _complement(idxs: Sequence[int], n: int) -> L:
 
 
 def RandomSplitter(valid_pct: float = 0.2, seed: int | None = None) -> Splitter:  # noqa: N802 (fastai name)
-    """Split items at random: `valid_pct` of them (rounded down) go to validation; `seed` makes it repeatable."""
+    """Split items at random: `valid_pct` of them (rounded down) go to validation; `seed` repeats it."""
     if not 0 <= valid_pct <= 1:
         raise ValueError(f"RandomSplitter: valid_pct must be in [0, 1], got {valid_pct}")
 
@@ -71,7 +79,7 @@ def EndSplitter(valid_pct: float = 0.2, valid_last: bool = True) -> Splitter:  #
         cut = int(valid_pct * n)
         idxs = list(range(n))
         if valid_last:
-            return L(idxs[:n - cut]), L(idxs[n - cut:])
+            return L(idxs[: n - cut]), L(idxs[n - cut :])
         return L(idxs[cut:]), L(idxs[:cut])
 
     return _inner
@@ -112,8 +120,10 @@ def GrandparentSplitter(train_name: str = "train", valid_name: str = "valid") ->
         _require_items("GrandparentSplitter", items)
         train, valid = _grandparent_idxs(items, train_name), _grandparent_idxs(items, valid_name)
         if not train and not valid:
-            raise ValueError(f"GrandparentSplitter: no item lies under a '{train_name}' or '{valid_name}' folder "
-                             f"(first item: {items[0]!r})")
+            raise ValueError(
+                f"GrandparentSplitter: no item lies under a '{train_name}' or '{valid_name}' folder "
+                f"(first item: {items[0]!r})"
+            )
         return L(train), L(valid)
 
     return _inner
@@ -131,7 +141,7 @@ def FileSplitter(fname: str | Path) -> Splitter:  # noqa: N802
 
 
 def ColSplitter(col: Any = "is_valid", on: Any = None) -> Splitter:  # noqa: N802
-    """Split a DataFrame's rows by column `col`: rows where it is true (or equals/is in `on`) go to validation."""
+    """Split DataFrame rows by column `col`: rows where it is true (or equals/is in `on`) are validation."""
 
     def _inner(df: Any) -> tuple[L, L]:
         if not hasattr(df, "iloc"):
@@ -151,16 +161,27 @@ def ColSplitter(col: Any = "is_valid", on: Any = None) -> Splitter:  # noqa: N80
     return _inner
 
 
-def TrainTestSplitter(test_size: float = 0.2, random_state: int | None = None, stratify: Any = None,
-                      train_size: float | None = None, shuffle: bool = True) -> Splitter:  # noqa: N802
+def TrainTestSplitter(
+    test_size: float = 0.2,
+    random_state: int | None = None,
+    stratify: Any = None,
+    train_size: float | None = None,
+    shuffle: bool = True,
+) -> Splitter:  # noqa: N802
     """Split with scikit-learn's `train_test_split` (stratified when `stratify` holds the labels)."""
 
     def _inner(items: Sequence[Any]) -> tuple[L, L]:
         from sklearn.model_selection import train_test_split
 
         n = _require_items("TrainTestSplitter", items)
-        train, valid = train_test_split(np.arange(n), test_size=test_size, random_state=random_state,
-                                        stratify=stratify, train_size=train_size, shuffle=shuffle)
+        train, valid = train_test_split(
+            np.arange(n),
+            test_size=test_size,
+            random_state=random_state,
+            stratify=stratify,
+            train_size=train_size,
+            shuffle=shuffle,
+        )
         return L(int(i) for i in train), L(int(i) for i in valid)
 
     return _inner

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-
 from plies.pipes import Pipeline
 from plies.typecore import L, retain_type, retain_types, to_cpu, to_device
 
@@ -26,7 +25,7 @@ def batch_to_samples(b: Any, max_n: int = 10) -> L:
     if isinstance(b, torch.Tensor):
         return L(retain_type(o, b) for o in list(b[:max_n]))
     fields = [batch_to_samples(o, max_n) for o in b]
-    return L(tuple(s) for s in zip(*fields))
+    return L(tuple(s) for s in zip(*fields, strict=False))
 
 
 def _explode_types(o: Any) -> Any:
@@ -44,7 +43,7 @@ def _detuplify(x: Any) -> Any:
 
 
 def _setup_pipeline(pipe: Pipeline, dl: TfmdDL, verbose: bool) -> None:
-    """Set up each transform of `pipe` on `dl`, the pipeline holding only the transforms before it meanwhile."""
+    """Set up each transform of `pipe` on `dl`, the pipeline holding only the ones before it meanwhile."""
     tfms = list(pipe.fs)
     pipe.fs = L()
     for t in tfms:
@@ -61,8 +60,16 @@ class TfmdDL(DataLoader):
     e.g. `Normalize` computes its statistics from one batch passed through the transforms before it.
     """
 
-    def __init__(self, dataset: Any = None, bs: int | None = 64, shuffle: bool = False, num_workers: int = 0,
-                 verbose: bool = False, do_setup: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        dataset: Any = None,
+        bs: int | None = 64,
+        shuffle: bool = False,
+        num_workers: int = 0,
+        verbose: bool = False,
+        do_setup: bool = True,
+        **kwargs: Any,
+    ) -> None:
         for name in _BATCH_TFMS:
             kwargs[name] = Pipeline(kwargs.get(name))
         super().__init__(dataset, bs=bs, shuffle=shuffle, num_workers=num_workers, **kwargs)
@@ -86,7 +93,9 @@ class TfmdDL(DataLoader):
         """A TfmdDL like this one (same pipelines, already set up) with `kwargs` changed."""
         kwargs.setdefault("do_setup", False)
         res = super().new(dataset, cls, **kwargs)
-        if "_types" in self.__dict__ and dataset is None:
+        if "_types" not in self.__dict__ and self.n:
+            self._one_pass()
+        if "_types" in self.__dict__:  # a test loader's batches (and predictions) get this loader's types
             res._types = self._types
         return res
 
@@ -102,8 +111,11 @@ class TfmdDL(DataLoader):
 
     def _one_pass(self) -> Any:
         """Build one batch of one item, recording the batch's nested types (to re-type model outputs)."""
-        b = self.do_batch([self.do_item(0 if self.indexed else None)]) if self.bs is not None else \
-            self.do_batch(self.do_item(0 if self.indexed else None))
+        b = (
+            self.do_batch([self.do_item(0 if self.indexed else None)])
+            if self.bs is not None
+            else self.do_batch(self.do_item(0 if self.indexed else None))
+        )
         if self.device is not None:
             b = to_device(b, self.device)
         its = self.after_batch(b)
@@ -119,8 +131,8 @@ class TfmdDL(DataLoader):
             self._one_pass()
         types = self._types
         if isinstance(b, (tuple, list)) and isinstance(types, tuple):
-            kept = [retain_types(x, typs=t) for x, t in zip(b, types)]
-            return type(b)([*kept, *b[len(kept):]])
+            kept = [retain_types(x, typs=t) for x, t in zip(b, types, strict=False)]
+            return type(b)([*kept, *b[len(kept) :]])
         return retain_types(b, typs=types)
 
     def decode(self, b: Any) -> Any:
@@ -150,8 +162,10 @@ class TfmdDL(DataLoader):
         n_inp = self.n_inp
         return _detuplify(b[:n_inp]), _detuplify(b[n_inp:]), its
 
-    def show_batch(self, b: Any = None, max_n: int = 9, ctxs: Any = None, show: bool = True, **kwargs: Any) -> Any:
-        """Show `max_n` samples of batch `b` (one batch drawn when None) with the `show_batch` display for its types.
+    def show_batch(
+        self, b: Any = None, max_n: int = 9, ctxs: Any = None, show: bool = True, **kwargs: Any
+    ) -> Any:
+        """Show `max_n` samples of batch `b` (one drawn when None) with the `show_batch` for its types.
 
         With `show=False` return the decoded `(x, y, samples)` instead.
         """
@@ -162,8 +176,9 @@ class TfmdDL(DataLoader):
             return x, y, its
         return show_batch(x, y, its, ctxs=ctxs, max_n=max_n, **kwargs)
 
-    def show_results(self, b: Any, out: Any, max_n: int = 9, ctxs: Any = None, show: bool = True,
-                     **kwargs: Any) -> Any:
+    def show_results(
+        self, b: Any, out: Any, max_n: int = 9, ctxs: Any = None, show: bool = True, **kwargs: Any
+    ) -> Any:
         """Show inputs and targets of batch `b` with the decoded predictions `out` beside them."""
         x, y, its = self.show_batch(b, max_n=max_n, show=False)
         n_inp = self.n_inp
@@ -180,4 +195,6 @@ class TfmdDL(DataLoader):
         try:
             return self.dataset.vocab
         except AttributeError:
-            raise AttributeError(f"{type(self).__name__}: the dataset ({type(self.dataset).__name__}) has no vocab") from None
+            raise AttributeError(
+                f"{type(self).__name__}: the dataset ({type(self.dataset).__name__}) has no vocab"
+            ) from None

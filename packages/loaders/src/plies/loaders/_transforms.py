@@ -11,15 +11,25 @@ from typing import Any
 
 import numpy as np
 import torch
-
 from plies.pipes import DisplayedTransform, Transform, register_transform
 from plies.typecore import L, TensorBase, TensorCategory, TensorMultiCategory
 
 from ._show import show_title
 
-__all__ = ["Category", "MultiCategory", "CategoryMap", "ToTensor", "IntToFloatTensor", "Normalize",
-           "broadcast_vec", "Categorize", "MultiCategorize", "OneHotEncode", "EncodedMultiCategorize",
-           "RegressionSetup"]
+__all__ = [
+    "Category",
+    "MultiCategory",
+    "CategoryMap",
+    "ToTensor",
+    "IntToFloatTensor",
+    "Normalize",
+    "broadcast_vec",
+    "Categorize",
+    "MultiCategorize",
+    "OneHotEncode",
+    "EncodedMultiCategorize",
+    "RegressionSetup",
+]
 
 
 class Category(str):
@@ -46,7 +56,9 @@ def _plain(o: Any) -> Any:
 class CategoryMap(L):
     """The vocab of a categorical variable: sorted unique labels (`'#na#'` first with `add_na`) and `o2i`."""
 
-    def __init__(self, col: Iterable[Any], sort: bool = True, add_na: bool = False, strict: bool = False) -> None:
+    def __init__(
+        self, col: Iterable[Any], sort: bool = True, add_na: bool = False, strict: bool = False
+    ) -> None:
         dtype = getattr(col, "dtype", None)
         if getattr(dtype, "name", None) == "category":
             items = list(col.cat.categories)
@@ -60,8 +72,10 @@ class CategoryMap(L):
                     items = sorted(items)
                 except TypeError as e:
                     kinds = sorted({type(o).__name__ for o in items})
-                    raise TypeError(f"CategoryMap: cannot sort labels of mixed types {kinds}; "
-                                    "pass sort=False or make them one type") from e
+                    raise TypeError(
+                        f"CategoryMap: cannot sort labels of mixed types {kinds}; "
+                        "pass sort=False or make them one type"
+                    ) from e
         if add_na:
             items = ["#na#"] + [o for o in items if o != "#na#"]
         super().__init__(items)
@@ -96,13 +110,15 @@ class LabelNotInVocab(KeyError):
         shown = ", ".join(repr(_plain(o)) for o in list(self.vocab)[:2])
         more = ", ..." if len(self.vocab) > 2 else ""
         where = "" if self.item is None else f" (item {self.item})"
-        return (f"{self.tfm}: label {self.label!r}{where} not in the vocab learned from the training set "
-                f"({len(self.vocab)} labels: {shown}{more})")
+        return (
+            f"{self.tfm}: label {self.label!r}{where} not in the vocab learned from the training set "
+            f"({len(self.vocab)} labels: {shown}{more})"
+        )
 
 
 @register_transform
 class ToTensor(Transform):
-    """Convert an item to a tensor: numpy arrays become `TensorBase` (apps add their own types, e.g. images)."""
+    """Convert an item to a tensor: numpy arrays become `TensorBase` (apps add their types, e.g. images)."""
 
     order = 5
 
@@ -116,7 +132,7 @@ def _is_label(o: Any) -> bool:
 
 @register_transform
 class IntToFloatTensor(DisplayedTransform):
-    """Turn integer semantic tensors (e.g. image bytes) into floats divided by `div`; decode multiplies back."""
+    """Integer semantic tensors (e.g. image bytes) to floats divided by `div`; decode multiplies back."""
 
     order = 10
 
@@ -146,7 +162,7 @@ def broadcast_vec(dim: int, ndim: int, *t: Any, cuda: bool = True) -> list[torch
 
 @register_transform
 class Normalize(DisplayedTransform):
-    """Normalise float input tensors by `mean`/`std` (from one training batch when not given); decode undoes it.
+    """Normalise input tensors by `mean`/`std` (from one training batch when not given); decode undoes it.
 
     Applies to `TensorBase` inputs (apps' image types subclass it); category targets and plain
     tensors pass through. Stats are kept on the CPU and moved to the batch's device when used.
@@ -162,7 +178,7 @@ class Normalize(DisplayedTransform):
 
     @classmethod
     def from_stats(cls, mean: Any, std: Any, dim: int = 1, ndim: int = 4, cuda: bool = True) -> Normalize:
-        """A Normalize with per-channel `mean`/`std` shaped to broadcast over `ndim`-dim batches along `dim`."""
+        """A Normalize with per-channel `mean`/`std` shaped to broadcast over `ndim`-dim batches at `dim`."""
         m, s = broadcast_vec(dim, ndim, mean, std)
         return cls(m, s)
 
@@ -170,8 +186,10 @@ class Normalize(DisplayedTransform):
         if self.mean is not None and self.std is not None:
             return
         if dl is None or not hasattr(dl, "one_batch"):
-            raise ValueError("Normalize: no mean/std given and nothing to compute them from; pass mean= and std= "
-                             "or use it in a DataLoader's after_batch (stats come from one training batch)")
+            raise ValueError(
+                "Normalize: no mean/std given and nothing to compute them from; pass mean= and std= "
+                "or use it in a DataLoader's after_batch (stats come from one training batch)"
+            )
         b = dl.one_batch()
         x = b[0] if isinstance(b, (tuple, list)) else b
         axes = tuple(a for a in self.axes if a < x.ndim)
@@ -190,8 +208,13 @@ class Normalize(DisplayedTransform):
 
     def state_dict(self) -> dict[str, Any]:
         """mean, std (plain tensors or None) and axes."""
-        return {"split_idx": self.split_idx, "order": self.order, "mean": self.mean, "std": self.std,
-                "axes": list(self.axes)}
+        return {
+            "split_idx": self.split_idx,
+            "order": self.order,
+            "mean": self.mean,
+            "std": self.std,
+            "axes": list(self.axes),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore `state_dict()` output."""
@@ -220,7 +243,9 @@ class _VocabTransform(DisplayedTransform):
 
     def _index(self, label: Any) -> int:
         if self.vocab is None:
-            raise ValueError(f"{type(self).__name__}: no vocab; set it up on training items first (or pass vocab=)")
+            raise ValueError(
+                f"{type(self).__name__}: no vocab; set it up on training items first (or pass vocab=)"
+            )
         try:
             return self.vocab.o2i[_plain(label)]
         except (KeyError, TypeError):
@@ -272,8 +297,10 @@ class MultiCategorize(_VocabTransform):
 
     def encodes(self, o: Any) -> TensorMultiCategory:
         if isinstance(o, (str, bytes)) or not isinstance(o, Iterable):
-            raise TypeError(f"MultiCategorize: expected a list of labels, got {type(o).__name__} {o!r} "
-                            "(use label_delim to split a string)")
+            raise TypeError(
+                f"MultiCategorize: expected a list of labels, got {type(o).__name__} {o!r} "
+                "(use label_delim to split a string)"
+            )
         return TensorMultiCategory(torch.tensor([self._index(label) for label in o], dtype=torch.long))
 
     def decodes(self, o: Any) -> MultiCategory:
@@ -321,7 +348,7 @@ class OneHotEncode(DisplayedTransform):
 
 @register_transform
 class EncodedMultiCategorize(_VocabTransform):
-    """Multi-label targets already one-hot encoded (columns of `vocab`): floats in, `MultiCategory` decoded."""
+    """Multi-label targets already one-hot encoded (columns of `vocab`): floats, decoded to labels."""
 
     order = 1
 
@@ -358,4 +385,6 @@ class RegressionSetup(DisplayedTransform):
         self.c = 1 if first.ndim == 0 else int(first.shape[-1])
 
     def encodes(self, o: Any):
-        return torch.as_tensor(np.asarray(o, dtype=np.float32) if not isinstance(o, torch.Tensor) else o).float()
+        return torch.as_tensor(
+            np.asarray(o, dtype=np.float32) if not isinstance(o, torch.Tensor) else o
+        ).float()
