@@ -441,3 +441,60 @@ def test_copied_typedispatch_still_raises_on_no_match():
     assert clone is not g and clone(2) == 2
     with pytest.raises(TypeError, match=r"g: no implementation for argument types \(str\)"):
         clone("s")
+
+
+# --- fastai's documented examples ----------------------------------------------------------
+def test_fastcore_style_single_dispatch_table():
+    import typing
+
+    def f_col(x: typing.Collection): return x
+    def f_nin(x: numbers.Integral) -> int: return x + 1
+    def f_ni2(x: int): return x
+    def f_bll(x: (bool, list)): return x
+    def f_num(x: numbers.Number): return x
+    t = TypeDispatch([f_nin, f_ni2, f_num, f_bll, None])
+    assert t[int] is f_ni2 and t[np.int32] is f_nin and t[str] is None
+    assert t[float] is f_num and t[bool] is f_bll and t[list] is f_bll
+    t.add(f_col)
+    assert t[str] is f_col and t[np.int32] is f_nin
+    o = np.int32(1)
+    assert t(o) == 2 and t.returns(o) is int and t.first() is not None
+
+
+def test_fastcore_style_methods_and_two_params():
+    def m_nin(self, x: (str, numbers.Integral)): return str(x) + "1"
+    def m_bll(self, x: bool): self.foo = "a"
+    def m_num(self, x: numbers.Number): return x
+    t = TypeDispatch([m_nin, m_num, m_bll])
+
+    class A:
+        f = t
+    a = A()
+    assert a.f(1) == "11" and a.f(1.0) == 1.0 and a.f.inst is a
+    a.f(False)
+    assert a.foo == "a" and a.f(()) == ()
+
+    def f2(x: int, y: float): return x + y
+    def f1(x: numbers.Integral, y): return x + 1
+    t2 = TypeDispatch([f1, f2])
+    assert t2[int] is f1 and t2[int, int] is f1 and t2[int, float] is f2
+    assert t2[float, float] is None and t2[np.int32, float] is f1
+    assert t2(3, 2.0) == 5.0 and t2(3, 2) == 4 and t2("a") == "a"
+
+
+def test_retain_type_fastcore_examples():
+    class _T(tuple):
+        pass
+    c = retain_type((1, 2), typ=_T)
+    assert type(c) is _T and c == (1, 2)
+
+    class _A:
+        def __init__(self, t): self.t = t
+
+    class _B1(_A):
+        pass
+    r = retain_type(_A(1), _B1(2))
+    assert type(r) is _B1 and r.t == 1
+
+    t1, t2 = retain_types((1, (1, (1, 1))), (2, _T((2, _T((3, 4))))))
+    assert t1 == 1 and type(t2) is _T and type(t2[1]) is _T and t2 == (1, (1, 1))

@@ -121,9 +121,17 @@ class Transform(metaclass=_TfmMeta):
         """Apply `encodes` (to each element of a tuple); skipped when `split_idx` does not match."""
         if self.split_idx is not None and split_idx != self.split_idx:
             return x
-        if not isinstance(x, tuple) or self._item_level:
-            return self._apply1("encodes", x, kwargs)
-        return self._apply("encodes", x, kwargs)
+        if isinstance(x, tuple) and not self._item_level:
+            return self._apply("encodes", x, kwargs)
+        # the body of `_apply1`, inlined: this is the per-item hot path of data loading
+        own = self.__dict__.get("encodes")
+        f, ret = (own if own is not None else type(self).__dict__["encodes"]).resolve(type(x))
+        if f is None:
+            return x
+        res = f(x, **kwargs) if own is not None else f(self, x, **kwargs)
+        if ret is None:
+            return res if type(res) is type(x) else retain_type(res, x)
+        return retain_type(res, x, ret)
 
     def decode(self, x: Any, split_idx: int | None = None, **kwargs: Any) -> Any:
         """Apply `decodes`, the inverse of `encodes`; skipped when `split_idx` does not match."""

@@ -148,7 +148,8 @@ class TypeDispatch:
         self.__module__ = __name__
         self.__doc__ = None
         for f in ([funcs] if callable(funcs) else funcs):
-            self.add(f)
+            if f is not None:  # `TypeDispatch([f, None])`: None stands for "no function" (as fastai)
+                self.add(f)
 
     def add(self, f: Callable[..., Any]) -> Callable[..., Any]:
         """Register `f` for the types annotated on its first two parameters; returns `f`.
@@ -441,7 +442,8 @@ def retain_type(new: Any, old: Any = None, typ: type | None = None) -> Any:
 def retain_types(new: Any, il: Any = None, typs: Any = None) -> Any:
     """Apply `retain_type` element-wise over tuples/lists `new` and `il` (or `typs`), recursively.
 
-    When `il`/`typs` is shorter than `new` it is cycled.
+    Containers are cast too (a plain tuple becomes `il`'s tuple subclass). When `il`/`typs` is
+    shorter than `new` it is cycled.
     """
     if not isinstance(new, (tuple, list)):
         return retain_type(new, il, typs if isinstance(typs, type) else None)
@@ -449,9 +451,8 @@ def retain_types(new: Any, il: Any = None, typs: Any = None) -> Any:
     olds = _cycle(il, n) if isinstance(il, (tuple, list)) else [il] * n
     ts = _cycle(typs, n) if isinstance(typs, (tuple, list)) else [typs] * n
     items = [retain_types(x, o, t) for x, o, t in zip(new, olds, ts, strict=True)]
-    if hasattr(new, "_fields"):
-        return type(new)(*items)
-    return type(new)(items)
+    res = type(new)(*items) if hasattr(new, "_fields") else type(new)(items)
+    return retain_type(res, il) if isinstance(il, (tuple, list)) else res
 
 
 def _cycle(xs: Sequence[Any], n: int) -> list[Any]:
