@@ -146,7 +146,10 @@ class AvgSmoothLoss(Metric):
     def _fold(self) -> None:
         pending, self._pending = self._pending, []
         k = len(pending)
-        losses = torch.stack([p.float().mean() for p in pending]) if k > 1 else pending[0].float().mean()[None]
+        if all(p.ndim == 0 for p in pending):
+            losses = torch.stack(pending).float()
+        else:
+            losses = torch.stack([p.float().mean() for p in pending])
         beta = self.beta
         weights = (1 - beta) * beta ** torch.arange(k - 1, -1, -1, dtype=torch.float64, device=losses.device)
         folded = (weights * losses.double()).sum()

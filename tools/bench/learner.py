@@ -1,0 +1,122 @@
+"""Benchmark: per-batch overhead of `Learner.fit` against a hand-written PyTorch loop, in the same run.
+
+Both train the same tiny MLP (20 -> 64 -> 2) with Adam (bs 64, ~300 training batches, one epoch of
+training plus validation over 20% more data):
+- raw: torch DataLoader over a TensorDataset, `model(x); loss.backward(); opt.step(); opt.zero_grad()`,
+  then a `torch.no_grad()` validation loop accumulating the loss;
+- plies: `Learner(dls, model, opt_func=Adam)` on plies DataLoaders over the same in-memory tensors
+  (one index operation per batch), `fit(1)` with the progress bar off (`no_bar`) and on;
+- plies, raw data: the learner over the same torch DataLoaders (so only the loop's overhead differs).
+Each variant runs `--repeats` times (fresh model each time, after one warm-up run); the best (minimum) is
+reported with the ratio to the raw loop (< 1 means plies is faster).
+
+    python tools/bench/learner.py [--repeats 7] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import time
+from collections.abc import Callable
+from contextlib import redirect_stderr
+
+import torch
+from plies.learner import Learner
+from plies.loaders import DataLoader, DataLoaders
+from plies.optim import Adam
+from torch import nn
+from torch.utils.data import DataLoader as TorchDataLoader
+from torch.utils.data import TensorDataset
+
+N_TRAIN, N_VALID, BS = 300 * 64, 60 * 64, 64
+
+
+def make_data() -> tuple[torch.Tensor, ...]:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(N_TRAIN + N_VALID, 20, generator=g)
+    y = (x[:, :2].sum(1) > 0).long()
+    return x[:N_TRAIN], y[:N_TRAIN], x[N_TRAIN:], y[N_TRAIN:]
+
+
+def make_model() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))
+
+
+def raw_loop(data: tuple[torch.Tensor, ...]) -> float:
+    xt, yt, xv, yv = data
+    train = TorchDataLoader(TensorDataset(xt, yt), batch_size=BS, shuffle=True)
+    valid = TorchDataLoader(TensorDataset(xv, yv), batch_size=BS)
+    model = make_model()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.99), eps=1e-5, weight_decay=0.01)
+    loss_func = nn.CrossEntropyLoss()
+    start = time.perf_counter()
+    model.train()
+    for xb, yb in train:
+        loss = loss_func(model(xb), yb)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+    model.eval()
+    total, count = torch.zeros(()), 0
+    with torch.no_grad():
+        for xb, yb in valid:
+            total += loss_func(model(xb), yb) * len(yb)
+            count += len(yb)
+    float(total / count)
+    return time.perf_counter() - start
+
+
+def _learner(dls: DataLoaders) -> Learner:
+    return Learner(dls, make_model(), loss_func=nn.CrossEntropyLoss(), opt_func=Adam, lr=1e-3)
+
+
+def plies_fit(data: tuple[torch.Tensor, ...], bar: bool, torch_data: bool = False) -> float:
+    xt, yt, xv, yv = data
+    if torch_data:
+        dls = DataLoaders(TorchDataLoader(TensorDataset(xt, yt), batch_size=BS, shuffle=True),
+                          TorchDataLoader(TensorDataset(xv, yv), batch_size=BS))
+    else:
+        dls = DataLoaders(DataLoader((xt, yt), bs=BS, shuffle=True), DataLoader((xv, yv), bs=BS))
+    learn = _learner(dls)
+    learn.create_opt()  # both loops time training only, not the optimizer's construction
+    start = time.perf_counter()
+    with learn.no_logging(), redirect_stderr(io.StringIO()):
+        if bar:
+            learn.fit(1)
+        else:
+            with learn.no_bar():
+                learn.fit(1)
+    return time.perf_counter() - start
+
+
+def best_time(f: Callable[[], float], repeats: int) -> float:
+    f()  # warm-up
+    return min(f() for _ in range(repeats))  # min: the least disturbed run (shared CPUs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: stable timings)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    data = make_data()
+    n_batches = N_TRAIN // BS + N_VALID // BS
+    raw = best_time(lambda: raw_loop(data), args.repeats)
+    rows = [
+        ("raw PyTorch loop (torch DataLoader)", raw),
+        ("Learner.fit, bar off (plies DataLoader)", best_time(lambda: plies_fit(data, bar=False), args.repeats)),
+        ("Learner.fit, bar on  (plies DataLoader)", best_time(lambda: plies_fit(data, bar=True), args.repeats)),
+        ("Learner.fit, bar off (torch DataLoader)",
+         best_time(lambda: plies_fit(data, bar=False, torch_data=True), args.repeats)),
+    ]
+    print(f"tiny MLP, bs {BS}, {N_TRAIN // BS} train + {N_VALID // BS} valid batches, "
+          f"best of {args.repeats}, {args.threads} thread(s)")
+    for name, t in rows:
+        print(f"{name:42s} {t * 1000:8.1f} ms  {t / n_batches * 1e6:7.1f} us/batch  ratio {t / raw:5.3f}")
+
+
+if __name__ == "__main__":
+    main()
