@@ -23,7 +23,7 @@ def with_defaults(**defaults: Any) -> Callable[[Callback], Callback]:
     """Decorator: attach the hyper-parameters `defaults` a stat or stepper needs."""
 
     def attach(cb: Callback) -> Callback:
-        cb.defaults = dict(defaults)
+        cb.defaults = dict(defaults)  # type: ignore[attr-defined]
         return cb
 
     return attach
@@ -33,10 +33,20 @@ def foreach_of(per_param: Callback) -> Callable[[Callback], Callback]:
     """Decorator: register the decorated function as the vectorised twin of `per_param`."""
 
     def attach(fe: Callback) -> Callback:
-        per_param.foreach = fe
+        per_param.foreach = fe  # type: ignore[attr-defined]
         return fe
 
     return attach
+
+
+def grad_of(p: Tensor) -> Tensor:
+    """The gradient of `p` (the Optimizer calls stats and steppers only on parameters that have one)."""
+    grad = p.grad
+    if grad is None:
+        raise ValueError(
+            f"a stat or stepper was called on a parameter without a gradient (shape {tuple(p.shape)})"
+        )
+    return grad
 
 
 def defaults_of(cb: Callback) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._cbtools import foreach_of, with_defaults
+from ._cbtools import foreach_of, grad_of, with_defaults
 from ._steppers import debias
 
 
@@ -19,15 +19,21 @@ def larc_layer_lr(
 
     `local_lr = lr * trust_coeff * |p| / (|grad| + wd * |p| + eps)`, capped at `lr` when `clip`.
     """
-    p_norm, g_norm = float(p.norm()), float(p.grad.norm())
+    p_norm, g_norm = float(p.norm()), float(grad_of(p).norm())
     local_lr = lr * trust_coeff * p_norm / (g_norm + p_norm * wd + eps)
     return {"local_lr": min(lr, local_lr) if clip else local_lr}
 
 
 @foreach_of(larc_layer_lr)
 def _larc_layer_lr_foreach(
-    ps: list[Tensor], grads: list[Tensor], lr: float, trust_coeff: float, wd: float, eps: float,
-    clip: bool = True, **kwargs: Any,
+    ps: list[Tensor],
+    grads: list[Tensor],
+    lr: float,
+    trust_coeff: float,
+    wd: float,
+    eps: float,
+    clip: bool = True,
+    **kwargs: Any,
 ) -> dict[str, Any]:
     p_norms = torch.stack(torch._foreach_norm(ps)).double()
     g_norms = torch.stack(torch._foreach_norm(grads)).double()
@@ -39,12 +45,15 @@ def _larc_layer_lr_foreach(
 
 def larc_step(p: Tensor, local_lr: float, grad_avg: Tensor | None = None, **kwargs: Any) -> None:
     """LARS/LARC step with the layer-wise learning rate: `p -= local_lr * (grad_avg or grad)`."""
-    p.add_(p.grad if grad_avg is None else grad_avg, alpha=-local_lr)
+    p.add_(grad_of(p) if grad_avg is None else grad_avg, alpha=-local_lr)
 
 
 @foreach_of(larc_step)
 def _larc_step_foreach(
-    ps: list[Tensor], grads: list[Tensor], local_lr: list[float], grad_avg: list[Tensor] | None = None,
+    ps: list[Tensor],
+    grads: list[Tensor],
+    local_lr: list[float],
+    grad_avg: list[Tensor] | None = None,
     **kwargs: Any,
 ) -> None:
     scaled = torch._foreach_mul(grads if grad_avg is None else grad_avg, [-lr for lr in local_lr])
@@ -53,8 +62,15 @@ def _larc_step_foreach(
 
 @with_defaults(eps=1e-6)
 def lamb_step(
-    p: Tensor, lr: float, mom: float, step: int, sqr_mom: float, grad_avg: Tensor, sqr_avg: Tensor,
-    eps: float, **kwargs: Any,
+    p: Tensor,
+    lr: float,
+    mom: float,
+    step: int,
+    sqr_mom: float,
+    grad_avg: Tensor,
+    sqr_avg: Tensor,
+    eps: float,
+    **kwargs: Any,
 ) -> None:
     """LAMB step (You et al. 2019): the Adam update scaled by the layer's trust ratio `||p|| / ||update||`.
 
@@ -71,8 +87,16 @@ def lamb_step(
 
 @foreach_of(lamb_step)
 def _lamb_step_foreach(
-    ps: list[Tensor], grads: list[Tensor], lr: float, mom: float, step: list[int], sqr_mom: float,
-    grad_avg: list[Tensor], sqr_avg: list[Tensor], eps: float, **kwargs: Any,
+    ps: list[Tensor],
+    grads: list[Tensor],
+    lr: float,
+    mom: float,
+    step: list[int],
+    sqr_mom: float,
+    grad_avg: list[Tensor],
+    sqr_avg: list[Tensor],
+    eps: float,
+    **kwargs: Any,
 ) -> None:
     denom = torch._foreach_div(sqr_avg, [debias(sqr_mom, 1 - sqr_mom, s) for s in step])
     torch._foreach_sqrt_(denom)
@@ -80,8 +104,8 @@ def _lamb_step_foreach(
     update = torch._foreach_div(grad_avg, denom)
     torch._foreach_div_(update, [debias(mom, 1 - mom, s) for s in step])
     sqrt_n = [float(p.numel()) ** 0.5 for p in ps]
-    r1 = (torch.stack(torch._foreach_norm(ps)).double().cpu() / torch.tensor(sqrt_n, dtype=torch.float64))
-    r2 = (torch.stack(torch._foreach_norm(update)).double().cpu() / torch.tensor(sqrt_n, dtype=torch.float64))
+    r1 = torch.stack(torch._foreach_norm(ps)).double().cpu() / torch.tensor(sqrt_n, dtype=torch.float64)
+    r2 = torch.stack(torch._foreach_norm(update)).double().cpu() / torch.tensor(sqrt_n, dtype=torch.float64)
     q = torch.where((r1 == 0) | (r2 == 0), torch.ones_like(r1), (r1 / r2).clamp(max=10.0))
     torch._foreach_mul_(update, [-lr * x for x in q.tolist()])
     torch._foreach_add_(ps, update)

@@ -120,11 +120,29 @@ class Lookahead:
 
 
 def ranger(
-    params: Iterable[Any], lr: Any, mom: Any = 0.95, wd: Any = 0.01, eps: Any = 1e-6, k: int = 6,
-    alpha: float = 0.5, sqr_mom: Any = 0.99, beta: Any = 0.0, decouple_wd: bool = True,
-    *, foreach: bool = True,
+    params: Iterable[Any],
+    lr: Any,
+    mom: Any = 0.95,
+    wd: Any = 0.01,
+    eps: Any = 1e-6,
+    k: int = 6,
+    alpha: float = 0.5,
+    sqr_mom: Any = 0.99,
+    beta: Any = 0.0,
+    decouple_wd: bool = True,
+    *,
+    foreach: bool = True,
 ) -> Lookahead:
     """Ranger: Lookahead over RAdam."""
-    opt = RAdam(params, lr=lr, mom=mom, sqr_mom=sqr_mom, eps=eps, wd=wd, beta=beta,
-                decouple_wd=decouple_wd, foreach=foreach)
+    opt = RAdam(
+        params,
+        lr=lr,
+        mom=mom,
+        sqr_mom=sqr_mom,
+        eps=eps,
+        wd=wd,
+        beta=beta,
+        decouple_wd=decouple_wd,
+        foreach=foreach,
+    )
     return Lookahead(opt, k=k, alpha=alpha)

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._cbtools import defaults_of, foreach_twin
+from ._cbtools import defaults_of, foreach_twin, grad_of
 from ._hypers import NOT_HYPERS, HyperMixin, HyperView, spread
 
 KEEP_ON_CLEAR = ("force_train", "do_wd")
@@ -54,8 +54,13 @@ class Optimizer(HyperMixin, torch.optim.Optimizer):
     """
 
     def __init__(
-        self, params: Iterable[Any], cbs: Callable[..., Any] | Iterable[Callable[..., Any]],
-        train_bn: bool = True, *, foreach: bool = True, **defaults: Any,
+        self,
+        params: Iterable[Any],
+        cbs: Callable[..., Any] | Iterable[Callable[..., Any]],
+        train_bn: bool = True,
+        *,
+        foreach: bool = True,
+        **defaults: Any,
     ) -> None:
         self.cbs = [cbs] if callable(cbs) else list(cbs)
         for i, cb in enumerate(self.cbs):
@@ -106,7 +111,7 @@ class Optimizer(HyperMixin, torch.optim.Optimizer):
 
     def _step_group(self, ps: list[Tensor], hyper: dict[str, Any]) -> None:
         states = [self.state[p] for p in ps]
-        grads = [p.grad for p in ps]
+        grads = [grad_of(p) for p in ps]
         vectorise = self.foreach and not any(g.is_sparse for g in grads)
         lists: dict[str, list[Any]] | None = None
         for cb in self.cbs:
@@ -116,7 +121,7 @@ class Optimizer(HyperMixin, torch.optim.Optimizer):
                     update = cb(p, **{**state, **hyper})
                     if update:
                         state.update(update)
-                grads, lists = [p.grad for p in ps], None
+                grads, lists = [grad_of(p) for p in ps], None
                 continue
             if lists is None:
                 keys = set().union(*states)

@@ -28,8 +28,13 @@ def _wd(decouple_wd: bool) -> list[Callable[..., Any]]:
 
 
 def SGD(
-    params: Iterable[Any], lr: Any, mom: Any = 0.0, wd: Any = 0.0, decouple_wd: bool = True,
-    *, foreach: bool = True,
+    params: Iterable[Any],
+    lr: Any,
+    mom: Any = 0.0,
+    wd: Any = 0.0,
+    decouple_wd: bool = True,
+    *,
+    foreach: bool = True,
 ) -> Optimizer:
     """SGD with optional momentum and weight decay (decoupled, or L2 when `decouple_wd=False`)."""
     cbs = _wd(decouple_wd)
@@ -38,8 +43,15 @@ def SGD(
 
 
 def RMSProp(
-    params: Iterable[Any], lr: Any, sqr_mom: Any = 0.99, mom: Any = 0.0, wd: Any = 0.0,
-    decouple_wd: bool = True, eps: Any = 1e-8, *, foreach: bool = True,
+    params: Iterable[Any],
+    lr: Any,
+    sqr_mom: Any = 0.99,
+    mom: Any = 0.0,
+    wd: Any = 0.0,
+    decouple_wd: bool = True,
+    eps: Any = 1e-8,
+    *,
+    foreach: bool = True,
 ) -> Optimizer:
     """RMSProp: divide the (momentum) gradient by the root of a moving average of its square."""
     cbs = _wd(decouple_wd)
@@ -49,8 +61,15 @@ def RMSProp(
 
 
 def Adam(
-    params: Iterable[Any], lr: Any, mom: Any = 0.9, sqr_mom: Any = 0.99, eps: Any = 1e-5, wd: Any = 0.01,
-    decouple_wd: bool = True, *, foreach: bool = True,
+    params: Iterable[Any],
+    lr: Any,
+    mom: Any = 0.9,
+    sqr_mom: Any = 0.99,
+    eps: Any = 1e-5,
+    wd: Any = 0.01,
+    decouple_wd: bool = True,
+    *,
+    foreach: bool = True,
 ) -> Optimizer:
     """Adam; with the default `decouple_wd=True` it is AdamW (weight decay applied to the weights)."""
     cbs = _wd(decouple_wd) + [_damped_avg_grad, average_sqr_grad, step_stat, adam_step]
@@ -58,8 +77,16 @@ def Adam(
 
 
 def RAdam(
-    params: Iterable[Any], lr: Any, mom: Any = 0.9, sqr_mom: Any = 0.99, eps: Any = 1e-5, wd: Any = 0.0,
-    beta: Any = 0.0, decouple_wd: bool = True, *, foreach: bool = True,
+    params: Iterable[Any],
+    lr: Any,
+    mom: Any = 0.9,
+    sqr_mom: Any = 0.99,
+    eps: Any = 1e-5,
+    wd: Any = 0.0,
+    beta: Any = 0.0,
+    decouple_wd: bool = True,
+    *,
+    foreach: bool = True,
 ) -> Optimizer:
     """RAdam (Liu et al. 2019): Adam with a rectified adaptive learning rate during warm-up."""
     cbs = _wd(decouple_wd) + [_damped_avg_grad, average_sqr_grad, step_stat, radam_step]
@@ -67,8 +94,17 @@ def RAdam(
 
 
 def QHAdam(
-    params: Iterable[Any], lr: Any, mom: Any = 0.999, sqr_mom: Any = 0.999, nu_1: Any = 0.7, nu_2: Any = 1.0,
-    eps: Any = 1e-8, wd: Any = 0.0, decouple_wd: bool = True, *, foreach: bool = True,
+    params: Iterable[Any],
+    lr: Any,
+    mom: Any = 0.999,
+    sqr_mom: Any = 0.999,
+    nu_1: Any = 0.7,
+    nu_2: Any = 1.0,
+    eps: Any = 1e-8,
+    wd: Any = 0.0,
+    decouple_wd: bool = True,
+    *,
+    foreach: bool = True,
 ) -> Optimizer:
     """QHAdam (Ma & Yarats 2019): quasi-hyperbolic Adam."""
     cbs = _wd(decouple_wd) + [
@@ -83,8 +119,16 @@ def QHAdam(
 
 
 def Larc(
-    params: Iterable[Any], lr: Any, mom: Any = 0.9, clip: bool = True, trust_coeff: Any = 0.02,
-    eps: Any = 1e-8, wd: Any = 0.0, decouple_wd: bool = True, *, foreach: bool = True,
+    params: Iterable[Any],
+    lr: Any,
+    mom: Any = 0.9,
+    clip: bool = True,
+    trust_coeff: Any = 0.02,
+    eps: Any = 1e-8,
+    wd: Any = 0.0,
+    decouple_wd: bool = True,
+    *,
+    foreach: bool = True,
 ) -> Optimizer:
     """LARS (`clip=False`) / LARC (`clip=True`): SGD with a layer-wise learning rate from a trust ratio."""
     cbs = _wd(decouple_wd)
@@ -95,8 +139,15 @@ def Larc(
 
 
 def Lamb(
-    params: Iterable[Any], lr: Any, mom: Any = 0.9, sqr_mom: Any = 0.99, eps: Any = 1e-5, wd: Any = 0.0,
-    decouple_wd: bool = True, *, foreach: bool = True,
+    params: Iterable[Any],
+    lr: Any,
+    mom: Any = 0.9,
+    sqr_mom: Any = 0.99,
+    eps: Any = 1e-5,
+    wd: Any = 0.0,
+    decouple_wd: bool = True,
+    *,
+    foreach: bool = True,
 ) -> Optimizer:
     """LAMB (You et al. 2019): Adam whose update is scaled per layer by a trust ratio."""
     cbs = _wd(decouple_wd) + [_damped_avg_grad, average_sqr_grad, step_stat, lamb_step]

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._cbtools import filled, foreach_of, with_defaults
+from ._cbtools import filled, foreach_of, grad_of, with_defaults
 
 
 def _zeros(t: Tensor) -> Tensor:
@@ -23,18 +23,22 @@ def average_grad(
     `grad_avg = mom * grad_avg + (1 - mom if dampening else 1) * grad`.
     """
     if grad_avg is None:
-        grad_avg = _zeros(p.grad)
+        grad_avg = _zeros(grad_of(p))
     if dampening:
-        grad_avg.lerp_(p.grad, 1 - mom)
+        grad_avg.lerp_(grad_of(p), 1 - mom)
     else:
-        grad_avg.mul_(mom).add_(p.grad)
+        grad_avg.mul_(mom).add_(grad_of(p))
     return {"grad_avg": grad_avg}
 
 
 @foreach_of(average_grad)
 def _average_grad_foreach(
-    ps: list[Tensor], grads: list[Tensor], mom: float, dampening: bool = False,
-    grad_avg: list[Tensor | None] | None = None, **kwargs: Any,
+    ps: list[Tensor],
+    grads: list[Tensor],
+    mom: float,
+    dampening: bool = False,
+    grad_avg: list[Tensor | None] | None = None,
+    **kwargs: Any,
 ) -> dict[str, Any]:
     avgs = filled(grad_avg, grads, _zeros)
     if dampening:
@@ -54,15 +58,19 @@ def average_sqr_grad(
     `sqr_avg = sqr_mom * sqr_avg + (1 - sqr_mom if dampening else 1) * grad**2`.
     """
     if sqr_avg is None:
-        sqr_avg = _zeros(p.grad)
-    sqr_avg.mul_(sqr_mom).addcmul_(p.grad, p.grad, value=1 - sqr_mom if dampening else 1.0)
+        sqr_avg = _zeros(grad_of(p))
+    sqr_avg.mul_(sqr_mom).addcmul_(grad_of(p), grad_of(p), value=1 - sqr_mom if dampening else 1.0)
     return {"sqr_avg": sqr_avg}
 
 
 @foreach_of(average_sqr_grad)
 def _average_sqr_grad_foreach(
-    ps: list[Tensor], grads: list[Tensor], sqr_mom: float, dampening: bool = True,
-    sqr_avg: list[Tensor | None] | None = None, **kwargs: Any,
+    ps: list[Tensor],
+    grads: list[Tensor],
+    sqr_mom: float,
+    dampening: bool = True,
+    sqr_avg: list[Tensor | None] | None = None,
+    **kwargs: Any,
 ) -> dict[str, Any]:
     avgs = filled(sqr_avg, grads, _zeros)
     torch._foreach_mul_(avgs, sqr_mom)

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._cbtools import foreach_of, with_defaults, with_wd
+from ._cbtools import foreach_of, grad_of, with_defaults, with_wd
 
 
 def debias(mom: float, damp: float, step: int) -> float:
@@ -26,7 +26,11 @@ def weight_decay(p: Tensor, lr: float, wd: float, do_wd: bool = True, **kwargs: 
 
 @foreach_of(weight_decay)
 def _weight_decay_foreach(
-    ps: list[Tensor], grads: list[Tensor], lr: float, wd: float, do_wd: list[Any] | None = None,
+    ps: list[Tensor],
+    grads: list[Tensor],
+    lr: float,
+    wd: float,
+    do_wd: list[Any] | None = None,
     **kwargs: Any,
 ) -> None:
     if wd != 0:
@@ -37,7 +41,7 @@ def _weight_decay_foreach(
 def l2_reg(p: Tensor, wd: float, do_wd: bool = True, **kwargs: Any) -> None:
     """L2 regularisation added to the gradient: `grad += wd * p` (skipped where state `do_wd` is False)."""
     if do_wd and wd != 0:
-        p.grad.add_(p, alpha=wd)
+        grad_of(p).add_(p, alpha=wd)
 
 
 @foreach_of(l2_reg)
@@ -51,7 +55,7 @@ def _l2_reg_foreach(
 
 def sgd_step(p: Tensor, lr: float, **kwargs: Any) -> None:
     """Plain SGD step: `p -= lr * grad`."""
-    p.add_(p.grad, alpha=-lr)
+    p.add_(grad_of(p), alpha=-lr)
 
 
 @foreach_of(sgd_step)
@@ -77,13 +81,18 @@ def rms_prop_step(
 ) -> None:
     """RMSProp step: `p -= lr * (grad_avg or grad) / (sqrt(sqr_avg) + eps)`."""
     denom = sqr_avg.sqrt().add_(eps)
-    p.addcdiv_(p.grad if grad_avg is None else grad_avg, denom, value=-lr)
+    p.addcdiv_(grad_of(p) if grad_avg is None else grad_avg, denom, value=-lr)
 
 
 @foreach_of(rms_prop_step)
 def _rms_prop_step_foreach(
-    ps: list[Tensor], grads: list[Tensor], lr: float, sqr_avg: list[Tensor], eps: float,
-    grad_avg: list[Tensor] | None = None, **kwargs: Any,
+    ps: list[Tensor],
+    grads: list[Tensor],
+    lr: float,
+    sqr_avg: list[Tensor],
+    eps: float,
+    grad_avg: list[Tensor] | None = None,
+    **kwargs: Any,
 ) -> None:
     denom = torch._foreach_sqrt(sqr_avg)
     torch._foreach_add_(denom, eps)
@@ -92,8 +101,15 @@ def _rms_prop_step_foreach(
 
 @with_defaults(eps=1e-5)
 def adam_step(
-    p: Tensor, lr: float, mom: float, step: int, sqr_mom: float, grad_avg: Tensor, sqr_avg: Tensor,
-    eps: float, **kwargs: Any,
+    p: Tensor,
+    lr: float,
+    mom: float,
+    step: int,
+    sqr_mom: float,
+    grad_avg: Tensor,
+    sqr_avg: Tensor,
+    eps: float,
+    **kwargs: Any,
 ) -> None:
     """Adam step with bias correction: `p -= lr/debias1 * grad_avg / (sqrt(sqr_avg/debias2) + eps)`."""
     debias1 = debias(mom, 1 - mom, step)
@@ -103,8 +119,16 @@ def adam_step(
 
 @foreach_of(adam_step)
 def _adam_step_foreach(
-    ps: list[Tensor], grads: list[Tensor], lr: float, mom: float, step: list[int], sqr_mom: float,
-    grad_avg: list[Tensor], sqr_avg: list[Tensor], eps: float, **kwargs: Any,
+    ps: list[Tensor],
+    grads: list[Tensor],
+    lr: float,
+    mom: float,
+    step: list[int],
+    sqr_mom: float,
+    grad_avg: list[Tensor],
+    sqr_avg: list[Tensor],
+    eps: float,
+    **kwargs: Any,
 ) -> None:
     debias2 = [debias(sqr_mom, 1 - sqr_mom, s) for s in step]
     denom = torch._foreach_div(sqr_avg, debias2)
@@ -124,8 +148,16 @@ def _radam_rect(sqr_mom: float, step: int) -> float | None:
 
 @with_defaults(eps=1e-5, beta=0.0)
 def radam_step(
-    p: Tensor, lr: float, mom: float, step: int, sqr_mom: float, grad_avg: Tensor, sqr_avg: Tensor,
-    eps: float, beta: float, **kwargs: Any,
+    p: Tensor,
+    lr: float,
+    mom: float,
+    step: int,
+    sqr_mom: float,
+    grad_avg: Tensor,
+    sqr_avg: Tensor,
+    eps: float,
+    beta: float,
+    **kwargs: Any,
 ) -> None:
     """RAdam step: Adam with the variance rectified, plain momentum SGD while it is intractable.
 
@@ -146,19 +178,32 @@ def radam_step(
 
 @foreach_of(radam_step)
 def _radam_step_foreach(
-    ps: list[Tensor], grads: list[Tensor], lr: float, mom: float, step: list[int], sqr_mom: float,
-    grad_avg: list[Tensor], sqr_avg: list[Tensor], eps: float, beta: float, **kwargs: Any,
+    ps: list[Tensor],
+    grads: list[Tensor],
+    lr: float,
+    mom: float,
+    step: list[int],
+    sqr_mom: float,
+    grad_avg: list[Tensor],
+    sqr_avg: list[Tensor],
+    eps: float,
+    beta: float,
+    **kwargs: Any,
 ) -> None:
     rects = [_radam_rect(sqr_mom, s) for s in step]
     plain = [i for i, r in enumerate(rects) if r is None]
     rectified = [i for i, r in enumerate(rects) if r is not None]
     if plain:
-        scaled = torch._foreach_mul([grad_avg[i] for i in plain],
-                                    [-lr / debias(mom, 1 - mom, step[i]) for i in plain])
+        scaled = torch._foreach_mul(
+            [grad_avg[i] for i in plain], [-lr / debias(mom, 1 - mom, step[i]) for i in plain]
+        )
         torch._foreach_add_([ps[i] for i in plain], scaled)
     if rectified:
-        denom = torch._foreach_div([sqr_avg[i] for i in rectified],
-                                   [debias(sqr_mom, 1 - sqr_mom, step[i]) for i in rectified])
+        denom = list(
+            torch._foreach_div(
+                [sqr_avg[i] for i in rectified], [debias(sqr_mom, 1 - sqr_mom, step[i]) for i in rectified]
+            )
+        )
         torch._foreach_sqrt_(denom)
         if eps:
             torch._foreach_add_(denom, eps)
@@ -170,8 +215,17 @@ def _radam_step_foreach(
 
 @with_defaults(nu_1=0.7, nu_2=1.0, eps=1e-8)
 def qhadam_step(
-    p: Tensor, lr: float, mom: float, sqr_mom: float, sqr_avg: Tensor, nu_1: float, nu_2: float,
-    step: int, grad_avg: Tensor, eps: float, **kwargs: Any,
+    p: Tensor,
+    lr: float,
+    mom: float,
+    sqr_mom: float,
+    sqr_avg: Tensor,
+    nu_1: float,
+    nu_2: float,
+    step: int,
+    grad_avg: Tensor,
+    eps: float,
+    **kwargs: Any,
 ) -> None:
     """QHAdam step (Ma & Yarats 2019): quasi-hyperbolic mix of the gradient and its moving averages.
 
@@ -179,15 +233,25 @@ def qhadam_step(
     """
     debias1 = debias(mom, 1 - mom, step)
     debias2 = debias(sqr_mom, 1 - sqr_mom, step)
-    num = (grad_avg * (nu_1 / debias1)).add_(p.grad, alpha=1 - nu_1)
-    denom = (sqr_avg * (nu_2 / debias2)).addcmul_(p.grad, p.grad, value=1 - nu_2).sqrt_().add_(eps)
+    num = (grad_avg * (nu_1 / debias1)).add_(grad_of(p), alpha=1 - nu_1)
+    denom = (sqr_avg * (nu_2 / debias2)).addcmul_(grad_of(p), grad_of(p), value=1 - nu_2).sqrt_().add_(eps)
     p.addcdiv_(num, denom, value=-lr)
 
 
 @foreach_of(qhadam_step)
 def _qhadam_step_foreach(
-    ps: list[Tensor], grads: list[Tensor], lr: float, mom: float, sqr_mom: float, sqr_avg: list[Tensor],
-    nu_1: float, nu_2: float, step: list[int], grad_avg: list[Tensor], eps: float, **kwargs: Any,
+    ps: list[Tensor],
+    grads: list[Tensor],
+    lr: float,
+    mom: float,
+    sqr_mom: float,
+    sqr_avg: list[Tensor],
+    nu_1: float,
+    nu_2: float,
+    step: list[int],
+    grad_avg: list[Tensor],
+    eps: float,
+    **kwargs: Any,
 ) -> None:
     num = torch._foreach_mul(grad_avg, [nu_1 / debias(mom, 1 - mom, s) for s in step])
     torch._foreach_add_(num, grads, alpha=1 - nu_1)

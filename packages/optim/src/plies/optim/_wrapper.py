@@ -106,9 +106,11 @@ class OptimWrapper(HyperMixin):
     """
 
     def __init__(
-        self, params: Any,
+        self,
+        params: Any,
         opt: Callable[..., torch.optim.Optimizer] | torch.optim.Optimizer = torch.optim.SGD,
-        train_bn: bool = True, **kwargs: Any,
+        train_bn: bool = True,
+        **kwargs: Any,
     ) -> None:
         if isinstance(opt, torch.optim.Optimizer):
             if params is not None or kwargs:

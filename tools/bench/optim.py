@@ -1,0 +1,166 @@
+"""Step time of plies.optim optimizers against torch.optim's foreach equivalents.
+
+A ResNet-50-sized parameter list (the 161 tensors of torchvision's resnet50, 25.6M parameters, built
+from their shapes) with fixed random gradients; each optimizer takes `--steps` steps, timed in rounds
+that alternate plies and torch so that both see the same machine load. Prints the median step time of
+each and the ratio plies / torch (goal <= 1.5). Usage: python tools/bench/optim.py [--device cuda]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+from plies.optim import SGD, Adam, Lamb, Larc, QHAdam, RAdam, RMSProp, ranger
+
+
+def resnet50_shapes() -> list[tuple[int, ...]]:
+    """Parameter shapes of a ResNet-50 (conv weights, BatchNorm weights and biases, final linear layer)."""
+    shapes: list[tuple[int, ...]] = [(64, 3, 7, 7), (64,), (64,)]
+    inplanes = 64
+    for planes, blocks in zip((64, 128, 256, 512), (3, 4, 6, 3), strict=True):
+        for b in range(blocks):
+            shapes += [(planes, inplanes, 1, 1), (planes,), (planes,)]
+            shapes += [(planes, planes, 3, 3), (planes,), (planes,)]
+            shapes += [(planes * 4, planes, 1, 1), (planes * 4,), (planes * 4,)]
+            if b == 0:
+                shapes += [(planes * 4, inplanes, 1, 1), (planes * 4,), (planes * 4,)]
+            inplanes = planes * 4
+    return shapes + [(1000, 2048), (1000,)]
+
+
+def make_params(device: str) -> list[torch.Tensor]:
+    """Fresh parameters with fixed random gradients."""
+    gen = torch.Generator().manual_seed(0)
+    params = []
+    for shape in resnet50_shapes():
+        p = torch.nn.Parameter(torch.randn(shape, generator=gen).mul_(0.05).to(device))
+        p.grad = torch.randn(shape, generator=gen).mul_(1e-3).to(device)
+        params.append(p)
+    return params
+
+
+def sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def time_steps(opt: object, steps: int, device: str) -> float:
+    """Mean seconds per step over `steps` steps."""
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        opt.step()  # type: ignore[attr-defined]
+    sync(device)
+    return (time.perf_counter() - start) / steps
+
+
+Factory = Callable[[list[torch.Tensor]], object]
+
+PAIRS: list[tuple[str, Factory, Factory | None]] = [
+    ("SGD (no momentum)", lambda ps: SGD(ps, lr=0.1), lambda ps: torch.optim.SGD(ps, lr=0.1, foreach=True)),
+    (
+        "SGD+mom",
+        lambda ps: SGD(ps, lr=0.1, mom=0.9),
+        lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, foreach=True),
+    ),
+    (
+        "SGD+mom+wd (L2)",
+        lambda ps: SGD(ps, lr=0.1, mom=0.9, wd=1e-4, decouple_wd=False),
+        lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=1e-4, foreach=True),
+    ),
+    (
+        "Adam",
+        lambda ps: Adam(ps, lr=1e-3, wd=0.0, decouple_wd=False),
+        lambda ps: torch.optim.Adam(ps, lr=1e-3, betas=(0.9, 0.99), eps=1e-5, foreach=True),
+    ),
+    (
+        "AdamW",
+        lambda ps: Adam(ps, lr=1e-3, wd=0.01),
+        lambda ps: torch.optim.AdamW(
+            ps, lr=1e-3, betas=(0.9, 0.99), eps=1e-5, weight_decay=0.01, foreach=True
+        ),
+    ),
+    (
+        "RMSProp",
+        lambda ps: RMSProp(ps, lr=1e-3),
+        lambda ps: torch.optim.RMSprop(ps, lr=1e-3, alpha=0.99, eps=1e-8, foreach=True),
+    ),
+    (
+        "RAdam",
+        lambda ps: RAdam(ps, lr=1e-3, wd=0.0, decouple_wd=False),
+        lambda ps: torch.optim.RAdam(ps, lr=1e-3, betas=(0.9, 0.99), eps=1e-5, foreach=True),
+    ),
+    (
+        "QHAdam (vs torch AdamW)",
+        lambda ps: QHAdam(ps, lr=1e-3),
+        lambda ps: torch.optim.AdamW(ps, lr=1e-3, foreach=True),
+    ),
+    (
+        "Lamb (vs torch AdamW)",
+        lambda ps: Lamb(ps, lr=1e-3),
+        lambda ps: torch.optim.AdamW(ps, lr=1e-3, foreach=True),
+    ),
+    (
+        "Larc (vs torch SGD+mom)",
+        lambda ps: Larc(ps, lr=1e-3),
+        lambda ps: torch.optim.SGD(ps, lr=1e-3, momentum=0.9, foreach=True),
+    ),
+    (
+        "ranger (vs torch RAdam)",
+        lambda ps: ranger(ps, lr=1e-3),
+        lambda ps: torch.optim.RAdam(ps, lr=1e-3, foreach=True),
+    ),
+]
+
+
+def per_tensor(factory: Factory) -> Factory:
+    """The same plies optimizer with the per-tensor (non-foreach) path."""
+
+    def build(ps: list[torch.Tensor]) -> object:
+        opt = factory(ps)
+        inner = getattr(opt, "opt", opt)
+        inner.foreach = False
+        return opt
+
+    return build
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--steps", type=int, default=5, help="steps per timed round")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating timed rounds")
+    parser.add_argument("--per-tensor", action="store_true", help="also time plies' per-tensor path")
+    parser.add_argument("--only", default="", help="comma-separated names to run (substring match)")
+    args = parser.parse_args()
+    torch.set_num_threads(torch.get_num_threads())
+    n = sum(torch.Size(s).numel() for s in resnet50_shapes())
+    print(
+        f"device={args.device} params={n / 1e6:.2f}M tensors={len(resnet50_shapes())}"
+        f" torch={torch.__version__}"
+        f" threads={torch.get_num_threads()}"
+    )
+    print(f"{'optimizer':28s} {'plies ms':>9s} {'torch ms':>9s} {'ratio':>6s}")
+    for name, mine, ref in PAIRS:
+        if args.only and not any(o.strip() in name for o in args.only.split(",")):
+            continue
+        variants = [(name, mine)] + ([(name + " [per-tensor]", per_tensor(mine))] if args.per_tensor else [])
+        for label, factory in variants:
+            opt_a, opt_b = factory(make_params(args.device)), ref(make_params(args.device))  # type: ignore[misc]
+            time_steps(opt_a, 2, args.device)
+            time_steps(opt_b, 2, args.device)
+            ta, tb = [], []
+            for _ in range(args.rounds):
+                ta.append(time_steps(opt_a, args.steps, args.device))
+                tb.append(time_steps(opt_b, args.steps, args.device))
+            a, b = statistics.median(ta) * 1e3, statistics.median(tb) * 1e3
+            print(f"{label:28s} {a:9.2f} {b:9.2f} {a / b:6.2f}")
+            del opt_a, opt_b
+
+
+if __name__ == "__main__":
+    main()
