@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import torch
-from plies.learner import Callback, CheckpointCallback, Learner, accuracy
+from plies.learner import Callback, CheckpointCallback, GradientAccumulation, Learner, accuracy
 from plies.loaders import DataLoader, DataLoaders
 from plies.typecore import set_seed
 from safetensors.torch import save_file
@@ -75,12 +75,17 @@ def main(argv: list[str] | None = None) -> Learner:
     p.add_argument("--sleep", type=float, default=0.0)
     p.add_argument("--print-batches", action="store_true")
     p.add_argument("--crash-at", type=int, default=-1)
+    p.add_argument("--path-per-rank", action="store_true", help="learn.path = PATH-r{rank}")
+    p.add_argument("--get-preds", action="store_true")
+    p.add_argument("--lr-find", action="store_true")
+    p.add_argument("--accum", type=int, default=0, help="GradientAccumulation(n_acc=ACCUM)")
     p.add_argument(
         "--fit", default="one_cycle", choices=["one_cycle", "fit", "flat_cos", "sgdr", "fine_tune"]
     )
     args = p.parse_args(argv)
 
     rank = int(os.environ.get("RANK", "0"))
+    path = f"{args.path}-r{rank}" if args.path_per_rank else args.path
     set_seed(args.seed + (rank if args.seed_per_rank else 0))
     train, valid = make_data(args.n_train, args.n_valid)
     dls = DataLoaders(
@@ -90,8 +95,17 @@ def main(argv: list[str] | None = None) -> Learner:
     cbs: list[Callback] = [Progress(args.sleep, args.print_batches, args.crash_at)]
     if args.ckpt_every:
         cbs.append(CheckpointCallback(every_n_batches=args.ckpt_every))
-    learn = Learner(dls, model, loss_func=nn.CrossEntropyLoss(), metrics=accuracy, path=args.path, cbs=cbs)
+    if args.accum:
+        cbs.append(GradientAccumulation(n_acc=args.accum))
+    learn = Learner(dls, model, loss_func=nn.CrossEntropyLoss(), metrics=accuracy, path=path, cbs=cbs)
+    extra: dict[str, torch.Tensor] = {}
+    history: dict = {}
     with learn.distrib_ctx(), learn.no_bar():
+        if args.lr_find:
+            before = [p.detach().clone() for p in learn.model.parameters()]
+            history["lr_find"] = list(learn.lr_find(num_it=20, show_plot=False))
+            after = list(learn.model.parameters())
+            history["lr_find_restored"] = all(torch.equal(a, b) for a, b in zip(before, after, strict=True))
         if args.fit == "one_cycle":
             learn.fit_one_cycle(args.epochs, 1e-2, resume_from=args.resume)
         elif args.fit == "fit":
@@ -103,17 +117,15 @@ def main(argv: list[str] | None = None) -> Learner:
         else:
             learn.splitter = lambda m: [list(m[0].parameters()), list(m[3].parameters())]
             learn.fine_tune(args.epochs, 1e-2, freeze_epochs=1, resume_from=args.resume)
+        if args.get_preds:
+            extra["preds"], extra["targs"] = learn.get_preds()
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    save_file(
-        {k: v.detach().contiguous() for k, v in learn.model.state_dict().items()},
-        out / f"rank{rank}.safetensors",
-    )
-    history = {
-        "values": [[float(v) for v in row] for row in learn.recorder.values],
-        "losses": [float(v) for v in learn.recorder.losses],
-    }
+    weights = {k: v.detach().contiguous() for k, v in learn.model.state_dict().items()}
+    save_file({**weights, **extra}, out / f"rank{rank}.safetensors")
+    history["values"] = [[float(v) for v in row] for row in learn.recorder.values]
+    history["losses"] = [float(v) for v in learn.recorder.losses]
     (out / f"rank{rank}.json").write_text(json.dumps(history))
     return learn
 

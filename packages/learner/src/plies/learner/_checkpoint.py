@@ -134,7 +134,7 @@ def checkpoint_state(learn: Any, epoch_done: bool) -> dict[str, Any]:
 
 
 def latest_checkpoint(directory: str | os.PathLike) -> Path | None:
-    """The newest valid checkpoint file directly under `directory`, or None (invalid ones: skipped, warned)."""
+    """The newest valid checkpoint directly under `directory`, or None (invalid ones: skipped, warned)."""
     directory = Path(directory)
     if not directory.is_dir():
         return None

@@ -218,6 +218,7 @@ class DistributedTrainer(Callback):
         self._wrapped = False
         self._old_loaders: list[Any] | None = None
         self._no_sync: Any = None
+        self._sharded_here = False
         self._seen = 0
 
     # ---- model -------------------------------------------------------------------------------
@@ -270,13 +271,17 @@ class DistributedTrainer(Callback):
         sharded.load_state_dict(state)
         return sharded
 
-    def _shard_loaders(self) -> None:
+    def shard_loaders(self) -> None:
+        """Replace the learner's DataLoaders by sharded copies (kept until `restore_loaders`)."""
+        if self._old_loaders is not None:
+            return
         loaders = self.learn.dls.loaders
         self._old_loaders = list(loaders)
         for i, dl in enumerate(self._old_loaders):
             loaders[i] = self._shard(dl)
 
-    def _restore_loaders(self) -> None:
+    def restore_loaders(self) -> None:
+        """Put the unsharded DataLoaders back, at the position the sharded ones reached."""
         if self._old_loaders is None:
             return
         loaders = self.learn.dls.loaders
@@ -288,9 +293,10 @@ class DistributedTrainer(Callback):
 
     # ---- events --------------------------------------------------------------------------------
     def before_fit(self) -> None:
-        """Wrap the model in DDP and shard the DataLoaders; on ranks > 0 silence the epoch log."""
+        """Wrap the model in DDP, shard the DataLoaders (unless `distrib_ctx` did); ranks > 0 log nothing."""
         self._wrap_model()
-        self._shard_loaders()
+        self._sharded_here = self._old_loaders is None
+        self.shard_loaders()
         if dist.get_rank() != 0:
             self._logger, self.learn.logger = self.learn.logger, _silent
 
@@ -321,31 +327,36 @@ class DistributedTrainer(Callback):
         learn.yb = _map_tensors(lambda t: gather_items(t, n_real), learn.yb)
         learn.xb = _map_tensors(lambda t: gather_items(t, n_real), learn.xb)
 
-    def before_backward(self) -> None:
-        """Skip DDP's gradient all-reduce on micro-batches after which GradientAccumulation does not step."""
+    def before_batch(self) -> None:
+        """Skip DDP's gradient all-reduce on micro-batches after which GradientAccumulation does not step.
+
+        `no_sync` must cover the forward pass too (DDP prepares the reduction there).
+        """
         learn = self.learn
-        acc = next((cb for cb in learn.cbs if isinstance(cb, GradientAccumulation)), None)
-        if acc is None or not isinstance(learn.model, DistributedDataParallel):
+        if not learn.training or not isinstance(learn.model, DistributedDataParallel):
             return
-        if acc.count + batch_size(learn.yb) < acc.n_acc:  # the test GradientAccumulation.before_step makes
+        acc = next((cb for cb in learn.cbs if isinstance(cb, GradientAccumulation)), None)
+        if acc is not None and acc.count + batch_size(learn.yb) < acc.n_acc:  # GradientAccumulation's test
             self._no_sync = learn.model.no_sync()
             self._no_sync.__enter__()
 
-    def after_backward(self) -> None:
-        """Leave the `no_sync` block entered in `before_backward`."""
+    def _exit_no_sync(self) -> None:
         if self._no_sync is not None:
             ctx, self._no_sync = self._no_sync, None
             ctx.__exit__(None, None, None)
 
     def after_batch(self) -> None:
-        """Average the training loss over ranks (what the Recorder logs and callbacks decide on)."""
+        """Leave `no_sync`; average the training loss over ranks (what the Recorder logs, callbacks see)."""
+        self._exit_no_sync()
         if self.learn.training and isinstance(self.learn.loss, torch.Tensor):
             self.learn.loss = all_reduce_mean(self.learn.loss)
 
     def after_fit(self) -> None:
         """Unwrap the model and put the unsharded DataLoaders back (keeping their position)."""
         self._unwrap_model()
-        self._restore_loaders()
+        self._exit_no_sync()
+        if self._sharded_here:
+            self.restore_loaders()
         if "_logger" in self.__dict__:
             self.learn.logger = self.__dict__.pop("_logger")
 
@@ -378,8 +389,10 @@ def distrib_ctx(
         learn.dls.device = device
         learn.model.to(device)
         learn.add_cb(cb)
+        cb.shard_loaders()  # bs is per rank inside the context: lr_find, get_preds and fit all see shards
         yield learn
     finally:
+        cb.restore_loaders()
         learn.remove_cb(cb)
         if created:
             teardown_distrib()
