@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -247,6 +250,36 @@ def test_workers_give_same_batches_in_same_order():
         assert [b[1].tolist() for b in dl] == [b[1].tolist() for b in ref]
     tensors = DataLoader(torch.arange(23), bs=4, shuffle=True, seed=7, num_workers=2)
     assert flat(tensors) == flat(DataLoader(torch.arange(23), bs=4, shuffle=True, seed=7))
+
+
+@pytest.mark.slow
+def test_workers_seeding_is_deterministic_and_streams_are_split():
+    def noisy(i):
+        return torch.tensor(
+            [i, np.random.randint(10**6), random.randint(0, 10**6), int(torch.randint(0, 10**6, ()))]
+        )
+
+    runs = [
+        [b.tolist() for b in DataLoader(list(range(8)), bs=2, num_workers=2, seed=3, create_item=noisy)]
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1]
+    draws = [row[1:] for b in runs[0] for row in b]
+    assert len({tuple(d) for d in draws}) == len(draws)  # workers do not repeat each other's random numbers
+    assert [b.tolist() for b in DataLoader(Stream(11), bs=3, num_workers=2)] == [
+        [0, 1, 2],
+        [3, 4, 5],
+        [6, 7, 8],
+        [9, 10],
+    ]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_batches_on_cuda_with_pinned_memory():
+    dl = DataLoader((torch.arange(10.0), torch.arange(10)), bs=4, pin_memory=True, device="cuda")
+    xb, yb = dl.one_batch()
+    assert xb.is_cuda and yb.is_cuda
+    assert [b[0].device.type for b in dl.new(num_workers=2)] == ["cuda"] * 3
 
 
 @pytest.mark.slow

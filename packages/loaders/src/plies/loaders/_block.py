@@ -129,7 +129,7 @@ class DataBlock:
         self.type_tfms = [b.type_tfms for b in self.blocks]
         self.default_item_tfms = _merge_tfms(*[b.item_tfms for b in self.blocks])
         self.default_batch_tfms = _merge_tfms(*[b.batch_tfms for b in self.blocks])
-        self.dl_type = TfmdDL
+        self.dl_type: type = TfmdDL
         for b in self.blocks:
             if b.dl_type is not None:
                 self.dl_type = b.dl_type
@@ -208,7 +208,7 @@ class DataBlock:
     def _splits(self, items: Any, verbose: bool) -> Any:
         splits = (self.splitter or RandomSplitter())(items)
         n = len(items)
-        used = set()
+        used: set[int] = set()
         for s in splits:
             used.update(int(i) for i in s)
         unused = [i for i in range(n) if i not in used]

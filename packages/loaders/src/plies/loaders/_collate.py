@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -22,7 +22,7 @@ def fa_collate(items: Sequence[Any]) -> Any:
     """
     first = items[0]
     if isinstance(first, _LEAF_TYPES):
-        return default_collate(items)
+        return default_collate(list(items))
     if isinstance(first, Sequence):
         lengths = {len(o) for o in items}
         if len(lengths) > 1:
@@ -31,15 +31,15 @@ def fa_collate(items: Sequence[Any]) -> Any:
                 f"first item has {len(first)}: {_describe(first)}"
             )
         fields = [fa_collate(list(field)) for field in zip(*items, strict=False)]
-        return type(first)(fields) if type(first) in (tuple, list) else _rebuild(first, fields)
-    return default_collate(items)
+        return cast(Any, type(first))(fields) if type(first) in (tuple, list) else _rebuild(first, fields)
+    return default_collate(list(items))
 
 
 def _rebuild(first: Sequence[Any], fields: list[Any]) -> Any:
     """Rebuild a sequence subclass (namedtuple or tuple/list subclass) from its collated fields."""
     if isinstance(first, tuple) and hasattr(first, "_fields"):
-        return type(first)(*fields)
-    return type(first)(fields)
+        return cast(Any, type(first))(*fields)
+    return cast(Any, type(first))(fields)
 
 
 def fa_convert(batch: Any) -> Any:
@@ -48,7 +48,7 @@ def fa_convert(batch: Any) -> Any:
         return batch
     if isinstance(batch, Sequence) and not isinstance(batch, np.ndarray):
         fields = [fa_convert(o) for o in batch]
-        return type(batch)(fields) if type(batch) in (tuple, list) else _rebuild(batch, fields)
+        return cast(Any, type(batch))(fields) if type(batch) in (tuple, list) else _rebuild(batch, fields)
     return default_convert(batch)
 
 

@@ -14,7 +14,7 @@ import itertools
 import math
 import random
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -122,7 +122,7 @@ def _worker_init(worker_id: int) -> None:
     np.random.seed(torch.initial_seed() % 2**32)
     info = get_worker_info()
     if info is not None:
-        info.dataset.dl.wif()
+        cast(_PliesStream, info.dataset).dl.wif()
 
 
 @funcs_kwargs
@@ -196,7 +196,8 @@ class DataLoader:
             )
         self.offs, self.rng = 0, random.Random(0)
         self.generator = torch.Generator()
-        self.epoch, self._resume_skip, self._running = 0, 0, None
+        self.epoch, self._resume_skip = 0, 0
+        self._running: list[int] | None = None
         self._base_seed: int | None = None
         self._prepared: tuple[int, int, int] | None = None
         self._plan = torch.zeros(3, dtype=torch.int64)
@@ -205,7 +206,7 @@ class DataLoader:
     # ---- sample creation -------------------------------------------------------------------
     def get_idxs(self) -> Iterable[Any]:
         """The epoch's samples in order: indices `0..n-1` (shuffled when `shuffle`), or stream positions."""
-        idxs: Iterable[Any] = range(self.n) if self.n is not None else itertools.count()
+        idxs: Any = range(self.n) if self.n is not None else itertools.count()
         return self.shuffle_fn(idxs) if self.shuffle else idxs
 
     def shuffle_fn(self, idxs: Sequence[Any]) -> list[Any]:
@@ -334,7 +335,7 @@ class DataLoader:
         try:
             batches = self.create_batches(self.sample())
             b = next(batches, _EMPTY)
-            batches.close()
+            getattr(batches, "close", lambda: None)()
         finally:
             self.offs, self.num_workers = offs, nw
         if b is _EMPTY:

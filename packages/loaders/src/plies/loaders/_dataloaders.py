@@ -264,7 +264,7 @@ class DataLoaders:
             for t in state["tls"]
         ]
         ds = Datasets(tls=tls, n_inp=state["n_inp"])
-        pipes = {name: Pipeline.from_state_dict(state[name]) for name in _BATCH_TFMS}
+        pipes: dict[str, Any] = {name: Pipeline.from_state_dict(state[name]) for name in _BATCH_TFMS}
         dl = TfmdDL(ds, bs=state["bs"], do_setup=False, device=device, **pipes)
         return cls(dl, dl.new(), path=state.get("path", "."), device=device)
 

@@ -6,7 +6,7 @@ It can decode a batch (run the pipelines backwards, down to displayable types) a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from plies.pipes import Pipeline
@@ -92,7 +92,7 @@ class TfmdDL(DataLoader):
     def new(self, dataset: Any = None, cls: type | None = None, **kwargs: Any) -> TfmdDL:
         """A TfmdDL like this one (same pipelines, already set up) with `kwargs` changed."""
         kwargs.setdefault("do_setup", False)
-        res = super().new(dataset, cls, **kwargs)
+        res = cast(TfmdDL, super().new(dataset, cls, **kwargs))
         if "_types" not in self.__dict__ and self.n:
             self._one_pass()
         if "_types" in self.__dict__:  # a test loader's batches (and predictions) get this loader's types
@@ -137,7 +137,7 @@ class TfmdDL(DataLoader):
 
     def decode(self, b: Any) -> Any:
         """Undo `after_batch` on batch `b` (types restored first) and move it to the CPU."""
-        return to_cpu(self.after_batch.decode(self._retain_dl(b)))
+        return to_cpu(cast(Pipeline, self.after_batch).decode(self._retain_dl(b)))
 
     def decode_batch(self, b: Any, max_n: int = 9, full: bool = True) -> L:
         """Decode batch `b` into at most `max_n` samples, each run back through every pipeline."""
@@ -147,7 +147,7 @@ class TfmdDL(DataLoader):
         ds_decode = getattr(self.dataset, "decode", None)
 
         def _decode(sample: Any) -> Any:
-            sample = self.after_item.decode(self.before_batch.decode(sample))
+            sample = cast(Pipeline, self.after_item).decode(cast(Pipeline, self.before_batch).decode(sample))
             return ds_decode(sample, full=full) if ds_decode is not None else sample
 
         return L(_decode(s) for s in batch_to_samples(b, max_n=max_n))

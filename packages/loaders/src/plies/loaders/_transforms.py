@@ -7,7 +7,7 @@ data (lists, numbers, tensors), so a data pipeline can be exported and rebuilt w
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -61,7 +61,7 @@ class CategoryMap(L):
     ) -> None:
         dtype = getattr(col, "dtype", None)
         if getattr(dtype, "name", None) == "category":
-            items = list(col.cat.categories)
+            items = list(cast(Any, col).cat.categories)
         else:
             seen: dict[Any, None] = {}
             for o in col:
@@ -197,14 +197,16 @@ class Normalize(DisplayedTransform):
         self.mean, self.std = x.mean(axes, keepdim=True), x.std(axes, keepdim=True) + 1e-7
 
     def encodes(self, x: TensorBase):
-        if _is_label(x) or self.mean is None:
+        mean, std = self.mean, self.std
+        if _is_label(x) or mean is None or std is None:
             return x
-        return (x - self.mean.to(x.device)) / self.std.to(x.device)
+        return (x - mean.to(x.device)) / std.to(x.device)
 
     def decodes(self, x: TensorBase):
-        if _is_label(x) or self.mean is None:
+        mean, std = self.mean, self.std
+        if _is_label(x) or mean is None or std is None:
             return x
-        return x * self.std.to(x.device) + self.mean.to(x.device)
+        return x * std.to(x.device) + mean.to(x.device)
 
     def state_dict(self) -> dict[str, Any]:
         """mean, std (plain tensors or None) and axes."""
@@ -227,7 +229,7 @@ class _VocabTransform(DisplayedTransform):
 
     def state_dict(self) -> dict[str, Any]:
         """vocab (a list of plain labels, or None) and settings."""
-        d = {"split_idx": self.split_idx, "order": self.order}
+        d: dict[str, Any] = {"split_idx": self.split_idx, "order": self.order}
         d["vocab"] = None if self.vocab is None else [_plain(o) for o in self.vocab]
         return {**d, **{k: getattr(self, k) for k in self._settings}}
 
@@ -240,6 +242,11 @@ class _VocabTransform(DisplayedTransform):
         self.c = None if self.vocab is None else len(self.vocab)
 
     _settings: tuple[str, ...] = ()
+
+    def _labels(self) -> CategoryMap:
+        if self.vocab is None:
+            raise ValueError(f"{type(self).__name__}: no vocab to decode with; set it up or pass vocab=")
+        return self.vocab
 
     def _index(self, label: Any) -> int:
         if self.vocab is None:
@@ -274,7 +281,7 @@ class Categorize(_VocabTransform):
         return TensorCategory(self._index(o))
 
     def decodes(self, o: Any) -> Category:
-        return Category(self.vocab[int(o)])
+        return Category(self._labels()[int(o)])
 
 
 @register_transform
@@ -304,7 +311,7 @@ class MultiCategorize(_VocabTransform):
         return TensorMultiCategory(torch.tensor([self._index(label) for label in o], dtype=torch.long))
 
     def decodes(self, o: Any) -> MultiCategory:
-        return MultiCategory([self.vocab[int(i)] for i in o])
+        return MultiCategory([self._labels()[int(i)] for i in o])
 
 
 @register_transform
