@@ -1,6 +1,7 @@
 """typedispatch / TypeDispatch / retain_type: dispatch rules, scopes, methods, caching, casting."""
 
 import numbers
+import types
 from typing import Optional, Union
 
 import numpy as np
@@ -174,6 +175,46 @@ def test_same_name_in_another_function_is_separate():
 
     h1, h2 = make(), make2()
     assert h1 is not h2 and len(h1) == 1 and len(h2) == 1
+
+
+def test_running_a_scope_again_makes_a_new_dispatcher():
+    def make(extra):
+        @typedispatch
+        def h(x: int): return "int"
+        if extra:
+            @typedispatch
+            def h(x: str): return "str"  # noqa: F811
+        return h
+
+    h1, h2, h3 = make(True), make(False), make(True)
+    assert len(h1) == 2 and len(h2) == 1 and len(h3) == 2 and h1 is not h3
+    with pytest.raises(TypeError, match="no implementation"):
+        h2("s")
+
+    classes = []
+    for _ in range(2):
+        class A:
+            @typedispatch
+            def m(self, x: int): return "int"
+        classes.append(A)
+    assert classes[0].__dict__["m"] is not classes[1].__dict__["m"] and len(classes[1].m) == 1
+
+
+def _module_function(f, globals_):
+    """`f` as if defined at the top level of a module whose globals are `globals_`."""
+    g = types.FunctionType(f.__code__, globals_, f.__name__)
+    g.__qualname__, g.__annotations__ = f.__name__, f.__annotations__
+    return g
+
+
+def test_module_level_definition_extends_an_imported_dispatcher():
+    def show_it(x: int): return "int"
+    library_show = typedispatch(_module_function(show_it, {"__name__": "library"}))
+
+    def show_it(x: str): return "str"  # noqa: F811
+    user_globals = {"__name__": "user_module", "show_it": library_show}  # the user imported it
+    assert typedispatch(_module_function(show_it, user_globals)) is library_show
+    assert library_show("a") == "str" and library_show(1) == "int"
 
 
 def test_methods_in_class_body_and_binding():

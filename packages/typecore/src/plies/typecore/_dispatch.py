@@ -140,6 +140,7 @@ class TypeDispatch:
         self.bases: tuple[TypeDispatch, ...] = tuple(bases)
         self.default = default
         self._dependents: weakref.WeakSet[TypeDispatch] = weakref.WeakSet()
+        self._scope_codes: set[Any] = set()  # code objects of the `typedispatch` definitions added
         for b in self.bases:
             if not isinstance(b, TypeDispatch):
                 raise TypeError(f"TypeDispatch: bases must be TypeDispatch objects, got {type(b).__name__}")
@@ -359,37 +360,46 @@ def _global_named(module: str, qualname: str) -> Any:
     return obj
 
 
-def _existing_in_scope(f: Callable[..., Any]) -> TypeDispatch | None:
-    """The `TypeDispatch` already bound to f's name in the scope that defines `f`, if any.
+# Dispatchers made by `typedispatch` in class or function bodies, by (module, qualname), so that
+# the next definition of the same name in the same scope finds its dispatcher. Weak values: a
+# dispatcher local to a function call goes away with it.
+_SCOPED: weakref.WeakValueDictionary[tuple[str, str], TypeDispatch] = weakref.WeakValueDictionary()
 
-    A module-level function finds it in its own globals (`f.__globals__`). A class body or
-    function body is only reachable through the frame of `typedispatch`'s caller: this is the
-    one place plies reads a frame (`sys._getframe`); it reads the single name `f.__name__` and
-    accepts the value only if it is a TypeDispatch with the same qualified name.
+
+def _existing_in_scope(f: Callable[..., Any]) -> TypeDispatch | None:
+    """The dispatcher an earlier `@typedispatch def` of the same name in f's scope made, if any.
+
+    Module level: the TypeDispatch bound to that name in f's globals (`f.__globals__`), which may
+    have been imported: that is how a module extends, say, a library's `show_batch`. Class and
+    function bodies: the one made for the same module and qualified name, unless it already holds
+    this very definition (same code object) — then the scope is running again (a class defined
+    anew, a function called again) and gets a new dispatcher. No frame is inspected.
     """
-    name, qualname = f.__name__, f.__qualname__
+    qualname = f.__qualname__
     if "." not in qualname:
-        found = getattr(f, "__globals__", {}).get(name)
-    else:
-        found = sys._getframe(2).f_locals.get(name)
-    if isinstance(found, TypeDispatch) and found.__qualname__ == qualname:
-        return found
-    return None
+        found = getattr(f, "__globals__", {}).get(f.__name__)
+        return found if isinstance(found, TypeDispatch) and found.__qualname__ == qualname else None
+    scoped = _SCOPED.get((f.__module__, qualname))
+    if scoped is None or getattr(f, "__code__", None) in scoped._scope_codes:
+        return None
+    return scoped
 
 
 def typedispatch(f: Callable[..., Any]) -> TypeDispatch:
     """Decorator: make `f` a dispatched function, or add `f` to the one of the same name in scope.
 
     A second `@typedispatch def f(...)` in the same module, class body or function body adds an
-    implementation; from another module use `@f.register`. Calling with argument types no
-    implementation accepts raises TypeError.
+    implementation (at module level: to the TypeDispatch bound to `f` there, even an imported
+    one); `@f.register` adds from anywhere. Calling with argument types no implementation
+    accepts raises TypeError.
     """
-    existing = _existing_in_scope(f)
-    if existing is not None:
-        existing.add(f)
-        return existing
-    td = TypeDispatch(default=_NoMatch())
+    td = _existing_in_scope(f)
+    if td is None:
+        td = TypeDispatch(default=_NoMatch())
+        if "." in f.__qualname__:
+            _SCOPED[f.__module__, f.__qualname__] = td
     td.add(f)
+    td._scope_codes.add(getattr(f, "__code__", None))
     return td
 
 
