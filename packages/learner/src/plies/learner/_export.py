@@ -22,8 +22,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import struct
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -32,29 +30,34 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ._export_spec import (
+from ._export_file import (
+    CONFIG,
+    FORMAT,
+    TENSORS,
+    VERSION,
+    WEIGHTS,
     SpecError,
+    atomic_write,
+    decode,
+    encode,
+    is_plies_export,
+    load_tensors,
+    read_config,
+    read_members,
+    refuse,
+    state_bytes,
+)
+from ._export_spec import (
     build_loss,
     build_metrics,
     build_spec,
     build_torch_tree,
-    decode,
     describe_loss,
     describe_metrics,
     describe_torch_tree,
-    encode,
 )
 
 __all__ = ["export_learner", "load_learner"]
-
-FORMAT, VERSION = "plies-learner-export", 1
-CONFIG, WEIGHTS, TENSORS = "config.json", "model.safetensors", "tensors.safetensors"
-MEMBERS = (CONFIG, WEIGHTS, TENSORS)
-MAX_CONFIG_BYTES = 64 * 2**20
-_DTYPE_SIZES = {
-    "BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
-    "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8,
-}  # fmt: skip
 
 
 # ---------------------------------------------------------------- export
@@ -135,24 +138,6 @@ def _data_from_state(state: Any, where: str) -> Any:
         raise SpecError(f"{where}: {e}") from None
 
 
-def _atomic_write(dest: Path, data: bytes) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _state_bytes(tensors: dict[str, Tensor]) -> bytes:
-    from safetensors.torch import save
-
-    return save({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()})
-
-
 def export_learner(
     learn: Any, fname: str | os.PathLike = "export.plies", pickle: bool = False
 ) -> Path | None:
@@ -212,9 +197,9 @@ def export_learner(
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
         zf.writestr(CONFIG, json.dumps(config, indent=1, allow_nan=True))
-        zf.writestr(WEIGHTS, _state_bytes(dict(learn.model.state_dict())))
-        zf.writestr(TENSORS, _state_bytes(tensors))
-    _atomic_write(dest, buf.getvalue())
+        zf.writestr(WEIGHTS, state_bytes(dict(learn.model.state_dict())))
+        zf.writestr(TENSORS, state_bytes(tensors))
+    atomic_write(dest, buf.getvalue())
     return dest
 
 
@@ -228,161 +213,7 @@ def _export_pickle(learn: Any, dest: Path) -> None:
         torch.save(learn, buf)
     finally:
         learn.dls, learn.opt = old_dls, old_opt
-    _atomic_write(dest, buf.getvalue())
-
-
-# ---------------------------------------------------------------- reading, with validation
-def _refuse(fname: Path, what: str) -> ValueError:
-    return ValueError(f"load_learner: refusing {fname}: {what}")
-
-
-_PICKLE_ARCHIVE = (
-    "it is a pickle-based archive (torch.save / fastai export); unpickling can run arbitrary code. "
-    "For a file you trust, call load_learner(..., pickle=True)"
-)
-
-
-def _looks_like_pickle(head: bytes) -> bool:
-    return head[:1] == b"\x80" and head[1:2] in bytes(range(2, 6))
-
-
-def _read_members(fname: Path) -> dict[str, bytes]:
-    """The three members of a plies export, after checking the archive's structure."""
-    try:
-        with open(fname, "rb") as f:
-            head = f.read(4)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"load_learner: no such file: {fname}") from None
-    if _looks_like_pickle(head):
-        raise _refuse(fname, "it is a pickle file; unpickling can run arbitrary code. If you made this file "
-                      "yourself and trust it, call load_learner(..., pickle=True)")  # fmt: skip
-    if not zipfile.is_zipfile(fname):
-        raise _refuse(fname, "it is not a plies export (not a zip archive; truncated or corrupt?)")
-    try:
-        with zipfile.ZipFile(fname) as zf:
-            infos = zf.infolist()
-            names = [i.filename for i in infos]
-            if any(n.endswith(".pkl") or "/data.pkl" in n for n in names):
-                raise _refuse(fname, _PICKLE_ARCHIVE)
-            bad = [n for n in names if n not in MEMBERS]
-            if bad:
-                raise _refuse(
-                    fname, f"unexpected member(s) {bad[:5]} (a plies export holds only {list(MEMBERS)})"
-                )
-            if len(set(names)) != len(names):
-                raise _refuse(fname, "the archive has duplicate members")
-            missing = [m for m in MEMBERS if m not in names]
-            if missing:
-                raise _refuse(fname, f"missing member(s) {missing}")
-            size = fname.stat().st_size
-            out: dict[str, bytes] = {}
-            for info in infos:
-                if info.compress_type != zipfile.ZIP_STORED or info.file_size > size:
-                    raise _refuse(
-                        fname, f"member {info.filename!r} is compressed or larger than the file itself"
-                    )
-                if info.filename == CONFIG and info.file_size > MAX_CONFIG_BYTES:
-                    raise _refuse(fname, f"config.json is {info.file_size} bytes (limit {MAX_CONFIG_BYTES})")
-                with zf.open(info) as member:
-                    data = member.read(info.file_size + 1)
-                if len(data) != info.file_size:
-                    raise _refuse(
-                        fname, f"member {info.filename!r} has {len(data)} bytes, header says {info.file_size}"
-                    )
-                out[info.filename] = data
-            return out
-    except (zipfile.BadZipFile, EOFError, OSError) as e:
-        raise _refuse(fname, f"corrupt or truncated archive ({e})") from None
-
-
-def _check_safetensors(data: bytes, member: str, fname: Path) -> None:
-    """Validate a safetensors buffer's header against its size before handing it to safetensors."""
-    if len(data) < 8:
-        raise _refuse(fname, f"{member}: {len(data)} bytes, too short for a safetensors header")
-    (n,) = struct.unpack("<Q", data[:8])
-    if n > len(data) - 8:
-        raise _refuse(fname, f"{member}: header length {n} exceeds the member's {len(data) - 8} bytes")
-    try:
-        header = json.loads(data[8 : 8 + n])
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise _refuse(fname, f"{member}: header is not valid JSON ({e})") from None
-    if not isinstance(header, dict):
-        raise _refuse(fname, f"{member}: header is not a JSON object")
-    body = len(data) - 8 - n
-    spans = []
-    for key, info in header.items():
-        if key == "__metadata__":
-            continue
-        well_formed = (
-            isinstance(info, dict)
-            and info.get("dtype") in _DTYPE_SIZES
-            and isinstance(info.get("shape"), list)
-            and isinstance(info.get("data_offsets"), list)
-            and len(info["data_offsets"]) == 2
-        )
-        if not well_formed:
-            raise _refuse(fname, f"{member}: malformed entry for tensor {key!r}")
-        start, end = info["data_offsets"]
-        numel = 1
-        for d in info["shape"]:
-            if not isinstance(d, int) or d < 0:
-                raise _refuse(fname, f"{member}: tensor {key!r} has an invalid shape {info['shape']}")
-            numel *= d
-        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= body):
-            raise _refuse(
-                fname,
-                f"{member}: tensor {key!r} data offsets {[start, end]} lie outside the {body}-byte body",
-            )
-        if end - start != numel * _DTYPE_SIZES[info["dtype"]]:
-            raise _refuse(fname, f"{member}: tensor {key!r} claims shape {info['shape']} ({info['dtype']}) "
-                          "but "
-                          f"spans {end - start} bytes")  # fmt: skip
-        spans.append((start, end))
-    spans.sort()
-    if any(a_end > b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False)):
-        raise _refuse(fname, f"{member}: tensors overlap in the data section")
-
-
-def _load_tensors(data: bytes, member: str, fname: Path) -> dict[str, Tensor]:
-    from safetensors import SafetensorError
-    from safetensors.torch import load
-
-    _check_safetensors(data, member, fname)
-    try:
-        return load(data)
-    except SafetensorError as e:
-        raise _refuse(fname, f"{member}: {e}") from None
-
-
-def _read_config(raw: bytes, fname: Path) -> dict[str, Any]:
-    def no_constants(name: str) -> Any:
-        return float(name)  # NaN / Infinity are plain floats
-
-    try:
-        config = json.loads(raw.decode("utf-8"), parse_constant=no_constants)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise _refuse(fname, f"config.json is not valid JSON ({e})") from None
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise _refuse(fname, f"config.json does not declare format {FORMAT!r}")
-    if config.get("version") != VERSION:
-        raise _refuse(
-            fname, f"export format version {config.get('version')!r}; this plies reads version {VERSION}"
-        )
-    expected = {
-        "format",
-        "version",
-        "model",
-        "loss_func",
-        "metrics",
-        "opt_func",
-        "hypers",
-        "data",
-        "path",
-        "model_dir",
-    }
-    if set(config) != expected:
-        raise _refuse(fname, f"config.json keys {sorted(config)} differ from the expected {sorted(expected)}")
-    return config
+    atomic_write(dest, buf.getvalue())
 
 
 # ---------------------------------------------------------------- load
@@ -392,7 +223,7 @@ def _build_model(desc: Any, model: nn.Module | None, fname: Path) -> nn.Module:
             raise TypeError(f"load_learner: model= must be an nn.Module, found {type(model).__name__}")
         return model
     if not isinstance(desc, dict) or desc.get("kind") not in ("spec", "torch.nn", "user"):
-        raise _refuse(fname, f"config.json 'model' is not a model description: {desc!r:.100}")
+        raise refuse(fname, f"config.json 'model' is not a model description: {desc!r:.100}")
     if desc["kind"] == "user":
         raise ValueError(
             f"load_learner: {fname} holds the weights of a {desc.get('class')!r} model without a build_spec; "
@@ -402,7 +233,7 @@ def _build_model(desc: Any, model: nn.Module | None, fname: Path) -> nn.Module:
     if desc["kind"] == "spec":
         built = build_spec(desc.get("spec"), f"{fname}: model")
         if not isinstance(built, nn.Module):
-            raise _refuse(fname, f"the model builder returned a {type(built).__name__}, not an nn.Module")
+            raise refuse(fname, f"the model builder returned a {type(built).__name__}, not an nn.Module")
         return built
     return build_torch_tree(desc.get("tree"), f"{fname}: model")
 
@@ -431,12 +262,12 @@ def load_learner(
     from ._learner import Learner
 
     fname = Path(fname)
-    if pickle and not _is_plies_export(fname):
+    if pickle and not is_plies_export(fname):
         return _from_pickle(fname, cpu)
-    members = _read_members(fname)
-    config = _read_config(members[CONFIG], fname)
-    tensors = _load_tensors(members[TENSORS], TENSORS, fname)
-    weights = _load_tensors(members[WEIGHTS], WEIGHTS, fname)
+    members = read_members(fname)
+    config = read_config(members[CONFIG], fname)
+    tensors = load_tensors(members[TENSORS], TENSORS, fname)
+    weights = load_tensors(members[WEIGHTS], WEIGHTS, fname)
     try:
         cfg = {
             k: decode(config[k], tensors, f"{fname}: {k}") for k in ("model", "loss_func", "hypers", "data")
@@ -446,7 +277,7 @@ def load_learner(
         metrics = build_metrics(config["metrics"], f"{fname}: metrics")
         dls = _data_from_state(cfg["data"], f"{fname}: data") if cfg["data"] is not None else None
     except SpecError as e:
-        raise _refuse(fname, str(e)) from None
+        raise refuse(fname, str(e)) from None
     if lf is None:
         raise ValueError(
             f"load_learner: {fname} holds no loss function (it could not be exported without pickle); "
@@ -469,7 +300,7 @@ def load_learner(
         from plies import optim
 
         if not callable(getattr(optim, opt_name, None)):
-            raise _refuse(fname, f"unknown optimizer {opt_name!r} (not a plies.optim name)")
+            raise refuse(fname, f"unknown optimizer {opt_name!r} (not a plies.optim name)")
         kwargs["opt_func"] = getattr(optim, opt_name)
     hypers = cfg["hypers"] if isinstance(cfg["hypers"], dict) else {}
     kwargs.update(
@@ -489,14 +320,6 @@ def load_learner(
 
         net.to(default_device())
     return learn
-
-
-def _is_plies_export(fname: Path) -> bool:
-    try:
-        with zipfile.ZipFile(fname) as zf:
-            return CONFIG in zf.namelist()
-    except (zipfile.BadZipFile, OSError):
-        return False
 
 
 def _load_weights(net: nn.Module, weights: dict[str, Tensor]) -> tuple[list[str], list[str]]:

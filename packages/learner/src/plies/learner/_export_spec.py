@@ -18,77 +18,9 @@ import torch.nn.functional as F
 from plies import layers
 from torch import Tensor, nn
 
+from ._export_file import SpecError
+
 __all__: list[str] = []  # private module: used by _export.py
-
-TENSOR, TUPLE, DICT = "__tensor__", "__tuple__", "__dict__"
-_MARKERS = {TENSOR, TUPLE, DICT}
-
-
-class SpecError(ValueError):
-    """A description in an export's config that plies will not rebuild (names what and why)."""
-
-
-# ---------------------------------------------------------------- plain data <-> JSON + tensors
-def encode(obj: Any, tensors: dict[str, Tensor], where: str = "config") -> Any:
-    """JSON-ready copy of plain data `obj`; tensors go to `tensors` and are referenced by key."""
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return obj
-    if isinstance(obj, Tensor):
-        key = f"t{len(tensors)}"
-        tensors[key] = obj.detach().cpu().contiguous().clone()
-        return {TENSOR: key}
-    if isinstance(obj, tuple):
-        return {TUPLE: [encode(o, tensors, where) for o in obj]}
-    if isinstance(obj, list):
-        return [encode(o, tensors, where) for o in obj]
-    if isinstance(obj, dict):
-        if all(isinstance(k, str) and k not in _MARKERS for k in obj):
-            return {k: encode(v, tensors, f"{where}.{k}") for k, v in obj.items()}
-        return {DICT: [[encode(k, tensors, where), encode(v, tensors, where)] for k, v in obj.items()]}
-    raise TypeError(
-        f"export: {where} holds a {type(obj).__name__} ({obj!r:.60}); only plain data (dict, list, tuple, "
-        f"str, int, float, bool, None, torch.Tensor) can be exported without pickle"
-    )
-
-
-def decode(obj: Any, tensors: dict[str, Tensor], where: str = "config") -> Any:
-    """Inverse of `encode`; refuses anything but JSON values and the three markers."""
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return obj
-    if isinstance(obj, list):
-        return [decode(o, tensors, where) for o in obj]
-    if not isinstance(obj, dict):
-        raise SpecError(f"{where}: unexpected JSON value of type {type(obj).__name__}")
-    if TENSOR in obj:
-        key = obj[TENSOR]
-        if len(obj) != 1 or not isinstance(key, str) or key not in tensors:
-            raise SpecError(
-                f"{where}: tensor reference {obj!r} does not name a tensor of tensors.safetensors"
-            )
-        return tensors[key]
-    if TUPLE in obj:
-        if len(obj) != 1 or not isinstance(obj[TUPLE], list):
-            raise SpecError(f"{where}: malformed tuple {obj!r:.80}")
-        return tuple(decode(o, tensors, where) for o in obj[TUPLE])
-    if DICT in obj:
-        pairs = obj[DICT]
-        if (
-            len(obj) != 1
-            or not isinstance(pairs, list)
-            or not all(isinstance(p, list) and len(p) == 2 for p in pairs)
-        ):
-            raise SpecError(f"{where}: malformed dict {obj!r:.80}")
-        return {_hashable(decode(k, tensors, where), where): decode(v, tensors, where) for k, v in pairs}
-    return {k: decode(v, tensors, f"{where}.{k}") for k, v in obj.items()}
-
-
-def _hashable(k: Any, where: str) -> Any:
-    try:
-        hash(k)
-    except TypeError:
-        raise SpecError(f"{where}: dict key {k!r:.60} is not hashable") from None
-    return k
-
 
 # ---------------------------------------------------------------- constructor kwargs from attributes
 _SKIP_PARAMS = {"self", "device", "dtype"}

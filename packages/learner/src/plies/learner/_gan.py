@@ -39,9 +39,12 @@ __all__ = [
 class GANModule(nn.Module):
     """Wrap a `generator` and a `critic`; ``forward`` runs the generator when `gen_mode`, else the critic."""
 
+    generator: nn.Module
+    critic: nn.Module
+
     def __init__(
         self, generator: nn.Module | None = None, critic: nn.Module | None = None, gen_mode: bool = False
-    ):
+    ) -> None:
         super().__init__()
         if generator is not None:
             self.generator = generator
@@ -65,6 +68,8 @@ class GANLoss(GANModule):
     ``crit_loss_func(critic(real), critic(generator(noise)))``. The last values are kept in
     ``gen_loss`` / ``crit_loss``.
     """
+
+    gan_model: GANModule
 
     def __init__(
         self,
@@ -197,11 +202,11 @@ class GANTrainer(Callback):
             return
         if self.gen_mode:
             self.gen_loss.accumulate(self.learn)
-            self.gen_losses.append(float(self.gen_loss.value))
+            self.gen_losses.append(float(self.gen_loss.value))  # type: ignore[arg-type]
             self.last_gen = self.learn.to_detach(self.learn.pred)
         else:
             self.crit_loss.accumulate(self.learn)
-            self.crit_losses.append(float(self.crit_loss.value))
+            self.crit_losses.append(float(self.crit_loss.value))  # type: ignore[arg-type]
 
     def switch(self, gen_mode: bool | None = None) -> None:
         """Switch model and loss to generator mode (True), critic mode (False), or toggle (None)."""

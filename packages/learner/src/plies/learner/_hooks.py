@@ -58,8 +58,7 @@ class HookCallback(Callback):
         self.modules = None if modules is None else list(modules)
         self.every, self.remove_end, self.is_forward = every, remove_end, is_forward
         self.detach, self.cpu, self.include_paramless = detach, cpu, include_paramless
-        if hook is not None:
-            self.hook = hook
+        self.hook_func = hook
         self.hooks: Hooks | None = None
 
     def hook(self, m: nn.Module, i: Any, o: Any) -> Any:
@@ -90,7 +89,8 @@ class HookCallback(Callback):
             self._remove()
 
     def _register(self) -> None:
-        self.hooks = Hooks(self.modules or [], self.hook, self.is_forward, self.detach, self.cpu)
+        hook = self.hook_func if self.hook_func is not None else self.hook
+        self.hooks = Hooks(self.modules or [], hook, self.is_forward, self.detach, self.cpu)
 
     def _remove(self) -> None:
         hooks = self.__dict__.get("hooks")  # may be missing when __init__ failed (called from __del__)
@@ -249,7 +249,7 @@ def module_summary(model: nn.Module, *xb: Tensor) -> PrettyString:
         f"Total trainable params: {trainable_total:,}",
         f"Total non-trainable params: {total - trainable_total:,}",
     ]
-    return PrettyString("\n".join(lines) + "\n")
+    return PrettyString("\n".join(line.rstrip() for line in lines) + "\n")
 
 
 def learner_summary(learn: Any) -> PrettyString:
@@ -260,7 +260,7 @@ def learner_summary(learn: Any) -> PrettyString:
     param = next(learn.model.parameters(), None)
     device = param.device if param is not None else None
     xb = tuple(x.to(device) if isinstance(x, Tensor) and device is not None else x for x in batch[:n_inp])
-    res = module_summary(learn.model, *xb)
+    res = str(module_summary(learn.model, *xb))
     opt_func = getattr(learn, "opt_func", None)
     opt_name = getattr(opt_func, "__name__", repr(opt_func))
     res += f"\nOptimizer used: {opt_name}\nLoss function: {learn.loss_func!r}\n"

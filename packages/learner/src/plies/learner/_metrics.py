@@ -204,7 +204,8 @@ class AccumMetric(Metric):
         """`func` on every stored prediction and target (None before any batch)."""
         if len(self.preds) == 0:
             return None
-        preds, targs = torch.cat(self.preds), torch.cat(self.targs)
+        preds: Any = torch.cat(self.preds)
+        targs: Any = torch.cat(self.targs)
         if self.to_np:
             preds, targs = preds.numpy(), targs.numpy()
         if self.invert_arg:
