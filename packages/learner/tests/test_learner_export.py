@@ -372,3 +372,39 @@ def test_in_memory_buffer_is_not_needed(exported):
     assert info == {
         n: zipfile.ZIP_STORED for n in ("config.json", "model.safetensors", "tensors.safetensors")
     }
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_export_from_gpu_loads_on_cpu_or_gpu(tmp_path):
+    set_seed(0)
+    items = make_items()
+    dls = make_dls(items)
+    dls.cuda()
+    learn = Learner(dls, nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 2)), path=tmp_path)
+    with learn.no_bar(), learn.no_logging():
+        learn.fit(1, lr=1e-2)
+    assert next(learn.model.parameters()).is_cuda
+    path = learn.export()
+    on_cpu = load_learner(path, cpu=True)
+    assert next(on_cpu.model.parameters()).device.type == "cpu"
+    on_gpu = load_learner(path, cpu=False)
+    assert next(on_gpu.model.parameters()).is_cuda
+    expected = preds_on(learn, items[:6]).cpu()
+    assert torch.allclose(preds_on(on_cpu, items[:6]).cpu(), expected, atol=1e-5)
+
+
+def test_export_without_a_pipeline_state_keeps_model_and_loss(tmp_path):
+    from plies.learner import rmse
+    from plies.loaders import DataLoader, DataLoaders
+
+    torch.manual_seed(0)
+    x = torch.randn(100, 3)
+    y = x.sum(1, keepdim=True)
+    dls = DataLoaders(DataLoader((x[:80], y[:80]), bs=16), DataLoader((x[80:], y[80:]), bs=16), path=tmp_path)
+    learn = Learner(dls, nn.Sequential(nn.Linear(3, 1)), metrics=rmse)
+    with pytest.warns(UserWarning, match="data pipeline cannot be exported without pickle"):
+        path = learn.export()
+    loaded = load_learner(path)
+    assert loaded.dls is None and loaded.metrics[0].name == "rmse"
+    valid = DataLoader((x[80:], y[80:]), bs=16)
+    assert torch.allclose(loaded.get_preds(dl=valid)[0], learn.get_preds(dl=valid)[0])
