@@ -176,6 +176,10 @@ def test_inference_state_round_trip_without_pickle():
     (got,) = rebuilt.test_dl(items).one_batch()
     assert torch.allclose(want, got)
     assert rebuilt.valid.decode_batch((got, TensorCategory(torch.tensor([1]))))[0][1] == "odd"
+    # a model output typed like the input is re-typed as the target was (so Normalize leaves it alone)
+    pred = TensorPoint(torch.tensor([1]))
+    assert rebuilt.valid.decode_batch((got, pred))[0][1] == "odd"
+    assert state["batch_types"][1].endswith("TensorCategory")
     with pytest.raises(ValueError, match="expected a state of version"):
         DataLoaders.from_inference_state({"version": 99})
 

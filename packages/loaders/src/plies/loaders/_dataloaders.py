@@ -238,7 +238,10 @@ class DataLoaders:
                 f"DataLoaders.inference_state: needs a Datasets-backed TfmdDL, got a "
                 f"{type(ds).__name__} dataset"
             )
+        if "_types" not in dl.__dict__ and dl.n:
+            dl._one_pass()
         return {
+            "batch_types": _names_of(dl.__dict__.get("_types")),
             "version": _STATE_VERSION,
             "n_inp": ds.n_inp,
             "bs": dl.bs,
@@ -266,7 +269,38 @@ class DataLoaders:
         ds = Datasets(tls=tls, n_inp=state["n_inp"])
         pipes: dict[str, Any] = {name: Pipeline.from_state_dict(state[name]) for name in _BATCH_TFMS}
         dl = TfmdDL(ds, bs=state["bs"], do_setup=False, device=device, **pipes)
+        if state.get("batch_types") is not None:  # so decoding re-types model outputs as the targets were
+            dl._types = _types_of(state["batch_types"])
         return cls(dl, dl.new(), path=state.get("path", "."), device=device)
+
+
+def _names_of(types: Any) -> Any:
+    """Nested batch types as plain data: qualified class names in (nested) lists."""
+    if types is None:
+        return None
+    if isinstance(types, tuple):
+        return [_names_of(t) for t in types]
+    return _type_name(types)
+
+
+def _loaded_tensor_class(name: str) -> type:
+    """The already imported tensor class named `name` (nothing is imported); `object` when none is."""
+    todo, seen = [torch.Tensor], set()
+    while todo:
+        cls = todo.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        if _type_name(cls) == name:
+            return cls
+        todo.extend(cls.__subclasses__())
+    return object  # retain_type leaves a field alone for `object`
+
+
+def _types_of(names: Any) -> Any:
+    if isinstance(names, list):
+        return tuple(_types_of(n) for n in names)
+    return _loaded_tensor_class(names)
 
 
 def _tl_state(tl: TfmdLists) -> dict[str, Any]:
