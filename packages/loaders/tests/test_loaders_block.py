@@ -13,6 +13,7 @@ from plies.loaders import (
     CategoryBlock,
     ColReader,
     DataBlock,
+    DataLoaders,
     GrandparentSplitter,
     IntToFloatTensor,
     MultiCategoryBlock,
@@ -55,7 +56,7 @@ def mnist_block(**kwargs):
 
 
 def test_datablock_over_a_folder_of_images():
-    dls = mnist_block(batch_tfms=Normalize()).dataloaders(DATA, bs=16, device="cpu")
+    dls = DataLoaders.from_dblock(mnist_block(batch_tfms=Normalize()), DATA, bs=16, device="cpu")
     assert len(dls.train_ds) == 40 and len(dls.valid_ds) == 40 and list(dls.vocab) == ["3", "7"]
     xb, yb = dls.one_batch()
     assert type(xb) is TensorDigit and xb.shape == (16, 1, 28, 28) and xb.dtype == torch.float32

@@ -199,6 +199,17 @@ def test_dataloaders_device_to_and_torch_loaders():
         _ = DataLoaders(DataLoader([1])).valid
 
 
+def test_add_tfms_and_from_dblock():
+    dls = make_dsets().dataloaders(bs=4, shuffle=False)
+    dls.add_tfms([lambda b: b * 2], "after_batch", loaders=[0])
+    assert dls.one_batch()[0][1].tolist() == [2.0, 4.0] and dls.valid.one_batch()[0][0].tolist() == [
+        8.0,
+        16.0,
+    ]
+    with pytest.raises(ValueError, match="event_name must be one of"):
+        dls.add_tfms([], "after_everything")
+
+
 def test_new_empty_keeps_pipelines():
     dls = make_dsets().dataloaders(bs=4)
     empty = dls.new_empty()

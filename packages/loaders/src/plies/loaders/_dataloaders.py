@@ -223,6 +223,21 @@ class DataLoaders:
         loaders = [dl_type(d, bs=bs, **{k: v[i] for k, v in per_ds.items()}) for i, d in enumerate(ds)]
         return cls(*loaders, path=path, device=device)
 
+    @classmethod
+    def from_dblock(cls, dblock: Any, source: Any, path: str | Path = ".", **kwargs: Any) -> Any:
+        """`dblock.dataloaders(source, path=path, **kwargs)` (the fastai spelling)."""
+        return dblock.dataloaders(source, path=path, **kwargs)
+
+    def add_tfms(self, tfms: Any, event_name: str, loaders: Any = None) -> None:
+        """Add `tfms` to the `event_name` Pipeline (after_item, before_batch, after_batch) of `loaders` (all)."""
+        if event_name not in _BATCH_TFMS:
+            raise ValueError(
+                f"DataLoaders.add_tfms: event_name must be one of {list(_BATCH_TFMS)}, got {event_name!r}"
+            )
+        targets = self.loaders if loaders is None else [self.loaders[i] for i in loaders]
+        for dl in targets:
+            getattr(dl, event_name).add(tfms)
+
     # ---- plain-data description of the inference pipeline ----------------------------------
     def inference_state(self) -> dict[str, Any]:
         """The validation data pipeline as plain data (no pickle): per-output transforms, batch pipelines, bs.
