@@ -229,7 +229,7 @@ class DataLoaders:
         return dblock.dataloaders(source, path=path, **kwargs)
 
     def add_tfms(self, tfms: Any, event_name: str, loaders: Any = None) -> None:
-        """Add `tfms` to the `event_name` Pipeline (after_item, before_batch, after_batch) of `loaders` (all)."""
+        """Add `tfms` to the `event_name` Pipeline (after_item, before_batch or after_batch) of `loaders`."""
         if event_name not in _BATCH_TFMS:
             raise ValueError(
                 f"DataLoaders.add_tfms: event_name must be one of {list(_BATCH_TFMS)}, got {event_name!r}"
