@@ -133,6 +133,14 @@ def test_torch_save_load_keeps_type(tmp_path) -> None:
     assert type(back) is TensorImage and back.img_size == (1, 3)
 
 
+def test_weights_only_load_with_allowlisted_class(tmp_path) -> None:
+    cat = TensorCategory([1, 2], vocab=("a", "b", "c"))
+    torch.save(cat, tmp_path / "c.pt")
+    with torch.serialization.safe_globals([TensorCategory]):
+        back = torch.load(tmp_path / "c.pt", weights_only=True)
+    assert type(back) is TensorCategory and back.vocab == ("a", "b", "c") and back.tolist() == [1, 2]
+
+
 def test_deepcopy_copies_data_and_metadata() -> None:
     img = TensorImage(torch.zeros(2), meta={"a": [1]})
     c = copy.deepcopy(img)

@@ -64,6 +64,8 @@ class TensorBase(Tensor):
     `TensorBase(x, **meta)` accepts a tensor, a numpy array, a list or a number (see `tensor`)
     and stores `meta` as instance attributes (e.g. `TensorBase(x, img_size=(28, 28))`).
     Subclass it for semantic types (`class TensorImage(TensorBase): pass`) to dispatch on.
+    Pickling and `torch.save` use torch's subclass support; to read one back with
+    `torch.load(..., weights_only=True)`, allow its class with `torch.serialization.safe_globals`.
     """
 
     def __new__(cls, x: Any, **kwargs: Any) -> Any:
@@ -135,20 +137,6 @@ class TensorBase(Tensor):
         memo[id(self)] = res
         res.__dict__ = copy.deepcopy(self.__dict__, memo)
         return res
-
-    def __reduce_ex__(self, proto: Any) -> Any:
-        # Rebuild from a plain tensor (pickled by torch) plus the metadata dict; works across
-        # torch versions because it only relies on pickling plain tensors.
-        plain = self.as_subclass(Tensor).detach()
-        return (_rebuild_tensor_base, (type(self), plain, dict(self.__dict__), self.requires_grad))
-
-
-def _rebuild_tensor_base(cls: type, plain: Tensor, meta: dict, requires_grad: bool) -> Any:
-    """Unpickle a TensorBase: retype the plain tensor and restore its metadata."""
-    res: Any = plain.as_subclass(cls)
-    res.requires_grad_(requires_grad)
-    res.__dict__.update(meta)
-    return res
 
 
 class TensorCategory(TensorBase):
