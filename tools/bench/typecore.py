@@ -21,6 +21,22 @@ class TensorImage(TensorBase):
     """A semantic tensor subclass, as an application would define one."""
 
 
+class TorchDefaultSubclass(torch.Tensor):
+    """Reference: a subclass using torch's stock `__torch_function__` (keeps the type, no metadata)."""
+
+
+class FloorSubclass(torch.Tensor):
+    """Reference floor: the cheapest Python `__torch_function__` that keeps the type (no checks at all)."""
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        with torch.DisableTorchFunctionSubclass():
+            ret = func(*args, **(kwargs or {}))
+        if type(ret) is torch.Tensor:
+            ret.__class__ = cls
+        return ret
+
+
 def interleaved(fns: list[Callable[[], object]], number: int) -> tuple[list[float], list[float]]:
     """Time `fns` in alternation for ROUNDS rounds: (median seconds per call, median ratio to fns[0])."""
     per_round: list[list[float]] = [[] for _ in fns]
@@ -51,29 +67,35 @@ def small_ops(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def bench_tensor_ops() -> None:
-    print("(a) TensorBase vs torch.Tensor: a loop of 14 small ops (add, mul, sub, index, sum, mean, view,")
-    print("    compare, relu, cat, slice, abs, max...); ratio = TensorBase time / torch.Tensor time")
+    print("(a) TensorBase vs torch.Tensor: a loop of 18 small ops (add, mul, sub, index, sum, mean, view,")
+    print("    compare, relu, cat, slice, abs, max...); ratio = TensorBase time / torch.Tensor time.")
+    print("    References: 'torch default' = a subclass with torch's stock __torch_function__; 'floor' = the")
+    print("    cheapest possible Python __torch_function__ (what any type-keeping subclass must pay).")
     print(
-        f"    {'shape':<18}{'torch.Tensor':>16}{'TensorBase':>14}{'+metadata':>14}"
-        f"{'ratio':>9}{'ratio+meta':>12}"
+        f"    {'shape':<14}{'torch.Tensor':>14}{'TensorBase':>12}{'ratio':>8}{'+metadata':>11}"
+        f"{'torch default':>15}{'floor':>7}"
     )
     for shape, number in (((2, 2), 300), ((64, 64), 200), ((64, 3, 32, 32), 10), ((256, 256), 30)):
         x, y = torch.randn(*shape), torch.randn(*shape)
         bx, by = TensorImage(x), TensorImage(y)
         mx, my = TensorImage(x, img_size=shape[-2:]), TensorImage(y, img_size=shape[-2:])
         assert type(small_ops(bx, by)) is TensorImage and small_ops(mx, my).img_size == shape[-2:]
-        (base, sub, meta), (_, r_sub, r_meta) = interleaved(
+        dx, dy = x.as_subclass(TorchDefaultSubclass), y.as_subclass(TorchDefaultSubclass)
+        fx, fy = x.as_subclass(FloorSubclass), y.as_subclass(FloorSubclass)
+        (base, sub, *_), (_, r_sub, r_meta, r_default, r_floor) = interleaved(
             [
                 lambda x=x, y=y: small_ops(x, y),
                 lambda bx=bx, by=by: small_ops(bx, by),
                 lambda mx=mx, my=my: small_ops(mx, my),
+                lambda dx=dx, dy=dy: small_ops(dx, dy),
+                lambda fx=fx, fy=fy: small_ops(fx, fy),
             ],
             number,
         )
         label = "x".join(map(str, shape))
         print(
-            f"    {label:<18}{base * 1e6:>13.1f} us{sub * 1e6:>11.1f} us{meta * 1e6:>11.1f} us"
-            f"{r_sub:>8.2f}x{r_meta:>11.2f}x"
+            f"    {label:<14}{base * 1e6:>11.1f} us{sub * 1e6:>9.1f} us{r_sub:>7.2f}x{r_meta:>10.2f}x"
+            f"{r_default:>14.2f}x{r_floor:>6.2f}x"
         )
 
 
