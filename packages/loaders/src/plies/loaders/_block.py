@@ -15,7 +15,8 @@ import torch
 from plies.pipes import ItemTransform, Pipeline, Transform
 from plies.typecore import L, noop
 
-from ._datasets import Datasets, _item_error, describe_item, tfm_name
+from ._datasets import Datasets
+from ._errors import describe_item, item_error, tfm_name
 from ._splitters import RandomSplitter
 from ._tfmddl import TfmdDL
 from ._transforms import (
@@ -272,7 +273,7 @@ class DataBlock:
                     x = f(x, split_idx=0)
                 except Exception as e:
                     _report(f"type transform {step} ({tfm_name(f)}) of pipeline {k}", idx, item, e)
-                    raise _item_error(tl, e, idx, item) from e
+                    raise item_error(tl, e, idx, item) from e
                 print(f"    applying {tfm_name(f)} gives\n      {_show_value(x)}")
             sample.append(x)
         sample_t = tuple(sample)

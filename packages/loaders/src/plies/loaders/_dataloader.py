@@ -14,15 +14,17 @@ import itertools
 import math
 import random
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import torch
 from plies.typecore import funcs_kwargs, is_listy, retain_types, to_device
 from torch.utils.data import DataLoader as TorchDataLoader
-from torch.utils.data import IterableDataset, TensorDataset, get_worker_info
+from torch.utils.data import IterableDataset
 
 from ._collate import collate_error, fa_collate, fa_convert
+from ._sources import as_columns
+from ._workers import PliesStream, broadcast_seed, identity_collate, worker_init
 
 __all__ = ["DataLoader"]
 
@@ -49,80 +51,6 @@ _PER_ITEM_STAGES = (
     "retain",
     "do_batch",
 )
-
-
-class _Columns:
-    """A tuple of equally long tensors/arrays seen as one indexable source of `(c0[i], c1[i], ...)` items."""
-
-    def __init__(self, columns: Sequence[Any], single: bool) -> None:
-        self.columns, self.single = tuple(columns), single
-
-    def __len__(self) -> int:
-        return len(self.columns[0])
-
-    def __getitem__(self, i: Any) -> Any:
-        if self.single:
-            return self.columns[0][i]
-        return tuple(c[i] for c in self.columns)
-
-    def batch(self, idxs: Sequence[int]) -> Any:
-        """The batch of rows `idxs`: one index operation per column."""
-        index = torch.as_tensor(idxs, dtype=torch.long)
-        cols = [
-            torch.as_tensor(c[index.numpy()]) if isinstance(c, np.ndarray) else c[index] for c in self.columns
-        ]
-        return cols[0] if self.single else tuple(cols)
-
-
-def _as_columns(dataset: Any) -> _Columns | None:
-    """The column view of an in-memory tensor source, or None for any other source."""
-    if isinstance(dataset, (torch.Tensor, np.ndarray)):
-        return _Columns([dataset], single=True) if dataset.ndim > 0 else None
-    if type(dataset) is TensorDataset:
-        return _Columns(dataset.tensors, single=False)
-    if (
-        isinstance(dataset, tuple)
-        and dataset
-        and all(isinstance(c, (torch.Tensor, np.ndarray)) for c in dataset)
-    ):
-        if all(c.ndim > 0 for c in dataset):
-            lengths = {len(c) for c in dataset}
-            if len(lengths) > 1:
-                raise ValueError(
-                    f"DataLoader: a tuple of tensors is read as columns of one dataset, so they need "
-                    f"the same length; got lengths {[len(c) for c in dataset]}"
-                )
-            return _Columns(dataset, single=False)
-    return None
-
-
-class _PliesStream(IterableDataset):
-    """The torch-side view of a plies DataLoader: each worker yields the batches it owns."""
-
-    def __init__(self, dl: DataLoader) -> None:
-        self.dl = dl
-
-    def __iter__(self) -> Iterator[Any]:
-        dl, info = self.dl, get_worker_info()
-        if info is not None:
-            dl.offs, dl.num_workers = info.id, info.num_workers
-            plan = tuple(int(v) for v in dl._plan.tolist())
-            if plan != dl._prepared:  # persistent workers keep an old copy: follow the main process's plan
-                dl._base_seed = plan[0]
-                dl._prepare(plan[1], plan[2])
-        return dl.create_batches(dl.sample())
-
-
-def _identity(b: Any) -> Any:
-    return b
-
-
-def _worker_init(worker_id: int) -> None:
-    """Seed numpy in each worker from the seed torch gave it (torch seeds `random` and torch itself)."""
-    np.random.seed(torch.initial_seed() % 2**32)
-    info = get_worker_info()
-    if info is not None:
-        cast(_PliesStream, info.dataset).dl.wif()
 
 
 @funcs_kwargs
@@ -175,7 +103,7 @@ class DataLoader:
         self.device, self.seed, self.timeout = device, seed, timeout
         self.rank, self.world_size, self.pad = rank, world_size, pad
         self._indexed_arg, self._n_arg = indexed, n
-        self._columns = _as_columns(dataset)
+        self._columns = as_columns(dataset)
         if indexed is None:
             indexed = (
                 dataset is not None
@@ -462,7 +390,7 @@ class DataLoader:
             return
         seed = int(torch.randint(0, 2**62, (1,)).item())
         if self.world_size > 1 and self.shuffle:
-            seed = _broadcast_seed(seed, self.world_size)
+            seed = broadcast_seed(seed, self.world_size)
         self._base_seed = seed
 
     def _prepare(self, epoch: int, skip: int) -> None:
@@ -534,12 +462,12 @@ class DataLoader:
         kwargs: dict[str, Any] = {}
         if self.num_workers > 0:
             kwargs.update(
-                worker_init_fn=_worker_init, persistent_workers=self.persistent_workers, timeout=self.timeout
+                worker_init_fn=worker_init, persistent_workers=self.persistent_workers, timeout=self.timeout
             )
         loader = TorchDataLoader(
-            _PliesStream(self),
+            PliesStream(self),
             batch_size=None,
-            collate_fn=_identity,
+            collate_fn=identity_collate,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             generator=generator,
@@ -556,22 +484,3 @@ class _Empty:
 
 
 _EMPTY = _Empty()
-
-
-def _broadcast_seed(seed: int, world_size: int) -> int:
-    """Rank 0's `seed`, broadcast through torch.distributed so every rank shuffles alike."""
-    import torch.distributed as dist
-
-    if not (dist.is_available() and dist.is_initialized()):
-        raise ValueError(
-            f"DataLoader(shuffle=True, world_size={world_size}): every rank must shuffle alike; "
-            "pass seed= or initialise torch.distributed so rank 0's seed is broadcast"
-        )
-    device = (
-        torch.device("cuda", torch.cuda.current_device())
-        if dist.get_backend() == "nccl"
-        else torch.device("cpu")
-    )
-    t = torch.tensor([seed], dtype=torch.int64, device=device)
-    dist.broadcast(t, src=0)
-    return int(t.item())

@@ -15,7 +15,8 @@ import torch
 from plies.pipes import Pipeline
 from plies.typecore import to_device
 
-from ._datasets import Datasets, TfmdLists, _type_name, test_set, tfm_name
+from ._datasets import Datasets, TfmdLists, test_set, type_name
+from ._errors import tfm_name
 from ._tfmddl import _BATCH_TFMS, TfmdDL
 
 __all__ = ["DataLoaders"]
@@ -295,7 +296,7 @@ def _names_of(types: Any) -> Any:
         return None
     if isinstance(types, tuple):
         return [_names_of(t) for t in types]
-    return _type_name(types)
+    return type_name(types)
 
 
 def _loaded_tensor_class(name: str) -> type:
@@ -306,7 +307,7 @@ def _loaded_tensor_class(name: str) -> type:
         if cls in seen:
             continue
         seen.add(cls)
-        if _type_name(cls) == name:
+        if type_name(cls) == name:
             return cls
         todo.extend(cls.__subclasses__())
     return object  # retain_type leaves a field alone for `object`
@@ -320,7 +321,7 @@ def _types_of(names: Any) -> Any:
 
 def _tl_state(tl: TfmdLists) -> dict[str, Any]:
     fs = list(tl.tfms.fs)
-    types = [t if isinstance(t, str) else _type_name(t) for t in (tl.types or [])]
+    types = [t if isinstance(t, str) else type_name(t) for t in (tl.types or [])]
     start = 0
     while True:  # leave out leading transforms that cannot be saved; an empty pipeline always can
         try:

@@ -13,41 +13,15 @@ from typing import Any
 from plies.pipes import Pipeline
 from plies.typecore import L, is_listy
 
+from ._errors import item_error, setup_error
+from ._sources import item_at, take
 from ._tfmddl import TfmdDL
 from ._transforms import LabelNotInVocab
 
 __all__ = ["TfmdLists", "Datasets", "test_set"]
 
 
-def _item_at(items: Any, i: int) -> Any:
-    """Item `i` of a list-like or (by position) of a DataFrame."""
-    return items.iloc[i] if hasattr(items, "iloc") else items[i]
-
-
-def _take(items: Any, idxs: Sequence[int]) -> Any:
-    """The sub-collection of `items` at `idxs` (a DataFrame stays a DataFrame)."""
-    if hasattr(items, "iloc"):
-        return items.iloc[list(idxs)]
-    if hasattr(items, "shape") and hasattr(items, "__array__"):
-        return items[list(idxs)]
-    return L(_item_at(items, i) for i in idxs)
-
-
-def describe_item(o: Any, width: int = 80) -> str:
-    """A short one-line description of a raw item for error messages (paths in full)."""
-    if hasattr(o, "to_dict") and hasattr(o, "name"):
-        text = f"row {o.name!r}: {o.to_dict()!r}"
-    else:
-        text = str(o) if hasattr(o, "__fspath__") else repr(o)
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def tfm_name(f: Any) -> str:
-    """A transform's short name for messages: its function's or class's name, without arguments."""
-    return str(getattr(f, "name", type(f).__name__)).split(" -- ")[0]
-
-
-def _type_name(t: type) -> str:
+def type_name(t: type) -> str:
     return f"{t.__module__}.{t.__qualname__}"
 
 
@@ -61,15 +35,15 @@ class _RawView(Sequence):
         return len(self.items)
 
     def __getitem__(self, i: Any) -> Any:
-        return _item_at(self.items, i)
+        return item_at(self.items, i)
 
     def __iter__(self) -> Iterator[Any]:
-        return (_item_at(self.items, i) for i in range(len(self.items)))
+        return (item_at(self.items, i) for i in range(len(self.items)))
 
     def _subset(self, i: int) -> _RawView:
         if self.splits is None:
             return self if i == 0 else _RawView([], None)
-        return _RawView(_take(self.items, self.splits[i]), None)
+        return _RawView(take(self.items, self.splits[i]), None)
 
     @property
     def train(self) -> _RawView:
@@ -218,17 +192,17 @@ class TfmdLists(_SplitBase):
         try:
             self.tfms.setup(_RawView(self.items, self.splits), train_setup)
         except Exception as e:
-            raise _setup_error(self, e, planned, train_setup) from e
+            raise setup_error(self, e, planned, train_setup) from e
         if len(self) == 0:
             return
         first = self.splits[0][0] if self.splits is not None and len(self.splits[0]) else 0
-        x = _item_at(self.items, first)
+        x = item_at(self.items, first)
         types = [type(x)]
         for f in self.tfms.fs:
             try:
                 x = f(x, split_idx=self.split_idx)
             except Exception as e:
-                raise _item_error(self, e, first, _item_at(self.items, first)) from e
+                raise item_error(self, e, first, item_at(self.items, first)) from e
             types.append(type(x))
         self.types = types
 
@@ -251,7 +225,7 @@ class TfmdLists(_SplitBase):
             raise IndexError(f"TfmdLists.subset({i}): no splits were given, so there is only subset 0")
         if not 0 <= i < len(self.splits):
             raise IndexError(f"TfmdLists.subset({i}): there are {len(self.splits)} subsets")
-        return self._new(_take(self.items, self.splits[i]), split_idx=i)
+        return self._new(take(self.items, self.splits[i]), split_idx=i)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -267,13 +241,13 @@ class TfmdLists(_SplitBase):
         i = int(idx)
         if not -len(self) <= i < len(self):
             raise IndexError(f"TfmdLists: index {i} out of range for {len(self)} items")
-        item = _item_at(self.items, i)
+        item = item_at(self.items, i)
         try:
             return self.tfms(item)
         except LabelNotInVocab as e:
             raise e.with_item(i) from None
         except Exception as e:
-            raise _item_error(self, e, i, item) from e
+            raise item_error(self, e, i, item) from e
 
     def decode(self, o: Any, **kwargs: Any) -> Any:
         """Decode `o` through the pipeline (in reverse)."""
@@ -290,7 +264,7 @@ class TfmdLists(_SplitBase):
         for idx, t in enumerate(self.types):
             if _is_instance_by_name(x, t):
                 return idx
-        names = ", ".join(t if isinstance(t, str) else _type_name(t) for t in self.types)
+        names = ", ".join(t if isinstance(t, str) else type_name(t) for t in self.types)
         raise TypeError(
             f"TfmdLists.infer_idx: expected an input of one of the types {names}; got {type(x).__name__}"
         )
@@ -318,57 +292,7 @@ def _is_instance_by_name(x: Any, t: Any) -> bool:
     """`isinstance(x, t)`, `t` a class or (after a plain-data export) a class's qualified name."""
     if isinstance(t, type):
         return isinstance(x, t)
-    return any(_type_name(k) == t for k in type(x).__mro__)
-
-
-def _failing_step(tl: TfmdLists, item: Any) -> str:
-    """Name of the first transform of `tl` that raises on `item` (re-running the steps one by one)."""
-    x = item
-    for k, f in enumerate(tl.tfms.fs):
-        try:
-            x = f(x, split_idx=tl.split_idx)
-        except Exception:
-            return f"step {k} ({tfm_name(f)})"
-    return "a step (it did not fail again when re-run)"
-
-
-def _item_error(tl: TfmdLists, err: Exception, i: int, item: Any) -> Exception:
-    """`err` re-raised with the failing step and item named (same builtin exception type)."""
-    msg = f"{_failing_step(tl, item)} failed on item {i} ({describe_item(item)}): {type(err).__name__}: {err}"
-    return _with_message(err, msg)
-
-
-def _setup_error(tl: TfmdLists, err: Exception, planned: list[Any], train_setup: bool) -> Exception:
-    """`err` from a pipeline's setup, naming the transform being set up and, when an earlier step raised
-    on an item, that item and step."""
-    done = len(tl.tfms.fs)
-    name = tfm_name(planned[done]) if done < len(planned) else "?"
-    idxs = tl.splits[0] if train_setup and tl.splits is not None else range(len(tl))
-    for i in idxs:
-        x = item = _item_at(tl.items, i)
-        for k, f in enumerate(planned[:done]):
-            try:
-                x = f(x, split_idx=tl.split_idx)
-            except Exception:
-                label = tfm_name(f)
-                return _with_message(
-                    err,
-                    f"step {k} ({label}) failed on item {i} ({describe_item(item)}) while "
-                    f"setting up {name}: {type(err).__name__}: {err}",
-                )
-    return _with_message(err, f"setting up step {done} ({name}) failed: {type(err).__name__}: {err}")
-
-
-def _with_message(err: Exception, msg: str) -> Exception:
-    """An exception of `err`'s builtin type carrying `msg`; a non-builtin `err` gets `msg` as a note."""
-    kind = type(err)
-    if kind.__module__ == "builtins":
-        try:
-            return kind(msg)
-        except TypeError:
-            pass
-    err.add_note(msg)
-    return err
+    return any(type_name(k) == t for k in type(x).__mro__)
 
 
 class Datasets(_SplitBase):
@@ -472,7 +396,7 @@ def test_set(
     if isinstance(dsets, Datasets):
         tls = list(dsets.tls) if with_labels else list(dsets.tls)[: dsets.n_inp]
         test_tls = [tl._new(test_items, split_idx=1) for tl in tls]
-        first = _item_at(test_tls[0].items, 0) if len(test_tls[0]) else None
+        first = item_at(test_tls[0].items, 0) if len(test_tls[0]) else None
         if rm_tfms is None:
             rm_tfms = [tl.infer_idx(first) if first is not None else 0 for tl in test_tls]
         elif not is_listy(rm_tfms):
@@ -482,7 +406,7 @@ def test_set(
         return Datasets(tls=test_tls, n_inp=min(dsets.n_inp, len(test_tls)), dl_type=dsets.dl_type)
     if isinstance(dsets, TfmdLists):
         tl = dsets._new(test_items, split_idx=1)
-        j = rm_tfms if rm_tfms is not None else (tl.infer_idx(_item_at(tl.items, 0)) if len(tl) else 0)
+        j = rm_tfms if rm_tfms is not None else (tl.infer_idx(item_at(tl.items, 0)) if len(tl) else 0)
         tl.tfms = Pipeline(list(tl.tfms.fs)[j:], split_idx=1)
         return tl
     raise TypeError(f"test_set: expected Datasets or TfmdLists, got {type(dsets).__name__}")

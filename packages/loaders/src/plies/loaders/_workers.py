@@ -1,0 +1,62 @@
+"""The torch side of a plies DataLoader: the IterableDataset each worker process runs, worker seeding,
+and the seed broadcast that keeps every rank's shuffle order identical."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+import torch
+from torch.utils.data import IterableDataset, get_worker_info
+
+if TYPE_CHECKING:
+    from ._dataloader import DataLoader
+
+
+class PliesStream(IterableDataset):
+    """The torch-side view of a plies DataLoader: each worker yields the batches it owns."""
+
+    def __init__(self, dl: DataLoader) -> None:
+        self.dl = dl
+
+    def __iter__(self) -> Iterator[Any]:
+        dl, info = self.dl, get_worker_info()
+        if info is not None:
+            dl.offs, dl.num_workers = info.id, info.num_workers
+            plan = tuple(int(v) for v in dl._plan.tolist())
+            if plan != dl._prepared:  # persistent workers keep an old copy: follow the main process's plan
+                dl._base_seed = plan[0]
+                dl._prepare(plan[1], plan[2])
+        return dl.create_batches(dl.sample())
+
+
+def identity_collate(b: Any) -> Any:
+    return b
+
+
+def worker_init(worker_id: int) -> None:
+    """Seed numpy in each worker from the seed torch gave it (torch seeds `random` and torch itself)."""
+    np.random.seed(torch.initial_seed() % 2**32)
+    info = get_worker_info()
+    if info is not None:
+        cast(PliesStream, info.dataset).dl.wif()
+
+
+def broadcast_seed(seed: int, world_size: int) -> int:
+    """Rank 0's `seed`, broadcast through torch.distributed so every rank shuffles alike."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        raise ValueError(
+            f"DataLoader(shuffle=True, world_size={world_size}): every rank must shuffle alike; "
+            "pass seed= or initialise torch.distributed so rank 0's seed is broadcast"
+        )
+    device = (
+        torch.device("cuda", torch.cuda.current_device())
+        if dist.get_backend() == "nccl"
+        else torch.device("cpu")
+    )
+    t = torch.tensor([seed], dtype=torch.int64, device=device)
+    dist.broadcast(t, src=0)
+    return int(t.item())
