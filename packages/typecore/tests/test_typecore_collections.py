@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import operator
+import pickle
 from types import SimpleNamespace
 
 import numpy as np
@@ -160,6 +162,14 @@ def test_shuffle_is_seeded_and_a_permutation() -> None:
     set_seed(1)
     b = L.range(20).shuffle()
     assert a == b and sorted(a) == list(range(20)) and a != list(range(20))
+
+
+def test_pickle_and_copy() -> None:
+    t = L(1, [2, 3], "a")
+    assert pickle.loads(pickle.dumps(t)) == t and type(pickle.loads(pickle.dumps(t))) is L
+    c = copy.deepcopy(t)
+    c[1].append(4)
+    assert t[1] == [2, 3]
 
 
 def test_methods_return_subclass() -> None:

@@ -151,6 +151,13 @@ def test_delegates_without_kwargs_is_an_error() -> None:
     with pytest.raises(TypeError, match="delegates\\(to=None\\) decorates a class"):
         delegates()(base_fn)
 
+    class NoInit(A):
+        pass
+
+    with pytest.raises(TypeError, match="NoInit defines no __init__ of its own to delegate from"):
+        delegates()(NoInit)
+    assert "x" in inspect.signature(A).parameters
+
 
 @funcs_kwargs
 class Loader:

@@ -12,7 +12,6 @@ from ._basics import (
     ifnone,
     is_,
     is_iter,
-    is_listy,
     is_not,
     le,
     listify,
@@ -31,7 +30,7 @@ from ._basics import (
     uniqueify,
 )
 from ._builders import build_from_spec, register_builder
-from ._collections import L
+from ._collections import L, is_listy
 from ._dispatch import TypeDispatch, retain_type, retain_types, typedispatch
 from ._meta import delegates, funcs_kwargs, patch, patch_to
 from ._tensors import TensorBase, TensorCategory, TensorMultiCategory, tensor

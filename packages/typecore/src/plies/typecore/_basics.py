@@ -12,7 +12,6 @@ T = TypeVar("T")
 __all__ = [
     "listify",
     "tuplify",
-    "is_listy",
     "is_iter",
     "ifnone",
     "noop",
@@ -47,13 +46,6 @@ def _is_array(o: Any) -> bool:
 def is_iter(o: Any) -> bool:
     """Whether `o` can be used in a `for` loop (0-d arrays and tensors cannot)."""
     return isinstance(o, (Iterable, Generator)) and bool(getattr(o, "ndim", 1))
-
-
-def is_listy(x: Any) -> bool:
-    """Whether `x` is a list, tuple, slice, generator or `L` (not a string, dict or array)."""
-    from ._collections import L
-
-    return isinstance(x, (tuple, list, L, slice, Generator))
 
 
 def listify(o: Any = None, *rest: Any, use_list: bool = False, match: Any = None) -> list:

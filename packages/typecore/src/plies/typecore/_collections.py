@@ -6,12 +6,12 @@ import functools
 import itertools
 import operator
 import random
-from collections.abc import Callable, Iterable, Iterator, MutableSequence
+from collections.abc import Callable, Generator, Iterable, Iterator, MutableSequence
 from typing import Any, SupportsIndex, overload
 
 from ._basics import is_iter, listify, mask2idxs, noop, uniqueify
 
-__all__ = ["L"]
+__all__ = ["L", "is_listy"]
 
 _REPR_MAX = 10
 
@@ -291,3 +291,8 @@ def _first_scalar(idx: list) -> Any:
     """The first index entry as a Python scalar (`.item()` for numpy/tensor scalars)."""
     it = idx[0]
     return it.item() if hasattr(it, "item") else it
+
+
+def is_listy(x: Any) -> bool:
+    """Whether `x` is a list, tuple, slice, generator or `L` (not a string, dict or array)."""
+    return isinstance(x, (tuple, list, L, slice, Generator))

@@ -105,6 +105,8 @@ def delegates(to: Any = None, keep: bool = False, but: Any = None) -> Callable[[
                 raise TypeError(
                     "delegates(to=None) decorates a class; for a function, name the function to delegate to"
                 )
+            if "__init__" not in vars(f):
+                raise TypeError(f"delegates: {f.__name__} defines no __init__ of its own to delegate from")
             to_f: Any = f.__base__.__init__  # type: ignore[misc]
             from_f: Any = f.__init__  # type: ignore[misc]
         else:
