@@ -21,7 +21,14 @@ import torch
 from PIL import Image
 from plies.layers import xresnet18
 from plies.learner import Learner, accuracy, load_learner
-from plies.loaders import CategoryBlock, DataBlock, GrandparentSplitter, TransformBlock, get_image_files, parent_label
+from plies.loaders import (
+    CategoryBlock,
+    DataBlock,
+    GrandparentSplitter,
+    TransformBlock,
+    get_image_files,
+    parent_label,
+)
 from plies.pipes import register_transform
 from plies.typecore import TensorBase, set_seed
 
@@ -39,7 +46,9 @@ def load_digit(path: Path) -> TensorBase:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (the model is tiny: 1 is fastest)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (the model is tiny: 1 is fastest)"
+    )
     args = parser.parse_args()
     start = time.perf_counter()
     set_seed(42)
@@ -52,8 +61,10 @@ def main() -> int:
         get_y=parent_label,
     )
     dls = digits.dataloaders(DATA, bs=32)
-    print(f"data: {len(dls.train_ds)} training and {len(dls.valid_ds)} validation images, "
-          f"classes {list(dls.vocab)}")
+    print(
+        f"data: {len(dls.train_ds)} training and {len(dls.valid_ds)} validation images, "
+        f"classes {list(dls.vocab)}"
+    )
 
     model = xresnet18(c_in=1, n_out=len(dls.vocab), stem_szs=(16, 16, 32), widen=0.25)
     with tempfile.TemporaryDirectory() as tmp:

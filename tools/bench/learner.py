@@ -75,8 +75,10 @@ def _learner(dls: DataLoaders) -> Learner:
 def plies_fit(data: tuple[torch.Tensor, ...], bar: bool, torch_data: bool = False) -> float:
     xt, yt, xv, yv = data
     if torch_data:
-        dls = DataLoaders(TorchDataLoader(TensorDataset(xt, yt), batch_size=BS, shuffle=True),
-                          TorchDataLoader(TensorDataset(xv, yv), batch_size=BS))
+        dls = DataLoaders(
+            TorchDataLoader(TensorDataset(xt, yt), batch_size=BS, shuffle=True),
+            TorchDataLoader(TensorDataset(xv, yv), batch_size=BS),
+        )
     else:
         dls = DataLoaders(DataLoader((xt, yt), bs=BS, shuffle=True), DataLoader((xv, yv), bs=BS))
     learn = _learner(dls)
@@ -107,13 +109,23 @@ def main() -> None:
     raw = best_time(lambda: raw_loop(data), args.repeats)
     rows = [
         ("raw PyTorch loop (torch DataLoader)", raw),
-        ("Learner.fit, bar off (plies DataLoader)", best_time(lambda: plies_fit(data, bar=False), args.repeats)),
-        ("Learner.fit, bar on  (plies DataLoader)", best_time(lambda: plies_fit(data, bar=True), args.repeats)),
-        ("Learner.fit, bar off (torch DataLoader)",
-         best_time(lambda: plies_fit(data, bar=False, torch_data=True), args.repeats)),
+        (
+            "Learner.fit, bar off (plies DataLoader)",
+            best_time(lambda: plies_fit(data, bar=False), args.repeats),
+        ),
+        (
+            "Learner.fit, bar on  (plies DataLoader)",
+            best_time(lambda: plies_fit(data, bar=True), args.repeats),
+        ),
+        (
+            "Learner.fit, bar off (torch DataLoader)",
+            best_time(lambda: plies_fit(data, bar=False, torch_data=True), args.repeats),
+        ),
     ]
-    print(f"tiny MLP, bs {BS}, {N_TRAIN // BS} train + {N_VALID // BS} valid batches, "
-          f"best of {args.repeats}, {args.threads} thread(s)")
+    print(
+        f"tiny MLP, bs {BS}, {N_TRAIN // BS} train + {N_VALID // BS} valid batches, "
+        f"best of {args.repeats}, {args.threads} thread(s)"
+    )
     for name, t in rows:
         print(f"{name:42s} {t * 1000:8.1f} ms  {t / n_batches * 1e6:7.1f} us/batch  ratio {t / raw:5.3f}")
 

@@ -23,7 +23,9 @@ def make_learner(tmp_path, **kwargs) -> Learner:
     torch.manual_seed(0)
     x = torch.randn(40, 2)
     y = x @ torch.tensor([[1.0], [2.0]])
-    dls = DataLoaders(DataLoader((x[:32], y[:32]), bs=8, shuffle=True, seed=0), DataLoader((x[32:], y[32:]), bs=8))
+    dls = DataLoaders(
+        DataLoader((x[:32], y[:32]), bs=8, shuffle=True, seed=0), DataLoader((x[32:], y[32:]), bs=8)
+    )
     return Learner(dls, nn.Linear(2, 1), path=tmp_path, opt_func=SGD, lr=0.05, **kwargs)
 
 
@@ -42,7 +44,9 @@ class ScriptedValidLoss(Callback):
 def test_early_stopping_after_patience_epochs(tmp_path, capsys):
     learn = make_learner(tmp_path)
     with learn.no_bar():
-        learn.fit(10, cbs=[ScriptedValidLoss([5, 4, 4.5, 4.2, 3, 1, 1, 1, 1, 1]), EarlyStoppingCallback(patience=2)])
+        learn.fit(
+            10, cbs=[ScriptedValidLoss([5, 4, 4.5, 4.2, 3, 1, 1, 1, 1, 1]), EarlyStoppingCallback(patience=2)]
+        )
     assert len(learn.recorder.values) == 4  # epochs 0..3: no improvement at epochs 2 and 3
     assert "No improvement since epoch 1: early stopping" in capsys.readouterr().out
 
@@ -79,7 +83,10 @@ def test_save_model_every_epoch(tmp_path):
     with learn.no_bar():
         learn.fit(3, cbs=SaveModelCallback(fname="ep", every_epoch=True))
     assert sorted(p.name for p in (tmp_path / "models").iterdir()) == [
-        "ep_0.safetensors", "ep_1.safetensors", "ep_2.safetensors"]
+        "ep_0.safetensors",
+        "ep_1.safetensors",
+        "ep_2.safetensors",
+    ]
 
 
 def test_reduce_lr_on_plateau(tmp_path, capsys):
@@ -93,7 +100,14 @@ def test_reduce_lr_on_plateau(tmp_path, capsys):
             lrs.append(self.learn.opt.hypers[0]["lr"])
 
     with learn.no_bar():
-        learn.fit(5, cbs=[ScriptedValidLoss([3, 3, 3, 2, 2]), ReduceLROnPlateau(patience=2, factor=5, min_lr=1e-3), LRWatch()])
+        learn.fit(
+            5,
+            cbs=[
+                ScriptedValidLoss([3, 3, 3, 2, 2]),
+                ReduceLROnPlateau(patience=2, factor=5, min_lr=1e-3),
+                LRWatch(),
+            ],
+        )
     assert lrs == pytest.approx([0.05, 0.05, 0.01, 0.01, 0.01])
     assert "Epoch 2: reducing lr to 0.01" in capsys.readouterr().out
 
@@ -122,7 +136,9 @@ def test_csv_logger_writes_every_epoch(tmp_path):
     assert lines[0] == "epoch,train_loss,valid_loss,time"
     assert [line.split(",")[0] for line in lines[1:]] == ["0", "1", "0"]
     frame = logger.read_log()
-    assert frame["valid_loss"].tolist() == pytest.approx([r[1] for r in first] + [learn.recorder.values[0][1]])
+    assert frame["valid_loss"].tolist() == pytest.approx(
+        [r[1] for r in first] + [learn.recorder.values[0][1]]
+    )
 
 
 def test_tensorboard_callback_writes_events(tmp_path):

@@ -30,15 +30,20 @@ def make_dls(n: int = 48):
 
 def trained_learner(tmp_path) -> Learner:
     torch.manual_seed(0)
-    learn = Learner(make_dls(), nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2)),
-                    metrics=accuracy, path=tmp_path, lr=3e-2)
+    learn = Learner(
+        make_dls(),
+        nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2)),
+        metrics=accuracy,
+        path=tmp_path,
+        lr=3e-2,
+    )
     with learn.no_bar(), learn.no_logging():
         learn.fit(4)
     return learn
 
 
 def _valid_tensors(learn):
-    xs, ys = zip(*[(x, y) for x, y in learn.dls.valid])
+    xs, ys = zip(*[(x, y) for x, y in learn.dls.valid], strict=False)
     return torch.cat(xs), torch.cat(ys)
 
 

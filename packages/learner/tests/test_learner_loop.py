@@ -50,8 +50,16 @@ class Rec(Callback):
         return lambda: self.seen.append(name)
 
 
-BATCH_TRAIN = ["before_batch", "after_pred", "after_loss", "before_backward", "after_backward",
-               "before_step", "after_step", "after_batch"]
+BATCH_TRAIN = [
+    "before_batch",
+    "after_pred",
+    "after_loss",
+    "before_backward",
+    "after_backward",
+    "before_step",
+    "after_step",
+    "after_batch",
+]
 BATCH_VALID = ["before_batch", "after_pred", "after_loss", "after_batch"]
 
 
@@ -59,8 +67,13 @@ def test_full_fit_sees_every_event_in_order():
     learn = make_learner()
     rec = Rec()
     learn.fit(1, cbs=rec)
-    expected = (["before_fit", "before_epoch", "before_train"] + BATCH_TRAIN * 2
-                + ["after_train", "before_validate"] + BATCH_VALID + ["after_validate", "after_epoch", "after_fit"])
+    expected = (
+        ["before_fit", "before_epoch", "before_train"]
+        + BATCH_TRAIN * 2
+        + ["after_train", "before_validate"]
+        + BATCH_VALID
+        + ["after_validate", "after_epoch", "after_fit"]
+    )
     assert rec.seen == expected
     assert rec not in learn.cbs  # fit(cbs=...) callbacks are removed after the fit
 
@@ -69,6 +82,7 @@ def _raiser(ev: str, exc: type[Exception], when=lambda learn: True) -> Callback:
     def raise_it(cb):
         if when(cb.learn):
             raise exc()
+
     return Callback(**{ev: raise_it})
 
 
@@ -83,7 +97,7 @@ def test_cancel_batch_skips_loss_backward_and_step():
     learn.fit(1, cbs=[rec, _raiser("after_pred", CancelBatchException, lambda lr: lr.training)])
     train_part = rec.seen[rec.seen.index("before_train") + 1 : rec.seen.index("after_train")]
     assert train_part == ["before_batch", "after_pred", "after_cancel_batch", "after_batch"] * 2
-    assert all(torch.equal(a, b) for a, b in zip(before, _weights(learn)))
+    assert all(torch.equal(a, b) for a, b in zip(before, _weights(learn), strict=False))
 
 
 def test_cancel_step_skips_the_step_but_zeroes_gradients():
@@ -92,9 +106,22 @@ def test_cancel_step_skips_the_step_but_zeroes_gradients():
     before = _weights(learn)
     learn.fit(1, cbs=[rec, _raiser("before_step", CancelStepException)])
     train_part = rec.seen[rec.seen.index("before_train") + 1 : rec.seen.index("after_train")]
-    assert train_part == ["before_batch", "after_pred", "after_loss", "before_backward", "after_backward",
-                          "before_step", "after_cancel_step", "after_step", "after_batch"] * 2
-    assert all(torch.equal(a, b) for a, b in zip(before, _weights(learn)))
+    assert (
+        train_part
+        == [
+            "before_batch",
+            "after_pred",
+            "after_loss",
+            "before_backward",
+            "after_backward",
+            "before_step",
+            "after_cancel_step",
+            "after_step",
+            "after_batch",
+        ]
+        * 2
+    )
+    assert all(torch.equal(a, b) for a, b in zip(before, _weights(learn), strict=False))
     assert all(p.grad is None or not p.grad.any() for p in learn.model.parameters())
 
 
@@ -104,17 +131,30 @@ def test_cancel_backward_skips_backward_and_leaves_nothing_to_step():
     before = _weights(learn)
     learn.fit(1, cbs=[rec, _raiser("before_backward", CancelBackwardException)])
     train_part = rec.seen[rec.seen.index("before_train") + 1 : rec.seen.index("after_train")]
-    assert train_part[:7] == ["before_batch", "after_pred", "after_loss", "before_backward",
-                              "after_cancel_backward", "after_backward", "before_step"]
-    assert all(torch.equal(a, b) for a, b in zip(before, _weights(learn)))
+    assert train_part[:7] == [
+        "before_batch",
+        "after_pred",
+        "after_loss",
+        "before_backward",
+        "after_cancel_backward",
+        "after_backward",
+        "before_step",
+    ]
+    assert all(torch.equal(a, b) for a, b in zip(before, _weights(learn), strict=False))
 
 
 def test_cancel_train_goes_straight_to_validation():
     learn = make_learner()
     rec = Rec()
     learn.fit(1, cbs=[rec, _raiser("before_batch", CancelTrainException, lambda lr: lr.training)])
-    assert rec.seen[:6] == ["before_fit", "before_epoch", "before_train", "before_batch",
-                            "after_cancel_train", "after_train"]
+    assert rec.seen[:6] == [
+        "before_fit",
+        "before_epoch",
+        "before_train",
+        "before_batch",
+        "after_cancel_train",
+        "after_train",
+    ]
     assert rec.seen[6:] == ["before_validate"] + BATCH_VALID + ["after_validate", "after_epoch", "after_fit"]
 
 
@@ -122,8 +162,14 @@ def test_cancel_validate_skips_validation_batches():
     learn = make_learner()
     rec = Rec()
     learn.fit(1, cbs=[rec, _raiser("before_validate", CancelValidException)])
-    assert rec.seen[-6:] == ["after_train", "before_validate", "after_cancel_validate", "after_validate",
-                             "after_epoch", "after_fit"]
+    assert rec.seen[-6:] == [
+        "after_train",
+        "before_validate",
+        "after_cancel_validate",
+        "after_validate",
+        "after_epoch",
+        "after_fit",
+    ]
 
 
 def test_cancel_epoch_skips_the_rest_of_the_epoch_only():
@@ -167,7 +213,7 @@ def test_a_callback_replacing_loss_changes_training():
     learn = make_learner(wd=0.0)  # Adam's default weight decay would move the weights without a loss
     before = _weights(learn)
     learn.fit(2, cbs=NoLoss())
-    assert all(torch.allclose(a, b) for a, b in zip(before, _weights(learn)))
+    assert all(torch.allclose(a, b) for a, b in zip(before, _weights(learn), strict=False))
     assert learn.recorder.values[-1][0] == 0.0  # the recorded training loss is the replaced one
 
 
@@ -183,13 +229,15 @@ def test_callbacks_read_through_to_the_learner():
     learn.fit(1, cbs=Peek())
     assert seen == {"same_pred": True, "n_epoch": 1}
     with pytest.raises(AttributeError, match="no attribute 'not_there'"):
-        Peek().not_there
+        _ = Peek().not_there
 
 
 def test_default_callbacks_and_their_names():
     learn = make_learner()
     assert [type(c) for c in learn.cbs] == [TrainEvalCallback, Recorder, ProgressCallback]
-    assert learn.train_eval is learn.cbs[0] and learn.recorder is learn.cbs[1] and learn.progress is learn.cbs[2]
+    assert (
+        learn.train_eval is learn.cbs[0] and learn.recorder is learn.cbs[1] and learn.progress is learn.cbs[2]
+    )
     assert make_learner(default_cbs=False).cbs == []
 
 

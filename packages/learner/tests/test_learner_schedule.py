@@ -27,8 +27,10 @@ def make_learner(n_train: int = 64, bs: int = 8, **kwargs) -> Learner:
     torch.manual_seed(0)
     x = torch.randn(n_train + 16, 3)
     y = x @ torch.tensor([[1.0], [-2.0], [0.5]])
-    dls = DataLoaders(DataLoader((x[:n_train], y[:n_train]), bs=bs, shuffle=True, seed=1),
-                      DataLoader((x[n_train:], y[n_train:]), bs=16))
+    dls = DataLoaders(
+        DataLoader((x[:n_train], y[:n_train]), bs=bs, shuffle=True, seed=1),
+        DataLoader((x[n_train:], y[n_train:]), bs=16),
+    )
     model = nn.Sequential(nn.Linear(3, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 1))
     return Learner(dls, model, **kwargs)
 
@@ -101,21 +103,27 @@ def test_lr_find_restores_model_and_optimizer_exactly_and_suggests():
     learn.fit(1, lr=1e-2)  # the optimizer now has state (Adam moving averages)
     model_before = {k: v.clone() for k, v in learn.model.state_dict().items()}
     opt_before = learn.opt.state_dict()
-    opt_before_state = {k: {n: v.clone() if torch.is_tensor(v) else v for n, v in s.items()}
-                        for k, s in opt_before["state"].items()}
+    opt_before_state = {
+        k: {n: v.clone() if torch.is_tensor(v) else v for n, v in s.items()}
+        for k, s in opt_before["state"].items()
+    }
     res = learn.lr_find(num_it=30, show_plot=False)
     after = learn.model.state_dict()
     assert all(torch.equal(model_before[k], after[k]) for k in model_before)  # incl. BatchNorm running stats
     opt_after = learn.opt.state_dict()
     for k, s in opt_before_state.items():
         for n, v in s.items():
-            assert torch.equal(v, opt_after["state"][k][n]) if torch.is_tensor(v) else v == opt_after["state"][k][n]
+            assert (
+                torch.equal(v, opt_after["state"][k][n])
+                if torch.is_tensor(v)
+                else v == opt_after["state"][k][n]
+            )
     assert [g["lr"] for g in opt_after["param_groups"]] == [g["lr"] for g in opt_before["param_groups"]]
     assert res._fields == ("minimum", "steep", "valley")
     assert all(1e-7 <= v <= 10 for v in res)
     lrs = learn.recorder.lrs
     assert lrs[0] == pytest.approx(1e-7) and 1 < len(lrs) <= 30
-    assert all(b / a == pytest.approx((10 / 1e-7) ** (1 / 30)) for a, b in zip(lrs, lrs[1:]))
+    assert all(b / a == pytest.approx((10 / 1e-7) ** (1 / 30)) for a, b in zip(lrs, lrs[1:], strict=False))
 
 
 def test_lr_find_stops_when_the_loss_diverges():

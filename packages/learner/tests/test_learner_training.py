@@ -24,8 +24,10 @@ def regression_dls(n: int = 512, bs: int = 32) -> DataLoaders:
     x = torch.randn(n, 4, generator=g)
     y = x @ torch.tensor([[1.0], [-0.5], [0.25], [0.0]]) + 0.3 * torch.sin(x[:, :1])
     cut = n * 3 // 4
-    return DataLoaders(DataLoader((x[:cut], y[:cut]), bs=bs, shuffle=True, drop_last=True, seed=0),
-                       DataLoader((x[cut:], y[cut:]), bs=bs * 2))
+    return DataLoaders(
+        DataLoader((x[:cut], y[:cut]), bs=bs, shuffle=True, drop_last=True, seed=0),
+        DataLoader((x[cut:], y[cut:]), bs=bs * 2),
+    )
 
 
 def classification_dls(n: int = 600, bs: int = 32) -> DataLoaders:
@@ -35,8 +37,10 @@ def classification_dls(n: int = 600, bs: int = 32) -> DataLoaders:
     x = centers[labels] + 0.6 * torch.randn(n, 2, generator=g)  # four blobs, a little overlap
     y = TensorCategory(labels)
     cut = n * 3 // 4
-    return DataLoaders(DataLoader((x[:cut], y[:cut]), bs=bs, shuffle=True, drop_last=True, seed=0),
-                       DataLoader((x[cut:], y[cut:]), bs=bs * 2))
+    return DataLoaders(
+        DataLoader((x[:cut], y[:cut]), bs=bs, shuffle=True, drop_last=True, seed=0),
+        DataLoader((x[cut:], y[cut:]), bs=bs * 2),
+    )
 
 
 def mlp(n_in: int, n_out: int, bn: bool = True) -> nn.Sequential:
@@ -119,7 +123,9 @@ def test_fine_tune_trains_the_head_frozen_then_everything():
         def after_batch(self):  # the lrs the scheduler set for the first batch of each fit
             if self.first and self.learn.training:
                 self.first = False
-                phases.append((self.learn.model[0].weight.requires_grad, [h["lr"] for h in self.learn.opt.hypers]))
+                phases.append(
+                    (self.learn.model[0].weight.requires_grad, [h["lr"] for h in self.learn.opt.hypers])
+                )
 
     with learn.no_bar():
         learn.fine_tune(2, base_lr=2e-3, freeze_epochs=1, cbs=Watch(max_norm=100.0))
@@ -174,8 +180,8 @@ def test_gradient_accumulation_equals_a_bigger_batch():
     big = run(32, None)
     acc = run(8, GradientAccumulation(n_acc=32))
     small = run(8, None)
-    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(big, acc))
-    assert not all(torch.allclose(a, b, atol=1e-6) for a, b in zip(big, small))
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(big, acc, strict=False))
+    assert not all(torch.allclose(a, b, atol=1e-6) for a, b in zip(big, small, strict=False))
 
 
 def test_gradient_clip_bounds_the_gradient_norm():

@@ -169,7 +169,8 @@ class Callback:
         learn = self.__dict__.get("learn")
         if learn is None:
             raise AttributeError(
-                f"{type(self).__name__!r} object has no attribute {name!r} (and it is not attached to a learner)"
+                f"{type(self).__name__!r} object has no attribute {name!r} "
+                "(and it is not attached to a learner)"
             )
         return getattr(learn, name)
 
@@ -216,14 +217,16 @@ def _matches(cb: Callback, spec: Any) -> bool:
 
 
 def sort_by_run(cbs: Iterable[Callback]) -> list[Callback]:
-    """Order callbacks by `order`, honouring every `run_before` / `run_after` constraint (topological sort)."""
+    """Order callbacks by `order`, honouring every `run_before` / `run_after` constraint (topological)."""
     cbs = list(cbs)
     deps: dict[int, set[int]] = {i: set() for i in range(len(cbs))}
     for i, cb in enumerate(cbs):
         for j, other in enumerate(cbs):
             if i == j:
                 continue
-            if any(_matches(other, s) for s in cb.run_after) or any(_matches(cb, s) for s in other.run_before):
+            if any(_matches(other, s) for s in cb.run_after) or any(
+                _matches(cb, s) for s in other.run_before
+            ):
                 deps[i].add(j)
     result: list[Callback] = []
     remaining = list(range(len(cbs)))

@@ -91,5 +91,5 @@ def training_transforms(dl: Any) -> Iterator[bool]:
     try:
         yield bool(lists)
     finally:
-        for tl, idx in zip(lists, old):
+        for tl, idx in zip(lists, old, strict=False):
             tl.split_idx = idx

@@ -39,7 +39,16 @@ from ._loss import default_loss_func
 from ._metric import Metric, mk_metric
 from ._progress import ProgressCallback
 from ._recorder import Recorder
-from ._schedule import LRFinder, ParamScheduler, SchedCos, combine_scheds, combined_cos, minimum, steep, valley
+from ._schedule import (
+    LRFinder,
+    ParamScheduler,
+    SchedCos,
+    combine_scheds,
+    combined_cos,
+    minimum,
+    steep,
+    valley,
+)
 from ._utils import detach_cpu, first_tensor, norm_bias_params, to_device_fast, trainable_params
 
 __all__ = ["Learner"]
@@ -195,14 +204,19 @@ class Learner:
         if isinstance(cb, type):
             cb = cb()
         if not isinstance(cb, Callback):
-            raise TypeError(f"add_cb: expected a Callback instance or class, found {type(cb).__name__} ({cb!r})")
+            raise TypeError(
+                f"add_cb: expected a Callback instance or class, found {type(cb).__name__} ({cb!r})"
+            )
         object.__setattr__(cb, "learn", self)
         current = self.__dict__.get(cb.name, getattr(type(self), cb.name, None))
         if current is None or isinstance(current, Callback):
             setattr(self, cb.name, cb)
         else:
-            warnings.warn(f"add_cb: {type(cb).__name__} is not reachable as `learn.{cb.name}`, which is the "
-                          f"learner's own attribute; find it in `learn.cbs`", stacklevel=2)
+            warnings.warn(
+                f"add_cb: {type(cb).__name__} is not reachable as `learn.{cb.name}`, which is the "
+                f"learner's own attribute; find it in `learn.cbs`",
+                stacklevel=2,
+            )
         self.cbs = sort_by_run([*self.cbs, cb])
         self._refresh_events()
         return self
@@ -281,7 +295,13 @@ class Learner:
                 self(e)
 
     # ---- the loop ----------------------------------------------------------------------------
-    def _with_events(self, f: Callable[[], Any], event_type: str, ex: type[Exception], final: Callable[[], Any] | None = None) -> None:
+    def _with_events(
+        self,
+        f: Callable[[], Any],
+        event_type: str,
+        ex: type[Exception],
+        final: Callable[[], Any] | None = None,
+    ) -> None:
         try:
             self(f"before_{event_type}")
             f()
@@ -373,7 +393,7 @@ class Learner:
     def fit(
         self,
         n_epoch: int,
-        lr: float | slice | None = None,
+        lr: float | slice | Sequence[float] | None = None,
         wd: float | None = None,
         cbs: Callback | Sequence[Callback] | None = None,
         reset_opt: bool = False,
@@ -433,11 +453,19 @@ class Learner:
             self.create_opt()
         lr_max_arr = self._current_lrs(lr_max)
         moms = self.moms if moms is None else moms
-        scheds: dict[str, Any] = {"lr": combined_cos(pct_start, lr_max_arr / div, lr_max_arr, lr_max_arr / div_final)}
+        scheds: dict[str, Any] = {
+            "lr": combined_cos(pct_start, lr_max_arr / div, lr_max_arr, lr_max_arr / div_final)
+        }
         if "mom" in self.opt.hypers[0]:
             scheds["mom"] = combined_cos(pct_start, *moms)
-        self.fit(n_epoch, cbs=[ParamScheduler(scheds), *_as_list(cbs)], reset_opt=False, wd=wd,
-                 start_epoch=start_epoch, resume_from=resume_from)
+        self.fit(
+            n_epoch,
+            cbs=[ParamScheduler(scheds), *_as_list(cbs)],
+            reset_opt=False,
+            wd=wd,
+            start_epoch=start_epoch,
+            resume_from=resume_from,
+        )
 
     def fit_flat_cos(
         self,
@@ -456,8 +484,14 @@ class Learner:
             self.create_opt()
         lrs = self._current_lrs(lr)
         scheds = {"lr": combined_cos(pct_start, lrs, lrs, lrs / div_final)}
-        self.fit(n_epoch, cbs=[ParamScheduler(scheds), *_as_list(cbs)], reset_opt=False, wd=wd,
-                 start_epoch=start_epoch, resume_from=resume_from)
+        self.fit(
+            n_epoch,
+            cbs=[ParamScheduler(scheds), *_as_list(cbs)],
+            reset_opt=False,
+            wd=wd,
+            start_epoch=start_epoch,
+            resume_from=resume_from,
+        )
 
     def fit_sgdr(
         self,
@@ -471,15 +505,25 @@ class Learner:
         start_epoch: int = 0,
         resume_from: str | Path | None = None,
     ) -> None:
-        """SGD with warm restarts: `n_cycles` cosine cycles from lr_max to 0, each `cycle_mult` times longer."""
+        """SGD with warm restarts: `n_cycles` cosine cycles from lr_max to 0, each `cycle_mult` x longer."""
         if reset_opt:
             self.create_opt()
         lrs = self._current_lrs(lr_max)
-        n_epoch = cycle_len * (cycle_mult**n_cycles - 1) // (cycle_mult - 1) if cycle_mult != 1 else cycle_len * n_cycles
+        n_epoch = (
+            cycle_len * (cycle_mult**n_cycles - 1) // (cycle_mult - 1)
+            if cycle_mult != 1
+            else cycle_len * n_cycles
+        )
         pcts = [cycle_len * cycle_mult**i / n_epoch for i in range(n_cycles)]
         scheds = {"lr": combine_scheds(pcts, [SchedCos(lrs, lrs * 0) for _ in range(n_cycles)])}
-        self.fit(n_epoch, cbs=[ParamScheduler(scheds), *_as_list(cbs)], reset_opt=False, wd=wd,
-                 start_epoch=start_epoch, resume_from=resume_from)
+        self.fit(
+            n_epoch,
+            cbs=[ParamScheduler(scheds), *_as_list(cbs)],
+            reset_opt=False,
+            wd=wd,
+            start_epoch=start_epoch,
+            resume_from=resume_from,
+        )
 
     def fine_tune(
         self,
@@ -498,21 +542,33 @@ class Learner:
     ) -> None:
         """Transfer learning: `freeze_epochs` of 1cycle on the head (body frozen), then `epochs` of
         1cycle on the whole model with discriminative rates slice(base_lr/2/lr_mult, base_lr/2)."""
-        kw = {"div_final": div_final, "wd": wd, "moms": moms, "cbs": cbs}
+        kw: dict[str, Any] = {"div_final": div_final, "wd": wd, "moms": moms, "cbs": cbs}
         phase = 0
         if resume_from is not None:
             phase = _checkpoint_fit_phase(self, resume_from, freeze_epochs, epochs)
         if phase == 0 and freeze_epochs > 0:
             self.fit_phase = 0
             self.freeze()
-            self.fit_one_cycle(freeze_epochs, slice(base_lr), pct_start=0.99, reset_opt=reset_opt,
-                               resume_from=resume_from, **kw)
+            self.fit_one_cycle(
+                freeze_epochs,
+                slice(base_lr),
+                pct_start=0.99,
+                reset_opt=reset_opt,
+                resume_from=resume_from,
+                **kw,
+            )
             resume_from = None
         self.fit_phase = 1
         base_lr /= 2
         self.unfreeze()
-        self.fit_one_cycle(epochs, slice(base_lr / lr_mult, base_lr), pct_start=pct_start, div=div,
-                           resume_from=resume_from, **kw)
+        self.fit_one_cycle(
+            epochs,
+            slice(base_lr / lr_mult, base_lr),
+            pct_start=pct_start,
+            div=div,
+            resume_from=resume_from,
+            **kw,
+        )
 
     def lr_find(
         self,
@@ -592,7 +648,9 @@ class Learner:
                 self.training = old_training
                 self._end_cleanup()
 
-    def validate(self, ds_idx: int = 1, dl: Any = None, cbs: Callback | Sequence[Callback] | None = None) -> list[Any]:
+    def validate(
+        self, ds_idx: int = 1, dl: Any = None, cbs: Callback | Sequence[Callback] | None = None
+    ) -> list[Any]:
         """Validation loss and metrics on ``dls[ds_idx]`` (or `dl`)."""
         with self.validation_context(cbs=cbs):
             self._do_epoch_validate(ds_idx, dl)
@@ -669,8 +727,11 @@ class Learner:
         dl = self._unshuffled(dl)
         with training_transforms(dl) as has_tfms:
             if not has_tfms:
-                warnings.warn("tta: the data has no training-time transforms to apply (its dataset has no "
-                              "split_idx); the augmented predictions equal the plain ones", stacklevel=2)
+                warnings.warn(
+                    "tta: the data has no training-time transforms to apply (its dataset has no "
+                    "split_idx); the augmented predictions equal the plain ones",
+                    stacklevel=2,
+                )
             aug_preds = torch.stack([self.get_preds(dl=dl, reorder=False)[0] for _ in range(n)])
         aug = aug_preds.max(0)[0] if use_max else aug_preds.mean(0)
         preds, targs = self.get_preds(dl=dl, reorder=False)[:2]
@@ -691,11 +752,16 @@ class Learner:
         """Save model weights (and optimizer state) to ``path/model_dir/file.safetensors`` (no pickle)."""
         from ._checkpoint_file import write_checkpoint
 
-        state = {"model": self.model.state_dict(), "opt": self.opt.state_dict() if with_opt and self.opt is not None else None}
+        state = {
+            "model": self.model.state_dict(),
+            "opt": self.opt.state_dict() if with_opt and self.opt is not None else None,
+        }
         return write_checkpoint(state, self._model_file(file))
 
-    def load(self, file: str | Path, device: Any = None, with_opt: bool = True, strict: bool = True) -> Learner:
-        """Load what `save` wrote (weights onto the model's device, optimizer state when saved and `with_opt`)."""
+    def load(
+        self, file: str | Path, device: Any = None, with_opt: bool = True, strict: bool = True
+    ) -> Learner:
+        """Load what `save` wrote: weights (onto the model's device) and optimizer state (`with_opt`)."""
         from ._checkpoint_file import read_checkpoint
 
         state = read_checkpoint(self._model_file(file))
@@ -708,8 +774,8 @@ class Learner:
             self.opt.load_state_dict(state["opt"])
         return self
 
-    def export(self, fname: str | Path = "export.plies", **kwargs: Any) -> Path:
-        """Export model, data pipeline and config for inference (see `load_learner`)."""
+    def export(self, fname: str | Path = "export.plies", **kwargs: Any) -> Path | None:
+        """Export model, data pipeline and config for inference (see `load_learner`); None off rank 0."""
         from ._export import export_learner
 
         return export_learner(self, fname, **kwargs)
@@ -765,7 +831,7 @@ def _checkpoint_fit_phase(learn: Learner, resume_from: Any, freeze_epochs: int, 
     n_epoch = state["progress"]["n_epoch"]
     if freeze_epochs == epochs:
         raise ValueError(
-            f"fine_tune(resume_from={str(resume_from)!r}): the checkpoint does not record its fine_tune phase "
+            f"fine_tune(resume_from={str(resume_from)!r}): the checkpoint does not record its phase "
             f"and both phases have {epochs} epochs"
         )
     return 0 if n_epoch == freeze_epochs else 1

@@ -1,4 +1,4 @@
-"""Loggers of the per-epoch results: `CSVLogger` (a CSV file) and `TensorBoardCallback` (optional dependency)."""
+"""Loggers of the per-epoch results: `CSVLogger` (a CSV file), `TensorBoardCallback` (optional dependency)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,9 @@ class CSVLogger(Callback):
         if self.fname.is_absolute():
             return self.fname
         if self.learn is None:
-            raise ValueError(f"CSVLogger: {self.fname} is relative and the logger was never attached to a learner")
+            raise ValueError(
+                f"CSVLogger: {self.fname} is relative and the logger was never attached to a learner"
+            )
         return Path(self.learn.path) / self.fname
 
     @property
@@ -82,7 +84,9 @@ class TensorBoardCallback(Callback):
     order = 70
     run_after = ("Recorder",)
 
-    def __init__(self, log_dir: str | Path | None = None, trace_model: bool = False, log_every: int = 1) -> None:
+    def __init__(
+        self, log_dir: str | Path | None = None, trace_model: bool = False, log_every: int = 1
+    ) -> None:
         self.log_dir, self.trace_model, self.log_every = log_dir, trace_model, max(1, int(log_every))
         self.writer: Any = None
 
@@ -93,11 +97,15 @@ class TensorBoardCallback(Callback):
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError as e:  # optional dependency
-            raise ImportError("TensorBoardCallback needs the 'tensorboard' package: pip install tensorboard") from e
+            raise ImportError(
+                "TensorBoardCallback needs the 'tensorboard' package: pip install tensorboard"
+            ) from e
         log_dir = self.log_dir if self.log_dir is not None else self.learn.path / "runs"
         self.writer = SummaryWriter(log_dir=str(log_dir))
         if self.trace_model:
-            self.writer.add_graph(self.learn.model, self.learn.dls.train.one_batch()[: getattr(self.learn.dls, "n_inp", 1)])
+            self.writer.add_graph(
+                self.learn.model, self.learn.dls.train.one_batch()[: getattr(self.learn.dls, "n_inp", 1)]
+            )
 
     def after_batch(self) -> None:
         """Log smoothed loss and hyper-parameters every `log_every` training batches."""
@@ -119,7 +127,7 @@ class TensorBoardCallback(Callback):
             return
         rec = self.learn.recorder
         names = [n for n in rec.metric_names[1:] if n != "time"]
-        for name, value in zip(names, rec.values[-1]):
+        for name, value in zip(names, rec.values[-1], strict=False):
             if isinstance(value, (int, float)):
                 self.writer.add_scalar(name, value, self.learn.train_iter)
         self.writer.flush()

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from plies.layers import BCEWithLogitsLossFlat, CrossEntropyLossFlat, MSELossFlat
 from plies.typecore import TensorCategory, TensorMultiCategory, typedispatch
-import torch
 from torch import Tensor
 
 __all__ = ["default_loss_func"]
@@ -24,9 +24,9 @@ def default_loss_func(y: object) -> Any:
     )
 
 
-@typedispatch
-def default_loss_func(y: Tensor) -> Any:  # noqa: F811
-    """Floating targets: `MSELossFlat`; bool targets: `BCEWithLogitsLossFlat`; integer targets (class indices): `CrossEntropyLossFlat`."""
+@default_loss_func.register
+def _tensor_loss(y: Tensor) -> Any:
+    """Float targets: MSELossFlat; bool: BCEWithLogitsLossFlat; integer (classes): CrossEntropyLossFlat."""
     if y.is_floating_point():
         return MSELossFlat()
     if y.dtype == torch.bool:
@@ -34,14 +34,13 @@ def default_loss_func(y: Tensor) -> Any:  # noqa: F811
     return CrossEntropyLossFlat()
 
 
-@typedispatch
-def default_loss_func(y: TensorCategory) -> Any:  # noqa: F811
+@default_loss_func.register
+def _category_loss(y: TensorCategory) -> Any:
     """Single-label categories: `CrossEntropyLossFlat`."""
     return CrossEntropyLossFlat()
 
 
-@typedispatch
-def default_loss_func(y: TensorMultiCategory) -> Any:  # noqa: F811
+@default_loss_func.register
+def _multi_category_loss(y: TensorMultiCategory) -> Any:
     """Multi-label (one-hot) categories: `BCEWithLogitsLossFlat`."""
     return BCEWithLogitsLossFlat()
-

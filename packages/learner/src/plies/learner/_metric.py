@@ -37,7 +37,7 @@ def _to_value(x: Any) -> Any:
 
 
 class Metric:
-    """Base class of metrics: override `reset`, `accumulate` and `value`; `name` defaults to the class name."""
+    """Base class of metrics: override `reset`, `accumulate`, `value`; `name` defaults to the class name."""
 
     def reset(self) -> None:
         """Forget what was accumulated (called before each phase)."""
@@ -194,15 +194,17 @@ class ValueMetric(Metric):
     @property
     def name(self) -> str:
         """`metric_name` if given, else the function's name."""
-        return self.metric_name or getattr(self.func, "__name__", "value")
+        return self.metric_name or str(getattr(self.func, "__name__", "value"))
 
 
 def mk_metric(m: Any) -> Metric:
-    """Return `m` if it is a `Metric`, a `Metric` instance if it is a Metric class, else wrap it in `AvgMetric`."""
+    """A `Metric` from `m`: itself if a Metric, an instance if a Metric class, else `AvgMetric(m)`."""
     if isinstance(m, type) and issubclass(m, Metric):
         return m()
     if isinstance(m, Metric):
         return m
     if not callable(m):
-        raise TypeError(f"metrics: expected a Metric or a function f(pred, targ), found {type(m).__name__} ({m!r})")
+        raise TypeError(
+            f"metrics: expected a Metric or a function f(pred, targ), found {type(m).__name__} ({m!r})"
+        )
     return AvgMetric(m)

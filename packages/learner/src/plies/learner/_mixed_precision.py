@@ -42,7 +42,9 @@ class MixedPrecision(Callback):
         if amp_mode not in _MODES:
             raise ValueError(f"MixedPrecision: amp_mode must be 'fp16' or 'bf16', got {amp_mode!r}")
         if amp_mode == "bf16" and scaler_kwargs:
-            raise TypeError(f"MixedPrecision: bf16 uses no GradScaler; unexpected keywords {sorted(scaler_kwargs)}")
+            raise TypeError(
+                f"MixedPrecision: bf16 uses no GradScaler; unexpected keywords {sorted(scaler_kwargs)}"
+            )
         self.amp_mode, self.dtype, self.scaler_kwargs = amp_mode, _MODES[amp_mode], scaler_kwargs
         self._autocast: Any = None
         self._entered = False

@@ -97,13 +97,17 @@ class ProgressCallback(Callback):
     def _write_stats(self, log: list[Any]) -> None:
         from tqdm.auto import tqdm
 
-        names = self.learn.recorder.metric_names if "recorder" in self.learn.__dict__ else [f"c{i}" for i in range(len(log))]
+        names = (
+            self.learn.recorder.metric_names
+            if "recorder" in self.learn.__dict__
+            else [f"c{i}" for i in range(len(log))]
+        )
         cells = [_fmt(v) for v in log]
         widths = [max(len(n), 10) for n in names]
         if not self._header_done:
-            tqdm.write("  ".join(n.ljust(w) for n, w in zip(names, widths)))
+            tqdm.write("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=False)))
             self._header_done = True
-        tqdm.write("  ".join(c.ljust(w) for c, w in zip(cells, widths)))
+        tqdm.write("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)))
 
 
 class ShowGraphCallback(Callback):

@@ -33,7 +33,13 @@ class Recorder(Callback):
 
     order = 50
 
-    def __init__(self, add_time: bool = True, train_metrics: bool = False, valid_metrics: bool = True, beta: float = 0.98) -> None:
+    def __init__(
+        self,
+        add_time: bool = True,
+        train_metrics: bool = False,
+        valid_metrics: bool = True,
+        beta: float = 0.98,
+    ) -> None:
         self.add_time, self.train_metrics, self.valid_metrics = add_time, train_metrics, valid_metrics
         self.loss = AvgLoss()
         self.smooth_loss = AvgSmoothLoss(beta=beta)
@@ -61,7 +67,9 @@ class Recorder(Callback):
         self.metric_names = ["epoch", "train_loss"] + (["valid_loss"] if self.valid_metrics else []) + names
         if self.add_time:
             self.metric_names.append("time")
-        if learn._validation_only or learn._resuming:  # keep the history (validate, or resume from a checkpoint)
+        if (
+            learn._validation_only or learn._resuming
+        ):  # keep the history (validate, or resume from a checkpoint)
             return
         self.smooth_loss.reset()
         self.lrs, self.moms, self._raw_losses, self.iters, self.values, self.hps = [], [], [], [], [], {}
@@ -202,12 +210,17 @@ class Recorder(Callback):
         hps = self.hps or {"lr": self.lrs, **({"mom": self.moms} if self.moms else {})}
         keys = list(hps) if keys is None else keys
         fig, axs = plt.subplots(1, len(keys), figsize=(6 * len(keys), 4), squeeze=False)
-        for ax, k in zip(axs[0], keys):
+        for ax, k in zip(axs[0], keys, strict=False):
             ax.plot(hps[k])
             ax.set_ylabel(k)
         return axs
 
-    def plot_lr_find(self, skip_end: int = 5, suggestions: list[tuple[float, float]] | None = None, nms: list[str] | None = None) -> Any:
+    def plot_lr_find(
+        self,
+        skip_end: int = 5,
+        suggestions: list[tuple[float, float]] | None = None,
+        nms: list[str] | None = None,
+    ) -> Any:
         """Plot the loss against the learning rate (log scale) after `lr_find`, with the suggestions."""
         import matplotlib.pyplot as plt
 
@@ -218,7 +231,7 @@ class Recorder(Callback):
         ax.set_ylabel("Loss")
         ax.set_xlabel("Learning Rate")
         ax.set_xscale("log")
-        for (lr, loss), name in zip(suggestions or [], nms or []):
+        for (lr, loss), name in zip(suggestions or [], nms or [], strict=False):
             ax.plot(lr, loss, "o", label=name)
         if suggestions:
             ax.legend(loc="best")

@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-import torch
 from torch import Tensor
 
 from ._callback import Callback, CancelFitException, CancelValidException
@@ -56,7 +55,9 @@ def SchedLin(start: Any, end: Any) -> Schedule:
 
 def SchedCos(start: Any, end: Any) -> Schedule:
     """Cosine schedule from `start` to `end` (flat at both ends)."""
-    return _Annealer("SchedCos", lambda s, e, p: s + (1 + math.cos(math.pi * (1 - p))) * (e - s) / 2, start, end)
+    return _Annealer(
+        "SchedCos", lambda s, e, p: s + (1 + math.cos(math.pi * (1 - p))) * (e - s) / 2, start, end
+    )
 
 
 def SchedNo(start: Any, end: Any = None) -> Schedule:
@@ -111,7 +112,7 @@ def _hyper_value(v: Any) -> Any:
 
 
 class ParamScheduler(Callback):
-    """Set each hyper-parameter in `scheds` (name -> schedule) from ``learn.pct_train`` before each training batch."""
+    """Set each hyper-parameter in `scheds` (name -> schedule) from ``learn.pct_train`` before each batch."""
 
     order = 60
     run_valid = False
@@ -160,7 +161,9 @@ class LRFinder(ParamScheduler):
     Stops after `num_it` batches, or when the smoothed loss exceeds 4 times its minimum (`stop_div`).
     """
 
-    def __init__(self, start_lr: float = 1e-7, end_lr: float = 10, num_it: int = 100, stop_div: bool = True) -> None:
+    def __init__(
+        self, start_lr: float = 1e-7, end_lr: float = 10, num_it: int = 100, stop_div: bool = True
+    ) -> None:
         if num_it < 1:
             raise ValueError(f"LRFinder: num_it must be >= 1, got {num_it}")
         super().__init__({"lr": SchedExp(start_lr, end_lr)})
@@ -204,7 +207,7 @@ class LRFinder(ParamScheduler):
         learn.opt.load_state_dict(self._opt_state)
         for name in self._hypers[0]:
             learn.opt.set_hyper(name, [h[name] for h in self._hypers])
-        for p, rg in zip(learn.model.parameters(), self._requires_grad):
+        for p, rg in zip(learn.model.parameters(), self._requires_grad, strict=False):
             p.requires_grad_(rg)
         super().after_fit()
 
@@ -238,4 +241,3 @@ def valley(lrs: Tensor, losses: Tensor, num_it: int) -> tuple[float, tuple[float
     sections = (max_end - max_start) / 3
     idx = min(max_start + int(sections) + int(sections / 2), n - 1)
     return float(lrs[idx]), (float(lrs[idx]), float(losses[idx]))
-

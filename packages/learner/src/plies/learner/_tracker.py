@@ -27,8 +27,13 @@ class TrackerCallback(Callback):
     order = 60
     run_after = ("Recorder",)
 
-    def __init__(self, monitor: str = "valid_loss", comp: Callable[[Any, Any], bool] | None = None,
-                 min_delta: float = 0.0, reset_on_fit: bool = True) -> None:
+    def __init__(
+        self,
+        monitor: str = "valid_loss",
+        comp: Callable[[Any, Any], bool] | None = None,
+        min_delta: float = 0.0,
+        reset_on_fit: bool = True,
+    ) -> None:
         if comp is None:
             comp = operator.lt if ("loss" in monitor or "error" in monitor) else operator.gt
         if comp in (operator.lt, operator.le):
@@ -53,7 +58,9 @@ class TrackerCallback(Callback):
             raise ValueError(f"{type(self).__name__}: needs the Recorder callback to read {self.monitor!r}")
         names = [n for n in rec.metric_names[1:] if n != "time"]
         if self.monitor not in names:
-            raise ValueError(f"{type(self).__name__}: monitor {self.monitor!r} is not recorded; recorded: {names}")
+            raise ValueError(
+                f"{type(self).__name__}: monitor {self.monitor!r} is not recorded; recorded: {names}"
+            )
         self.idx = names.index(self.monitor)
 
     def after_epoch(self) -> None:
@@ -61,7 +68,8 @@ class TrackerCallback(Callback):
         if not self.run_check:
             return
         value = self.learn.recorder.values[-1][self.idx]
-        self.new_best = value is not None and bool(self.comp(value - self.min_delta, self.best))
+        best = self._initial_best() if self.best is None else self.best
+        self.new_best = value is not None and bool(self.comp(value - self.min_delta, best))
         if self.new_best:
             self.best = value
 
@@ -77,8 +85,14 @@ class TrackerCallback(Callback):
 class EarlyStoppingCallback(TrackerCallback):
     """Stop training when `monitor` has not improved for `patience` epochs."""
 
-    def __init__(self, monitor: str = "valid_loss", comp: Callable[[Any, Any], bool] | None = None,
-                 min_delta: float = 0.0, patience: int = 1, reset_on_fit: bool = True) -> None:
+    def __init__(
+        self,
+        monitor: str = "valid_loss",
+        comp: Callable[[Any, Any], bool] | None = None,
+        min_delta: float = 0.0,
+        patience: int = 1,
+        reset_on_fit: bool = True,
+    ) -> None:
         super().__init__(monitor=monitor, comp=comp, min_delta=min_delta, reset_on_fit=reset_on_fit)
         self.patience = patience
         self.wait = 0
@@ -111,15 +125,23 @@ class EarlyStoppingCallback(TrackerCallback):
 
 
 class SaveModelCallback(TrackerCallback):
-    """Save the model whenever `monitor` improves (``models/<fname>.safetensors``) and load the best at the end.
+    """Save the model whenever `monitor` improves (``models/<fname>.safetensors``); load the best at the end.
 
     `every_epoch`: save every epoch as ``<fname>_<epoch>`` instead (or every n epochs for an int);
     `at_end`: save once after training instead of reloading the best.
     """
 
-    def __init__(self, monitor: str = "valid_loss", comp: Callable[[Any, Any], bool] | None = None,
-                 min_delta: float = 0.0, fname: str = "model", every_epoch: bool | int = False,
-                 at_end: bool = False, with_opt: bool = False, reset_on_fit: bool = True) -> None:
+    def __init__(
+        self,
+        monitor: str = "valid_loss",
+        comp: Callable[[Any, Any], bool] | None = None,
+        min_delta: float = 0.0,
+        fname: str = "model",
+        every_epoch: bool | int = False,
+        at_end: bool = False,
+        with_opt: bool = False,
+        reset_on_fit: bool = True,
+    ) -> None:
         super().__init__(monitor=monitor, comp=comp, min_delta=min_delta, reset_on_fit=reset_on_fit)
         self.fname, self.every_epoch, self.at_end, self.with_opt = fname, every_epoch, at_end, with_opt
         self.last_saved: Any = None
@@ -155,9 +177,16 @@ class SaveModelCallback(TrackerCallback):
 class ReduceLROnPlateau(TrackerCallback):
     """Divide the learning rate by `factor` when `monitor` has not improved for `patience` epochs."""
 
-    def __init__(self, monitor: str = "valid_loss", comp: Callable[[Any, Any], bool] | None = None,
-                 min_delta: float = 0.0, patience: int = 1, factor: float = 10.0, min_lr: float = 0.0,
-                 reset_on_fit: bool = True) -> None:
+    def __init__(
+        self,
+        monitor: str = "valid_loss",
+        comp: Callable[[Any, Any], bool] | None = None,
+        min_delta: float = 0.0,
+        patience: int = 1,
+        factor: float = 10.0,
+        min_lr: float = 0.0,
+        reset_on_fit: bool = True,
+    ) -> None:
         super().__init__(monitor=monitor, comp=comp, min_delta=min_delta, reset_on_fit=reset_on_fit)
         self.patience, self.factor, self.min_lr = patience, factor, min_lr
         self.wait = 0

@@ -59,13 +59,20 @@ def batch_size(b: Any) -> int:
 
 
 _NORM_TYPES = (
-    nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm, nn.GroupNorm, nn.LayerNorm,
-    nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d,
+    nn.BatchNorm1d,
+    nn.BatchNorm2d,
+    nn.BatchNorm3d,
+    nn.SyncBatchNorm,
+    nn.GroupNorm,
+    nn.LayerNorm,
+    nn.InstanceNorm1d,
+    nn.InstanceNorm2d,
+    nn.InstanceNorm3d,
 )
 
 
 def norm_bias_params(model: nn.Module, with_bias: bool = True) -> list[Tensor]:
-    """Parameters of normalisation layers (BatchNorm, LayerNorm, GroupNorm, InstanceNorm), plus every bias if `with_bias`."""
+    """Parameters of normalisation layers (BatchNorm, LayerNorm...), plus every bias if `with_bias`."""
     seen: set[int] = set()
     out: list[Tensor] = []
     for m in model.modules():
