@@ -70,6 +70,22 @@ def test_datablock_over_a_folder_of_images():
     assert [s[1] for s in samples] == ["3", "3", "3"]
 
 
+def test_datablock_subclass_defines_steps_in_its_body():
+    class Digits(DataBlock):
+        blocks = (DigitBlock, CategoryBlock)
+        splitter = GrandparentSplitter()
+
+        def get_items(self, source):
+            return get_image_files(source)
+
+        def get_y(self, path):
+            return parent_label(path)
+
+    dsets = Digits().datasets(DATA)
+    assert len(dsets.train) == 40 and list(dsets.vocab) == ["3", "7"]
+    assert DataBlock().datasets(range(5)).n_inp == 1
+
+
 def test_datablock_from_a_dataframe_with_col_reader():
     df = pd.read_csv(DATA / "labels.csv")
     block = DataBlock(

@@ -7,6 +7,7 @@ item and batch transforms. `summary(source)` walks one item through every step.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -53,14 +54,14 @@ class TransformBlock:
 
 def CategoryBlock(
     vocab: Sequence[Any] | None = None, sort: bool = True, add_na: bool = False
-) -> TransformBlock:  # noqa: N802
+) -> TransformBlock:
     """Block for single-label classification targets (`Categorize`; vocab from training unless given)."""
     return TransformBlock(type_tfms=Categorize(vocab=vocab, sort=sort, add_na=add_na))
 
 
 def MultiCategoryBlock(
     encoded: bool = False,
-    vocab: Sequence[Any] | None = None,  # noqa: N802
+    vocab: Sequence[Any] | None = None,
     add_na: bool = False,
 ) -> TransformBlock:
     """Block for multi-label targets: lists of labels (`MultiCategorize`, `OneHotEncode`) or one-hot rows."""
@@ -70,7 +71,7 @@ def MultiCategoryBlock(
     return TransformBlock(type_tfms=[MultiCategorize(vocab=vocab, add_na=add_na), OneHotEncode(c=c)])
 
 
-def RegressionBlock(n_out: int | None = None) -> TransformBlock:  # noqa: N802
+def RegressionBlock(n_out: int | None = None) -> TransformBlock:
     """Block for regression targets (float tensors; `n_out` outputs, read from the data when None)."""
     return TransformBlock(type_tfms=RegressionSetup(c=n_out))
 
@@ -92,6 +93,17 @@ def _merge_tfms(*tfm_lists: Any) -> list[Any]:
     return [t() if isinstance(t, type) else t for t in groups.values()]
 
 
+def _or_class(obj: Any, name: str, value: Any) -> Any:
+    """`value`, or when None what the class body defines under `name`: a `def f(self, ...)` is bound,
+    any other callable (e.g. `splitter = GrandparentSplitter()`) is used as it is."""
+    if value is not None:
+        return value
+    raw = inspect.getattr_static(obj, name, None)
+    if inspect.isfunction(raw) and next(iter(inspect.signature(raw).parameters), None) == "self":
+        return getattr(obj, name)
+    return raw
+
+
 def _as_block(b: Any) -> TransformBlock:
     block = b() if callable(b) and not isinstance(b, TransformBlock) else b
     if not isinstance(block, TransformBlock):
@@ -110,6 +122,13 @@ class DataBlock:
     added to the blocks' own (one transform per class, the user's winning).
     """
 
+    blocks: Any = None
+    n_inp: int | None = None
+    get_items: Any = None
+    splitter: Any = None
+    get_x: Any = None
+    get_y: Any = None
+
     def __init__(
         self,
         blocks: Sequence[Any] | None = None,
@@ -123,6 +142,8 @@ class DataBlock:
         get_y: Any = None,
         get_x: Any = None,
     ) -> None:
+        # a subclass may set blocks, n_inp and get_items/splitter/get_x/get_y (as methods) in its body
+        blocks = blocks if blocks is not None else getattr(type(self), "blocks", None)
         blocks = L(blocks if blocks is not None else [TransformBlock, TransformBlock])
         self.blocks = L(_as_block(b) for b in blocks)
         if not self.blocks:
@@ -138,6 +159,7 @@ class DataBlock:
             self.dl_type = dl_type
         self.dls_kwargs = {k: v for b in self.blocks for k, v in b.dls_kwargs.items()}
         n_blocks = len(self.blocks)
+        n_inp = n_inp if n_inp is not None else getattr(type(self), "n_inp", None)
         self.n_inp = n_inp if n_inp is not None else max(1, n_blocks - 1)
         if not 0 < self.n_inp <= n_blocks:
             raise ValueError(f"DataBlock: n_inp={self.n_inp} but there are {n_blocks} blocks")
@@ -146,6 +168,8 @@ class DataBlock:
                 f"DataBlock: {len(getters)} getters for {n_blocks} blocks; give one getter per block"
             )
         self.getters = list(getters) if getters is not None else [None] * n_blocks
+        get_items, splitter = _or_class(self, "get_items", get_items), _or_class(self, "splitter", splitter)
+        get_x, get_y = _or_class(self, "get_x", get_x), _or_class(self, "get_y", get_y)
         self.get_items, self.splitter, self.get_x, self.get_y = get_items, splitter, get_x, get_y
         if get_x is not None:
             xs = list(get_x) if isinstance(get_x, (list, tuple, L)) else [get_x]

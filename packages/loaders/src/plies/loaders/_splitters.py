@@ -38,7 +38,7 @@ def _complement(idxs: Sequence[int], n: int) -> L:
     return L(i for i in range(n) if i not in taken)
 
 
-def RandomSplitter(valid_pct: float = 0.2, seed: int | None = None) -> Splitter:  # noqa: N802 (fastai name)
+def RandomSplitter(valid_pct: float = 0.2, seed: int | None = None) -> Splitter:
     """Split items at random: `valid_pct` of them (rounded down) go to validation; `seed` repeats it."""
     if not 0 <= valid_pct <= 1:
         raise ValueError(f"RandomSplitter: valid_pct must be in [0, 1], got {valid_pct}")
@@ -57,7 +57,7 @@ def RandomSplitter(valid_pct: float = 0.2, seed: int | None = None) -> Splitter:
     return _inner
 
 
-def IndexSplitter(valid_idx: Sequence[int]) -> Splitter:  # noqa: N802
+def IndexSplitter(valid_idx: Sequence[int]) -> Splitter:
     """Split items so that `valid_idx` are the validation set and the rest the training set."""
     valid = [int(i) for i in valid_idx]
 
@@ -71,7 +71,7 @@ def IndexSplitter(valid_idx: Sequence[int]) -> Splitter:  # noqa: N802
     return _inner
 
 
-def EndSplitter(valid_pct: float = 0.2, valid_last: bool = True) -> Splitter:  # noqa: N802
+def EndSplitter(valid_pct: float = 0.2, valid_last: bool = True) -> Splitter:
     """Split off the last (or first, `valid_last=False`) `valid_pct` of the items for validation."""
 
     def _inner(items: Sequence[Any]) -> tuple[L, L]:
@@ -85,7 +85,7 @@ def EndSplitter(valid_pct: float = 0.2, valid_last: bool = True) -> Splitter:  #
     return _inner
 
 
-def FuncSplitter(func: Callable[[Any], bool]) -> Splitter:  # noqa: N802
+def FuncSplitter(func: Callable[[Any], bool]) -> Splitter:
     """Split items by `func(item)`: true goes to validation."""
 
     def _inner(items: Sequence[Any]) -> tuple[L, L]:
@@ -96,7 +96,7 @@ def FuncSplitter(func: Callable[[Any], bool]) -> Splitter:  # noqa: N802
     return _inner
 
 
-def MaskSplitter(mask: Sequence[bool]) -> Splitter:  # noqa: N802
+def MaskSplitter(mask: Sequence[bool]) -> Splitter:
     """Split items by a boolean `mask`: true goes to validation."""
 
     def _inner(items: Sequence[Any]) -> tuple[L, L]:
@@ -113,7 +113,7 @@ def _grandparent_idxs(items: Sequence[Any], name: str) -> list[int]:
     return [i for i, o in enumerate(items) if Path(o).parent.parent.name == name]
 
 
-def GrandparentSplitter(train_name: str = "train", valid_name: str = "valid") -> Splitter:  # noqa: N802
+def GrandparentSplitter(train_name: str = "train", valid_name: str = "valid") -> Splitter:
     """Split file paths by the name of their grandparent folder (`train/3/x.png` vs `valid/3/y.png`)."""
 
     def _inner(items: Sequence[Any]) -> tuple[L, L]:
@@ -129,7 +129,7 @@ def GrandparentSplitter(train_name: str = "train", valid_name: str = "valid") ->
     return _inner
 
 
-def FileSplitter(fname: str | Path) -> Splitter:  # noqa: N802
+def FileSplitter(fname: str | Path) -> Splitter:
     """Split file paths: those whose names are listed (one per line) in `fname` go to validation."""
     names = set(Path(fname).read_text().split())
 
@@ -140,7 +140,7 @@ def FileSplitter(fname: str | Path) -> Splitter:  # noqa: N802
     return _inner
 
 
-def ColSplitter(col: Any = "is_valid", on: Any = None) -> Splitter:  # noqa: N802
+def ColSplitter(col: Any = "is_valid", on: Any = None) -> Splitter:
     """Split DataFrame rows by column `col`: rows where it is true (or equals/is in `on`) are validation."""
 
     def _inner(df: Any) -> tuple[L, L]:
@@ -167,7 +167,7 @@ def TrainTestSplitter(
     stratify: Any = None,
     train_size: float | None = None,
     shuffle: bool = True,
-) -> Splitter:  # noqa: N802
+) -> Splitter:
     """Split with scikit-learn's `train_test_split` (stratified when `stratify` holds the labels)."""
 
     def _inner(items: Sequence[Any]) -> tuple[L, L]:
