@@ -82,7 +82,8 @@ def test_uniqueify_setify_merge_range_of_camel2snake() -> None:
     s = {1}
     assert setify(s) is s and setify(None) == set() and setify([1, 1, 2]) == {1, 2} and setify("ab") == {"ab"}
     assert merge(dict(a=1, b=2), None, dict(b=3)) == {"a": 1, "b": 3} and merge() == {}
-    assert range_of([7, 8, 9]) == [0, 1, 2] and range_of(2, 6, 2) == [2, 4] and range_of(1, 3) == [1, 2]
+    assert range_of([7, 8, 9]) == [0, 1, 2] and range_of(3) == [0, 1, 2] and range_of([5, 5], 4) == [2, 3]
+    assert range_of(2, 6, 2) == [2, 4] and range_of(1, 3) == [1, 2]
     assert camel2snake("CamelCase") == "camel_case" and camel2snake("TfmdDL") == "tfmd_dl"
     assert camel2snake("ParamScheduler") == "param_scheduler" and camel2snake("already") == "already"
 

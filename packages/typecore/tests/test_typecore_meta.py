@@ -245,6 +245,20 @@ def test_funcs_kwargs_follows_kwargs_chain_to_base_init() -> None:
 
 
 def test_funcs_kwargs_signature_lists_methods() -> None:
+    @funcs_kwargs
+    class T:
+        _methods = ["b"]
+
+        def __init__(self, f=1, **kwargs):  # type: ignore[no-untyped-def]
+            pass
+
+        def b(self):  # type: ignore[no-untyped-def]
+            return 2
+
+    assert str(inspect.signature(T)) == "(f=1, *, b=None)"
+    assert T().b() == 2 and T(b=lambda: 3).b() == 3
+    with pytest.raises(TypeError, match="'a'"):
+        T(a=lambda: 3)
     sig = inspect.signature(Loader)
     assert sig.parameters["create_batch"].default is None
     assert sig.parameters["create_batch"].kind is inspect.Parameter.KEYWORD_ONLY

@@ -146,9 +146,11 @@ def merge(*ds: Mapping[Hashable, Any] | None) -> dict:
 
 
 def range_of(a: Any, b: int | None = None, step: int | None = None) -> list[int]:
-    """`list(range(len(a)))` for a collection, or `list(range(a, b, step))` for numbers."""
+    """`list(range(len(a)))` for a collection `a`, else `list(range(a, b, step))`."""
+    if not isinstance(a, int):
+        a = len(a)
     if b is None:
-        return list(range(len(a)))
+        return list(range(a))
     return list(range(a, b, 1 if step is None else step))
 
 

@@ -212,7 +212,9 @@ def funcs_kwargs(cls: Any = None, *, as_method: bool = False) -> Any:
     functools.update_wrapper(__init__, old_init)
     __init__.__funcs_kwargs_init__ = old_init  # type: ignore[attr-defined]
     sig = inspect.signature(old_init)
-    params = [p for p in sig.parameters.values() if p.name not in methods]
+    # Like fastcore: the method names replace `**kwargs` in the shown signature (keywords passed
+    # on to a base `__init__` are still accepted, and unknown ones still rejected, at call time).
+    params = [p for p in sig.parameters.values() if p.name not in methods and p.kind is not p.VAR_KEYWORD]
     params += [inspect.Parameter(m, inspect.Parameter.KEYWORD_ONLY, default=None) for m in methods]
     params.sort(key=lambda p: p.kind)
     __init__.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
