@@ -207,6 +207,28 @@ def test_shards_are_disjoint_complete_and_equal(n, ws):
     assert sum(dl.sharded_pad_count for dl in dls) == -n % ws
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(1, 40),
+    ws=st.integers(1, 5),
+    bs=st.integers(1, 6),
+    pad=st.booleans(),
+    seed=st.integers(0, 99),
+)
+def test_shard_property(n, ws, bs, pad, seed):
+    dls = [
+        DataLoader(torch.arange(n), bs=bs, shuffle=True, seed=seed, rank=r, world_size=ws, pad=pad)
+        for r in range(ws)
+    ]
+    parts = [flat(dl) for dl in dls]
+    assert len({len(p) for p in parts}) == 1 and len({len(dl) for dl in dls}) == 1
+    real = [i for p, dl in zip(parts, dls, strict=True) for i in p[: len(p) - dl.sharded_pad_count]]
+    assert len(set(real)) == len(real)
+    assert sorted(real) == (list(range(n)) if pad else sorted(real)) and len(real) == (
+        n if pad else n // ws * ws
+    )
+
+
 def test_shards_without_pad_drop_the_remainder_and_need_a_common_seed():
     dls = [DataLoader(torch.arange(10), bs=2, rank=r, world_size=3, pad=False) for r in range(3)]
     assert [flat(dl) for dl in dls] == [[0, 3, 6], [1, 4, 7], [2, 5, 8]]

@@ -160,3 +160,18 @@ def test_dataloader_over_categorized_items_is_tensor_category():
     tl = TfmdLists(["a", "b", "a"], [Categorize()])
     b = DataLoader(tl, bs=3).one_batch()
     assert type(b) is TensorCategory and b.tolist() == [0, 1, 0]
+
+
+def test_category_and_multicategory_show_on_a_ctx(capsys):
+    class Axes:
+        title = None
+
+        def set_title(self, t):
+            self.title = t
+
+    ax = Axes()
+    assert Category("cat").show(ctx=ax) is ax and ax.title == "cat"
+    assert MultiCategory(["a", "b"]).show(ctx=[]) == ["a;b"]
+    assert Category("dog").show() == ["dog"]
+    with pytest.raises(TypeError, match="cannot draw on a ctx of type int"):
+        Category("x").show(ctx=3)
