@@ -134,6 +134,11 @@ def test_unique_val2idx_enumerate() -> None:
     assert vals == ["b", "a"] and idx == {"b": 0, "a": 1}
     assert L("x", "y").val2idx() == {"x": 0, "y": 1}
     assert L("x", "y").enumerate() == [(0, "x"), (1, "y")]
+    assert L("x", "y").renumerate() == [("x", 0), ("y", 1)]
+    assert L(1, 5, 7).argfirst(gt(4)) == 1 and L(1, 2).argfirst(gt(4)) is None
+    assert L(1, 5).argfirst(gt(4), negate=True) == 0
+    assert L([1, 2], [3, 4]).map_zip(operator.add) == [4, 6]
+    assert L(1, 2).map_zipwith(operator.mul, [3, 4]) == [3, 8]
 
 
 def test_zip_zipwith_concat_product_sum_reduce() -> None:

@@ -210,6 +210,10 @@ class L(MutableSequence):
         """The indices of the items for which `f(item)` is true (false if `negate`)."""
         return self._new(i for i, o in enumerate(self.items) if bool(f(o)) != negate)
 
+    def argfirst(self, f: Callable[[Any], Any], negate: bool = False) -> int | None:
+        """The index of the first item for which `f(item)` is true (false if `negate`), or None."""
+        return next((i for i, o in enumerate(self.items) if bool(f(o)) != negate), None)
+
     def itemgot(self, *idxs: Any) -> L:
         """`item[idx]` for each item; several indices are applied one after the other."""
         res = self
@@ -242,6 +246,10 @@ class L(MutableSequence):
         """`L` of `(index, item)` pairs."""
         return self._new(enumerate(self.items))
 
+    def renumerate(self) -> L:
+        """`L` of `(item, index)` pairs."""
+        return self._new((o, i) for i, o in enumerate(self.items))
+
     def zip(self, cycled: bool = False) -> L:
         """Transpose: `L(zip(*self))` (with `cycled`, shorter items are cycled to the longest)."""
         if not cycled:
@@ -252,6 +260,14 @@ class L(MutableSequence):
     def zipwith(self, *rest: Any, cycled: bool = False) -> L:
         """`L(zip(self, *rest))`."""
         return self._new([self.items, *[listify(o) for o in rest]]).zip(cycled=cycled)
+
+    def map_zip(self, f: Callable[..., Any], *args: Any, cycled: bool = False, **kwargs: Any) -> L:
+        """`self.zip(cycled).starmap(f, *args, **kwargs)`: apply `f` to the transposed items."""
+        return self.zip(cycled=cycled).starmap(f, *args, **kwargs)
+
+    def map_zipwith(self, f: Callable[..., Any], *rest: Any, cycled: bool = False, **kwargs: Any) -> L:
+        """`self.zipwith(*rest, cycled).starmap(f, **kwargs)`: apply `f` to items paired with `rest`."""
+        return self.zipwith(*rest, cycled=cycled).starmap(f, **kwargs)
 
     def concat(self) -> L:
         """Concatenate the items (each listified) into one flat `L`."""
