@@ -33,7 +33,7 @@ def test_in_memory_tensor_batches_and_len():
     batches = list(dl)
     assert len(dl) == 3 and dl.n == 10
     assert [b.tolist() for b in batches] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
-    assert len(DataLoader(x, bs=4, drop_last=True)) == 2
+    assert len(DataLoader(x, bs=4, drop_last=True)) == 2 and DataLoader(x, batch_size=5).bs == 5
     assert [b.tolist() for b in DataLoader(x, bs=4, drop_last=True)] == [[0, 1, 2, 3], [4, 5, 6, 7]]
 
 

@@ -83,7 +83,10 @@ class DataLoader:
         world_size: int = 1,
         pad: bool = True,
         timeout: float = 0,
+        batch_size: int | None = None,
     ) -> None:
+        if batch_size is not None:  # torch's (and fastai's) spelling of bs
+            bs = batch_size
         if bs is not None and (not isinstance(bs, int) or bs < 1):
             raise ValueError(f"DataLoader: bs must be a positive int or None (no batching), got {bs!r}")
         if not isinstance(num_workers, int) or num_workers < 0:
