@@ -106,7 +106,7 @@ class Pipeline:
         """Apply every transform in order (`split_idx`, when given, replaces the pipeline's)."""
         split_idx = self.split_idx if split_idx is None else split_idx
         for t in self.fs:
-            o = t(o, split_idx=split_idx)
+            o = t(o, split_idx)  # positional: the per-item hot path
         return o
 
     def decode(self, o: Any, full: bool = True, split_idx: int | None = None) -> Any:

@@ -23,7 +23,8 @@ _TFM_METHODS = ("encodes", "decodes", "setups")
 
 
 def _is_tuple(x: Any) -> bool:
-    return isinstance(x, tuple) and not hasattr(x, "_fields")
+    """A tuple or tuple subclass that is not a namedtuple (`type(x) is tuple` first: it is cheap)."""
+    return type(x) is tuple or (isinstance(x, tuple) and not hasattr(x, "_fields"))
 
 
 class _TfmNamespace(dict):
@@ -121,11 +122,12 @@ class Transform(metaclass=_TfmMeta):
         """Apply `encodes` (to each element of a tuple); skipped when `split_idx` does not match."""
         if self.split_idx is not None and split_idx != self.split_idx:
             return x
-        if isinstance(x, tuple) and not self._item_level:
-            return self._apply("encodes", x, kwargs)
-        # the body of `_apply1`, inlined: this is the per-item hot path of data loading
+        # `_apply` inlined for one item: this is the per-item hot path of data loading
         own = self.__dict__.get("encodes")
-        f, ret = (own if own is not None else type(self).__dict__["encodes"]).resolve(type(x))
+        td = own if own is not None else type(self).__dict__["encodes"]
+        if isinstance(x, tuple) and not self._item_level:
+            return self._map(td, own is not None, x, kwargs)
+        f, ret = td.resolve(type(x))
         if f is None:
             return x
         res = f(x, **kwargs) if own is not None else f(self, x, **kwargs)
@@ -143,23 +145,26 @@ class Transform(metaclass=_TfmMeta):
         """Build state from `items` with `setups` (its training subset `items.train` when
         `train_setup`, or when the class sets `train_setup = True`)."""
         use_train = train_setup if self.train_setup is None else self.train_setup
-        self._apply1("setups", getattr(items, "train", items) if use_train else items, {})
+        self._apply("setups", getattr(items, "train", items) if use_train else items, {}, whole=True)
 
-    def _apply(self, meth: str, x: Any, kwargs: dict[str, Any]) -> Any:
-        if self._item_level or not _is_tuple(x):
-            return self._apply1(meth, x, kwargs)
-        res = tuple([self._apply(meth, o, kwargs) if isinstance(o, tuple) else self._apply1(meth, o, kwargs)
-                     for o in x])
-        return res if type(x) is tuple else retain_type(res, x)
+    def _apply(self, meth: str, x: Any, kwargs: dict[str, Any], whole: bool = False) -> Any:
+        """Apply the `meth` dispatcher to `x` (element-wise over tuples unless `whole`)."""
+        # functions given to the constructor live on the instance and take no `self`; otherwise the
+        # metaclass has put a TypeDispatch for `meth` in every Transform class's own __dict__
+        own = self.__dict__.get(meth)
+        td = own if own is not None else type(self).__dict__[meth]
+        return self._map(td, own is not None, x, kwargs, whole)
 
-    def _apply1(self, meth: str, x: Any, kwargs: dict[str, Any]) -> Any:
-        own = self.__dict__.get(meth)  # functions given to the constructor take no `self`
-        # the metaclass puts a TypeDispatch for each method in every Transform class's own __dict__
-        td: TypeDispatch = own if own is not None else type(self).__dict__[meth]
+    def _map(self, td: TypeDispatch, unbound: bool, x: Any, kwargs: dict[str, Any],
+             whole: bool = False) -> Any:
+        """`td` applied to `x`, element-wise over a tuple (not when `whole`), keeping types."""
+        if not whole and isinstance(x, tuple) and not self._item_level and _is_tuple(x):
+            res = tuple([self._map(td, unbound, o, kwargs) for o in x])
+            return res if type(x) is tuple else retain_type(res, x)
         f, ret = td.resolve(type(x))
         if f is None:
             return x
-        res = f(x, **kwargs) if own is not None else f(self, x, **kwargs)
+        res = f(x, **kwargs) if unbound else f(self, x, **kwargs)
         if ret is None:
             return res if type(res) is type(x) else retain_type(res, x)
         return retain_type(res, x, ret)

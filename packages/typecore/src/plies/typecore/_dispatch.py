@@ -134,9 +134,9 @@ class TypeDispatch:
                  bases: Iterable[TypeDispatch] = (), default: Callable[..., Any] | None = None) -> None:
         self._impls: dict[tuple[type, type], Callable[..., Any]] = {}
         self._returns: dict[Callable[..., Any], type | None] = {}
-        # resolved (implementation, return class): by first type alone (one argument), by pair
+        # resolved (implementation, return class): by first type (one argument), by first then second
         self._cache1: dict[type, tuple[Callable[..., Any] | None, type | None]] = {}
-        self._cache: dict[tuple[type, type], tuple[Callable[..., Any] | None, type | None]] = {}
+        self._cache2: dict[type, dict[type, tuple[Callable[..., Any] | None, type | None]]] = {}
         self.bases: tuple[TypeDispatch, ...] = tuple(bases)
         self.default = default
         self._dependents: weakref.WeakSet[TypeDispatch] = weakref.WeakSet()
@@ -181,7 +181,7 @@ class TypeDispatch:
 
     def _invalidate(self) -> None:
         self._cache1.clear()
-        self._cache.clear()
+        self._cache2.clear()
         for d in list(self._dependents):
             d._invalidate()
 
@@ -209,7 +209,7 @@ class TypeDispatch:
         `t2=object` stands for "no second argument": it only matches implementations whose second
         parameter is unannotated. Own implementations are tried before the bases'.
         """
-        cached = self._cache1.get(t1) if t2 is object else self._cache.get((t1, t2))
+        cached = self._cache1.get(t1) if t2 is object else self._cache2.get(t1, {}).get(t2)
         if cached is not None:
             return cached
         best: tuple[type, type] | None = None
@@ -229,7 +229,7 @@ class TypeDispatch:
         if t2 is object:
             self._cache1[t1] = res
         else:
-            self._cache[t1, t2] = res
+            self._cache2.setdefault(t1, {})[t2] = res
         return res
 
     def lookup(self, t1: type, t2: type = object) -> Callable[..., Any] | None:
@@ -247,24 +247,24 @@ class TypeDispatch:
         """The return annotation (a class) of the implementation chosen for `x`, else None."""
         return self.resolve(type(x))[1]
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, x: Any, /, *args: Any, **kwargs: Any) -> Any:
         """Call the best implementation for the types of the first two arguments."""
-        n = len(args)
-        if n == 1:
-            r = self._cache1.get(type(args[0]))
-            f = (r if r is not None else self.resolve(type(args[0])))[0]
-        elif n > 1:
-            r = self._cache.get((type(args[0]), type(args[1])))
-            f = (r if r is not None else self.resolve(type(args[0]), type(args[1])))[0]
+        if args:
+            by_second = self._cache2.get(type(x))
+            r = by_second.get(type(args[0])) if by_second is not None else None
+            f = (r if r is not None else self.resolve(type(x), type(args[0])))[0]
+            if f is not None:
+                return f(x, args[0]) if len(args) == 1 and not kwargs else f(x, *args, **kwargs)
         else:
-            raise TypeError(f"{self.__qualname__}: dispatch needs at least one positional argument")
-        if f is not None:
-            return f(*args, **kwargs)
+            r = self._cache1.get(type(x))
+            f = (r if r is not None else self.resolve(type(x)))[0]
+            if f is not None:
+                return f(x, **kwargs) if kwargs else f(x)
         if self.default is None:
-            return args[0]
+            return x
         if isinstance(self.default, _NoMatch):
-            return self.default(self, *args, **kwargs)
-        return self.default(*args, **kwargs)
+            return self.default(self, x, *args, **kwargs)
+        return self.default(x, *args, **kwargs)
 
     def __get__(self, inst: Any, owner: type | None = None) -> Any:
         """Bind to an instance: it is passed as `self`, and dispatch uses the arguments after it."""
