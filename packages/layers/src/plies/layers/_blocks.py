@@ -41,9 +41,9 @@ class SequentialEx(Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         res = x
         for layer in self.layers:
-            res.orig = x
+            res.orig = x  # type: ignore[attr-defined]
             new = layer(res)
-            res.orig = None  # drop the reference so the input can be freed
+            res.orig = None  # type: ignore[attr-defined]  # drop the reference so the input can be freed
             res = new
         return res
 
@@ -135,7 +135,7 @@ class SimpleSelfAttention(Module):
         size = x.size()
         x = x.view(*size[:2], -1)
         if self.sym:
-            w = self.conv.weight.view(self.n_in, self.n_in)
+            w = self.conv.weight.view(self.n_in, self.n_in)  # type: ignore[operator]
             convx = F.conv1d(x, ((w + w.t()) / 2).view(self.n_in, self.n_in, 1))
         else:
             convx = self.conv(x)
@@ -207,7 +207,7 @@ class ResBlock(Module):
         k0 = dict(norm_type=norm_type, act_cls=act_cls, ndim=ndim, **kwargs)
         k1 = dict(norm_type=norm2, act_cls=None, ndim=ndim, **kwargs)
         if expansion == 1:
-            convpath = [
+            convpath: list[nn.Module] = [
                 ConvLayer(ni, nh2, ks, stride=stride, groups=ni if dw else groups, **k0),
                 ConvLayer(nh2, nf, ks, groups=g2, **k1),
             ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from plies.typecore import register_builder
@@ -35,7 +36,7 @@ def cut_model(model: nn.Module, cut: int | Callable[[nn.Module], nn.Module]) -> 
     raise TypeError(f"cut_model: cut must be an int or a callable, got {type(cut).__name__}")
 
 
-def _first_conv(model: nn.Module) -> tuple[nn.Module, nn.Module, str]:
+def _first_conv(model: nn.Module) -> tuple[Any, nn.Module, str]:
     """The first layer of `model` (descending through first children) with its parent and attribute name."""
     parent, name, layer = model, "", model
     while True:

@@ -45,13 +45,15 @@ def _norm(prefix: str, nf: int, ndim: int, zero: bool, **kwargs: Any) -> nn.Modu
     return norm
 
 
-def BatchNorm(nf: int, ndim: int = 2, norm_type: NormType = NormType.Batch, **kwargs: Any) -> nn.Module:
+def BatchNorm(
+    nf: int, ndim: int = 2, norm_type: NormType | None = NormType.Batch, **kwargs: Any
+) -> nn.Module:
     """BatchNorm{ndim}d over `nf` channels; `NormType.BatchZero` starts its weight at 0 (bias at 1e-3)."""
     return _norm("BatchNorm", nf, ndim, zero=norm_type == NormType.BatchZero, **kwargs)
 
 
 def InstanceNorm(
-    nf: int, ndim: int = 2, norm_type: NormType = NormType.Instance, affine: bool = True, **kwargs: Any
+    nf: int, ndim: int = 2, norm_type: NormType | None = NormType.Instance, affine: bool = True, **kwargs: Any
 ) -> nn.Module:
     """InstanceNorm{ndim}d over `nf` channels; `NormType.InstanceZero` starts its weight at 0."""
     return _norm("InstanceNorm", nf, ndim, zero=norm_type == NormType.InstanceZero, affine=affine, **kwargs)

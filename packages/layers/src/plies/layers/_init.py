@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -61,7 +62,7 @@ def default_init_for(act: object) -> InitFunc | None:
     return getattr(cls, "__default_init__", None) or getattr(act, "__default_init__", None)
 
 
-def _set_weight(m: nn.Module, func: InitFunc) -> None:
+def _set_weight(m: Any, func: InitFunc) -> None:
     """Apply `func` to `m.weight`, going through the parametrization (weight/spectral norm) if any."""
     if parametrize.is_parametrized(m, "weight"):
         new = torch.empty_like(m.weight)
@@ -76,9 +77,10 @@ def init_default(m: nn.Module, func: InitFunc | None = nn.init.kaiming_normal_) 
     """Initialise `m.weight` with `func` and zero `m.bias`; return `m`."""
     if func is not None and isinstance(getattr(m, "weight", None), torch.Tensor):
         _set_weight(m, func)
-    if isinstance(getattr(m, "bias", None), torch.Tensor):
+    bias = getattr(m, "bias", None)
+    if isinstance(bias, torch.Tensor):
         with torch.no_grad():
-            m.bias.fill_(0.0)
+            bias.fill_(0.0)
     return m
 
 
@@ -90,12 +92,13 @@ def init_linear(
     `init='auto'` picks the init registered for `act_func` (kaiming for ReLU-like activations), or
     leaves PyTorch's default when none is registered.
     """
-    if getattr(m, "bias", None) is not None and bias_std is not None:
+    bias = getattr(m, "bias", None)
+    if isinstance(bias, torch.Tensor) and bias_std is not None:
         with torch.no_grad():
             if bias_std != 0:
-                m.bias.normal_(0, bias_std)
+                bias.normal_(0, bias_std)
             else:
-                m.bias.zero_()
+                bias.zero_()
     if init == "auto":
         init = default_init_for(act_func) if act_func is not None else None
     elif isinstance(init, str):
@@ -138,8 +141,9 @@ def apply_init(m: nn.Module, init_func: InitFunc) -> None:
 
 def init_cnn(m: nn.Module) -> None:
     """Kaiming-normal init for every conv/linear weight of `m`, zero every bias."""
-    if isinstance(getattr(m, "bias", None), torch.Tensor):
-        nn.init.constant_(m.bias, 0)
+    bias = getattr(m, "bias", None)
+    if isinstance(bias, torch.Tensor):
+        nn.init.constant_(bias, 0)
     if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)):
         _set_weight(m, nn.init.kaiming_normal_)
     for child in _children(m):

@@ -208,6 +208,7 @@ class FocalLoss(Module):
     """Focal loss: cross entropy scaled by (1 - p_t)**gamma, to focus on hard examples."""
 
     y_int = True
+    weight: torch.Tensor | None
 
     def __init__(
         self, gamma: float = 2.0, weight: torch.Tensor | None = None, reduction: str = "mean"
@@ -252,6 +253,7 @@ class LabelSmoothingCrossEntropy(Module):
     """Cross entropy against targets smoothed by `eps`: (1-eps)·NLL + eps·mean over classes of -log p."""
 
     y_int = True
+    weight: torch.Tensor | None
 
     def __init__(self, eps: float = 0.1, weight: torch.Tensor | None = None, reduction: str = "mean") -> None:
         self.eps, self.reduction = eps, reduction

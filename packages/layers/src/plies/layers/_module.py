@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from plies.typecore import TensorBase
 from torch import nn
 
 __all__ = ["Module", "Lambda", "PartialLambda", "Flatten", "View", "ResizeBatch", "Identity", "ToTensorBase"]
@@ -15,7 +16,7 @@ class _ModuleMeta(type):
     """Metaclass that runs `nn.Module.__init__` before the class's own `__init__`."""
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        obj = cls.__new__(cls)
+        obj = cls.__new__(cls)  # type: ignore[call-overload]
         if isinstance(obj, cls):
             nn.Module.__init__(obj)
             obj.__init__(*args, **kwargs)
@@ -120,12 +121,12 @@ class Identity(Module):
 
 
 class ToTensorBase(Module):
-    """Cast the output to a plain `torch.Tensor`, dropping the input's semantic tensor type.
+    """Cast the output to `tensor_cls` (typecore's `TensorBase`), dropping the input's semantic type.
 
     A U-Net fed a typed image must not hand back an "image": its output is a prediction.
     """
 
-    def __init__(self, tensor_cls: type = torch.Tensor) -> None:
+    def __init__(self, tensor_cls: type = TensorBase) -> None:
         self.tensor_cls = tensor_cls
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

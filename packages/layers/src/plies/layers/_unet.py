@@ -83,8 +83,9 @@ class ResizeToOrig(Module):
         self.mode = mode
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.orig.shape[-2:] != x.shape[-2:]:
-            x = F.interpolate(x, x.orig.shape[-2:], mode=self.mode)
+        orig = x.orig  # type: ignore[attr-defined]
+        if orig.shape[-2:] != x.shape[-2:]:
+            x = F.interpolate(x, orig.shape[-2:], mode=self.mode)
         return x
 
 
@@ -102,7 +103,7 @@ class DynamicUnet(SequentialEx):
         self,
         encoder: nn.Module,
         n_out: int,
-        img_size: tuple[int, int],
+        img_size: Sequence[int],
         blur: bool = False,
         blur_final: bool = True,
         self_attention: bool = False,
