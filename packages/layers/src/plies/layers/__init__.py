@@ -3,6 +3,7 @@
 from .__about__ import __version__
 from ._activations import Mish, MishJit, MishJitAutoFn, SigmoidRange, Swish, mish, sigmoid_range, swish
 from ._blocks import (
+    Cat,
     Embedding,
     MergeLayer,
     PixelShuffle_ICNR,
@@ -66,6 +67,7 @@ from ._losses import (
     LabelSmoothingCrossEntropy,
     LabelSmoothingCrossEntropyFlat,
     MSELossFlat,
+    NoneReduce,
 )
 from ._module import Flatten, Identity, Lambda, Module, PartialLambda, ResizeBatch, ToTensorBase, View
 from ._unet import DynamicUnet, ResizeToOrig, UnetBlock
@@ -162,6 +164,7 @@ __all__ = [
     "SelfAttention",
     "PixelShuffle_ICNR",
     "Embedding",
+    "Cat",
     # introspection
     "Hook",
     "Hooks",
@@ -190,6 +193,7 @@ __all__ = [
     "LabelSmoothingCrossEntropy",
     "LabelSmoothingCrossEntropyFlat",
     "DiceLoss",
+    "NoneReduce",
     # architectures
     "XResNet",
     "XRESNETS",

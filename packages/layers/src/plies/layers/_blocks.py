@@ -29,6 +29,7 @@ __all__ = [
     "SelfAttention",
     "PixelShuffle_ICNR",
     "Embedding",
+    "Cat",
 ]
 
 
@@ -309,3 +310,14 @@ class Embedding(nn.Embedding):
     def __init__(self, ni: int, nf: int, std: float = 0.01) -> None:
         super().__init__(ni, nf)
         trunc_normal_(self.weight.data, std=std)
+
+
+class Cat(nn.ModuleList):
+    """Apply every layer to the same input and concatenate the results along `dim`."""
+
+    def __init__(self, layers: list[nn.Module], dim: int = 1) -> None:
+        super().__init__(layers)
+        self.dim = dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([layer(x) for layer in self], dim=self.dim)

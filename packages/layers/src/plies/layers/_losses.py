@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ __all__ = [
     "LabelSmoothingCrossEntropy",
     "LabelSmoothingCrossEntropyFlat",
     "DiceLoss",
+    "NoneReduce",
 ]
 
 
@@ -70,7 +72,11 @@ class BaseLoss:
 
     def _contiguous(self, x: Any) -> Any:
         x = _plain(x)
-        return x.transpose(self.axis, -1).contiguous() if isinstance(x, torch.Tensor) else x
+        if not isinstance(x, torch.Tensor):
+            return x
+        if -x.dim() <= self.axis < x.dim():
+            return x.transpose(self.axis, -1).contiguous()
+        return x  # a target without the class axis (e.g. labels of shape (bs,) with axis=1)
 
     def __call__(self, inp: torch.Tensor, targ: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         """The loss of prediction `inp` against target `targ`."""
@@ -354,3 +360,25 @@ class DiceLoss:
     def decodes(self, x: torch.Tensor) -> torch.Tensor:
         """Index of the most likely class."""
         return x.argmax(dim=self.axis)
+
+
+class NoneReduce:
+    """Context manager giving `loss_func` with reduction 'none' (per-item losses), restored on exit.
+
+    Losses with a `reduction` attribute are switched in place; plain functions are wrapped with
+    `reduction='none'`.
+    """
+
+    def __init__(self, loss_func: Callable[..., torch.Tensor]) -> None:
+        self.loss_func, self.old_reduction = loss_func, None
+
+    def __enter__(self) -> Callable[..., torch.Tensor]:
+        if hasattr(self.loss_func, "reduction"):
+            self.old_reduction = self.loss_func.reduction
+            self.loss_func.reduction = "none"
+            return self.loss_func
+        return functools.partial(self.loss_func, reduction="none")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.old_reduction is not None:
+            self.loss_func.reduction = self.old_reduction  # type: ignore[attr-defined]
