@@ -214,6 +214,19 @@ def test_unknown_type_in_state_refused_without_importing():
         Pipeline.from_state_dict({"transforms": [3]})
 
 
+def test_default_registered_name_drops_private_modules():
+    def f(x): return x
+    f.__module__, f.__qualname__ = "mypkg._impl._more", "f"
+    register_transform(f)
+    g = Transform(f)
+    assert Pipeline([g]).state_dict()["transforms"][0]["args"] == [{"__function__": "mypkg.f"}]
+
+    def h(x): return x
+    h.__module__, h.__qualname__ = "__main__", "h"
+    register_transform(h)
+    assert Pipeline([h]).state_dict()["transforms"][0]["args"] == [{"__function__": "__main__.h"}]
+
+
 def test_register_transform_rules():
     class NotATransform:
         pass

@@ -71,8 +71,10 @@ def register_transform(obj: Any = None, *, name: str | None = None) -> Any:
     """Register a Transform subclass or a function so saved states may name it (a decorator).
 
     `@register_transform` or `@register_transform(name="my.name")`; the default name is
-    `module.qualname`. Registering the same definition again (a re-run notebook cell) replaces it;
-    a different object under a taken name raises ValueError.
+    `module.qualname` without private module parts (`plies.loaders._transforms.Categorize` is
+    saved as `plies.loaders.Categorize`, its public path), so moving a class between private
+    modules keeps saved states loadable. Registering the same definition again (a re-run
+    notebook cell) replaces it; a different object under a taken name raises ValueError.
     """
     if obj is None:
         return lambda o: register_transform(o, name=name)
@@ -86,7 +88,7 @@ def register_transform(obj: Any = None, *, name: str | None = None) -> Any:
                         f"{type(obj).__name__}; register the class (or the function before wrapping it)")
     elif getattr(obj, "__name__", "<lambda>") == "<lambda>":
         raise TypeError("register_transform: a lambda has no stable name; define it with `def`")
-    key = name if name is not None else f"{obj.__module__}.{obj.__qualname__}"
+    key = name if name is not None else _default_name(obj)
     old = _BY_NAME.get(key)
     if old is not None and old is not obj:
         same_definition = (getattr(old, "__module__", None), getattr(old, "__qualname__", None)) == (
@@ -97,6 +99,13 @@ def register_transform(obj: Any = None, *, name: str | None = None) -> Any:
     _BY_NAME[key] = obj
     _BY_OBJECT[obj] = key
     return obj
+
+
+def _default_name(obj: Any) -> str:
+    """`module.qualname` without the module parts named `_private` (dunder names such as
+    `__main__` are kept)."""
+    parts = [p for p in obj.__module__.split(".") if not (p.startswith("_") and not p.startswith("__"))]
+    return ".".join([*parts, obj.__qualname__])
 
 
 def registered_name(obj: Any, what: str) -> str:
