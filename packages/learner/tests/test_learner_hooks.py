@@ -204,3 +204,8 @@ def test_learn_summary_on_a_real_learner():
     assert "Sequential (Input shape: 16 x 4)" in text
     assert "Total params: 73" in text and "Loss function: CrossEntropyLoss()" in text
     assert "- TrainEvalCallback" in text and "- Recorder" in text
+
+
+def test_summary_without_data_says_why():
+    with pytest.raises(ValueError, match="no DataLoaders"):
+        learner_summary(SimpleNamespace(dls=None, model=mlp()))

@@ -254,6 +254,8 @@ def module_summary(model: nn.Module, *xb: Tensor) -> PrettyString:
 
 def learner_summary(learn: Any) -> PrettyString:
     """The table of `Learner.summary()`: `module_summary` on a training batch, optimizer, loss, callbacks."""
+    if getattr(learn, "dls", None) is None:
+        raise ValueError("summary: the learner has no DataLoaders to draw a batch from (learn.dls is None)")
     dl = learn.dls.train
     batch = dl.one_batch()
     n_inp = getattr(learn.dls, "n_inp", None) or getattr(dl, "n_inp", None) or 1
