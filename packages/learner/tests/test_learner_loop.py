@@ -339,3 +339,32 @@ def test_a_callback_named_like_a_learner_attribute_does_not_replace_it():
     with pytest.warns(UserWarning, match="not reachable as `learn.lr`"):
         learn.add_cb(LR())
     assert learn.lr == 0.1 and any(isinstance(c, LR) for c in learn.cbs)
+
+
+def test_validate_and_get_preds_inside_a_fit_leave_the_loop_untouched():
+    seen = []
+
+    class ValidateEachEpoch(Callback):
+        order = 99
+        busy = False  # its own events also fire during the passes it starts
+
+        def after_epoch(self):
+            if not self.busy:
+                self.busy = True
+                seen.append((self.learn.validate()[0], len(self.learn.get_preds()[0])))
+                self.busy = False
+
+        def after_batch(self):
+            if self.learn.training and self.learn.iter == 0:
+                self.busy = True
+                self.learn.get_preds()  # mid-epoch too
+                self.busy = False
+
+    learn = make_learner()
+    rec = Rec()
+    learn.fit(2, cbs=[ValidateEachEpoch(), rec])
+    assert len(learn.recorder.values) == 2 and learn.epoch == 1
+    assert [v for v, _ in seen] == pytest.approx([row[1] for row in learn.recorder.values])
+    assert [n for _, n in seen] == [4, 4]
+    assert rec.seen.count("before_fit") == 1 + 2 + 2 + 2  # the fit, then each validate/get_preds pass
+    assert learn.train_iter == 4

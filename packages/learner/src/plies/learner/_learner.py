@@ -630,10 +630,32 @@ class Learner:
             return dl_detach(b, cpu, gather)
         return detach_cpu(b, cpu)
 
+    _LOOP_STATE = (
+        "epoch",
+        "n_epoch",
+        "iter",
+        "n_iter",
+        "dl",
+        "xb",
+        "yb",
+        "pred",
+        "loss",
+        "loss_grad",
+        "training",
+        "pct_train",
+        "_skip_iters",
+        "_move_batches",
+        "_n_inp",
+    )
+
     @contextlib.contextmanager
     def validation_context(self, cbs: Callback | Sequence[Callback] | None = None) -> Iterator[Learner]:
-        """Context manager for a validation-only pass: no logging, extra `cbs`, fit/epoch events around it."""
-        old_training, old_flag = self.training, self._validation_only
+        """Context manager for a validation-only pass (no logging, extra `cbs`, fit/epoch events around it).
+
+        The loop state is restored afterwards, so `validate` / `get_preds` also work inside a fit.
+        """
+        saved = {k: getattr(self, k) for k in self._LOOP_STATE}
+        old_flag = self._validation_only
         self._validation_only = True
         with self.no_logging(), self.added_cbs(cbs):
             self.epoch, self.n_epoch = 0, 1
@@ -645,8 +667,8 @@ class Learner:
                 self("after_fit")
             finally:
                 self._validation_only = old_flag
-                self.training = old_training
-                self._end_cleanup()
+                for k, v in saved.items():
+                    setattr(self, k, v)
 
     def validate(
         self, ds_idx: int = 1, dl: Any = None, cbs: Callback | Sequence[Callback] | None = None

@@ -68,7 +68,7 @@ class CSVLogger(Callback):
 
     def after_fit(self) -> None:
         """Close the file and give the logger back."""
-        if self.file is not None:
+        if self.file is not None and not self.learn._validation_only:
             self.file.close()
             self.file = None
             self.learn.logger = self._old_logger
@@ -123,7 +123,7 @@ class TensorBoardCallback(Callback):
 
     def after_epoch(self) -> None:
         """Log the epoch's losses and metrics."""
-        if self.writer is None:
+        if self.writer is None or self.learn._validation_only:
             return
         rec = self.learn.recorder
         names = [n for n in rec.metric_names[1:] if n != "time"]
@@ -134,6 +134,6 @@ class TensorBoardCallback(Callback):
 
     def after_fit(self) -> None:
         """Close the writer."""
-        if self.writer is not None:
+        if self.writer is not None and not self.learn._validation_only:
             self.writer.close()
             self.writer = None

@@ -38,14 +38,16 @@ class ProgressCallback(Callback):
         from plies.typecore import rank_distrib
 
         learn = self.learn
-        self._active = rank_distrib() == 0 and not learn._validation_only
+        if learn._validation_only:  # validate/get_preds (maybe inside a fit): no bar, no table
+            return
+        self._active = rank_distrib() == 0
         self._header_done = False
         self._old_logger = None
         if self._active and learn.logger is not noop_logger:
             self._old_logger, learn.logger = learn.logger, self._write_stats
 
     def _open(self, desc: str) -> None:
-        if not self._active:
+        if not self._active or self.learn._validation_only:
             return
         from tqdm.auto import tqdm
 
@@ -71,7 +73,7 @@ class ProgressCallback(Callback):
     def after_batch(self) -> None:
         """Advance the bar; show the smoothed training loss now and then."""
         bar = self.bar
-        if bar is None:
+        if bar is None or self.learn._validation_only:
             return
         bar.update(1)
         if self.learn.training and bar.n % _POSTFIX_EVERY == 0:
@@ -85,10 +87,13 @@ class ProgressCallback(Callback):
 
     def after_validate(self) -> None:
         """Close the validation bar."""
-        self._close()
+        if not self.learn._validation_only:
+            self._close()
 
     def after_fit(self) -> None:
         """Close any bar and give the logger back."""
+        if self.learn._validation_only:
+            return
         self._close()
         if self._old_logger is not None:
             self.learn.logger = self._old_logger

@@ -51,6 +51,7 @@ class Recorder(Callback):
         self.log: list[Any] = []
         self.hps: dict[str, list[Any]] = {}
         self.metric_names: list[str] = []
+        self._outer_log: list[Any] = []
 
     # ---- events --------------------------------------------------------------------------------
     def before_fit(self) -> None:
@@ -76,8 +77,11 @@ class Recorder(Callback):
 
     def before_epoch(self) -> None:
         """Start this epoch's log line."""
-        self.cancel_train = self.cancel_valid = False
-        self._epoch_start = time.time()
+        if self.learn._validation_only:  # a validate/get_preds pass, maybe inside a fit: keep its log line
+            self._outer_log = self.log
+        else:
+            self.cancel_train = self.cancel_valid = False
+            self._epoch_start = time.time()
         self.log = [self.learn.epoch]
 
     def before_train(self) -> None:
@@ -131,6 +135,7 @@ class Recorder(Callback):
         learn = self.learn
         if learn._validation_only:
             learn.final_record = self.log[1:]
+            self.log = self._outer_log
             return
         learn.final_record = self.log[1:].copy()
         self.values.append(learn.final_record)

@@ -47,10 +47,8 @@ class TrackerCallback(Callback):
 
     def before_fit(self) -> None:
         """Find the monitored column; reset the best value (when `reset_on_fit`)."""
-        if self.learn._validation_only:
-            self.run_check = False
+        if self.learn._validation_only:  # a validate/get_preds pass, possibly inside a fit
             return
-        self.run_check = True
         if self.reset_on_fit or self.best is None:
             self.best = self._initial_best()
         rec = self.learn.__dict__.get("recorder")
@@ -65,7 +63,7 @@ class TrackerCallback(Callback):
 
     def after_epoch(self) -> None:
         """Compare the epoch's value with the best so far; set `new_best`."""
-        if not self.run_check:
+        if self.learn._validation_only:
             return
         value = self.learn.recorder.values[-1][self.idx]
         best = self._initial_best() if self.best is None else self.best
@@ -105,7 +103,7 @@ class EarlyStoppingCallback(TrackerCallback):
     def after_epoch(self) -> None:
         """Count epochs without improvement; raise `CancelFitException` after `patience` of them."""
         super().after_epoch()
-        if not self.run_check:
+        if self.learn._validation_only:
             return
         if self.new_best:
             self.wait = 0
@@ -152,7 +150,7 @@ class SaveModelCallback(TrackerCallback):
 
     def after_epoch(self) -> None:
         """Save when the monitored value improved (or every epoch)."""
-        if not getattr(self, "run_check", False):
+        if self.learn._validation_only:
             return
         if self.every_epoch:
             every = 1 if self.every_epoch is True else int(self.every_epoch)
@@ -166,7 +164,7 @@ class SaveModelCallback(TrackerCallback):
 
     def after_fit(self) -> None:
         """Save at the end (`at_end`) or load the best model back."""
-        if not getattr(self, "run_check", False):
+        if self.learn._validation_only:
             return
         if self.at_end:
             self._save(self.fname)
@@ -199,7 +197,7 @@ class ReduceLROnPlateau(TrackerCallback):
     def after_epoch(self) -> None:
         """Reduce the learning rate of every group after `patience` epochs without improvement."""
         super().after_epoch()
-        if not self.run_check:
+        if self.learn._validation_only:
             return
         if self.new_best:
             self.wait = 0
