@@ -250,3 +250,9 @@ def test_pickle_and_deepcopy_transforms():
         assert type(clone) is NegAndShout and clone((1, "a")) == (-1, "A")
     for clone in (pickle.loads(pickle.dumps(t2)), copy.deepcopy(t2)):
         assert clone(1, split_idx=1) == 11 and clone(1) == 1 and clone.name == "_plus_ten"
+
+
+def test_class_dispatchers_pickle_by_reference():
+    import pickle
+    assert pickle.loads(pickle.dumps(NegAndShout.encodes)) is NegAndShout.encodes
+    assert NegAndShout.encodes.__qualname__ == "NegAndShout.encodes"

@@ -64,6 +64,7 @@ class _TfmMeta(type):
             parents = [p for p in (getattr(b, meth, None) for b in bases) if isinstance(p, TypeDispatch)]
             td = TypeDispatch(collected.get(meth, ()), bases=parents)
             td.__name__, td.__qualname__ = meth, f"{ns.get('__qualname__', name)}.{meth}"
+            td.__module__ = ns.get("__module__", td.__module__)
             ns[meth] = td
         return super().__new__(mcs, name, bases, ns, **kwargs)
 
