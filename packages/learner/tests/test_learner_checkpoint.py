@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from plies.learner import CheckpointCallback, Learner, latest_checkpoint
+from plies.learner import Callback, CheckpointCallback, Learner, latest_checkpoint
 from plies.loaders import DataLoader, DataLoaders
 from safetensors import safe_open
 from safetensors.torch import load_file
@@ -50,9 +50,13 @@ def assert_same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) 
         assert torch.equal(a[k], b[k]), f"{k} differs"
 
 
-@pytest.mark.parametrize("fit", ["one_cycle", "fit"])
-def test_crash_mid_epoch_then_resume_latest_is_exact(tmp_path, fit):
-    common = ["--fit", fit, "--epochs", "3", "--dropout", "0.3", "--ckpt-every", "5"]
+@pytest.mark.parametrize(
+    "fit, extra",
+    [("one_cycle", []), ("fit", []), ("flat_cos", ["--accum", "32"])],  # accum: checkpoints between steps
+    ids=["one_cycle", "fit", "flat_cos-accumulation"],
+)
+def test_crash_mid_epoch_then_resume_latest_is_exact(tmp_path, fit, extra):
+    common = ["--fit", fit, "--epochs", "3", "--dropout", "0.3", "--ckpt-every", "5", *extra]
     ref = run(tmp_path, "ref", *common)
     with pytest.raises(train_tiny.Crash):  # 12 batches per epoch: dies after batch 17, in epoch 1
         run(tmp_path, "run", *common, "--crash-at", "17")
@@ -88,6 +92,33 @@ def test_resume_latest_without_checkpoint_starts_fresh(tmp_path):
     ref = run(tmp_path, "ref", "--fit", "fit")
     fresh = run(tmp_path, "fresh", "--fit", "fit", "--resume", "latest")
     assert_same_weights(ref, fresh)
+
+
+def test_sgdr_resumes_at_the_epoch_boundary(tmp_path):
+    common = ["--fit", "sgdr", "--ckpt-every", "1000"]  # only end-of-epoch checkpoints; 3 epochs
+    ref = run(tmp_path, "ref", *common)
+    with pytest.raises(train_tiny.Crash):
+        run(tmp_path, "run", *common, "--crash-at", "15")  # in epoch 1, last checkpoint after epoch 0
+    assert_same_weights(ref, run(tmp_path, "run", *common, "--resume", "latest"))
+    assert history(tmp_path, "run") == history(tmp_path, "ref")
+
+
+class Counter(Callback):
+    """A callback whose state matters: it counts training batches."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def after_batch(self) -> None:
+        if self.learn.training:
+            self.count += 1
+
+    def state_dict(self) -> dict:
+        return {"count": self.count}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.count = state["count"]
 
 
 def tiny_learner(path: Path, cbs=None, hidden: int = 8) -> Learner:
@@ -172,6 +203,20 @@ def test_latest_skips_a_damaged_newer_checkpoint(tmp_path):
     (models / ".new.safetensors.tmp-123").write_bytes(b"half written")
     with pytest.warns(UserWarning, match=r"skipping .*new\.safetensors: truncated"):
         assert latest_checkpoint(models) == models / "old.safetensors"
+
+
+def test_callback_state_and_grad_scaler_are_restored(tmp_path):
+    learn = tiny_learner(tmp_path, cbs=[CheckpointCallback(), Counter()])
+    learn.to_fp16()
+    learn.fit(2)
+    assert learn.counter.count == 6
+    scale = learn.scaler.get_scale()
+    resumed = tiny_learner(tmp_path, cbs=[Counter()])
+    resumed.to_fp16()
+    resumed.fit(3, resume_from="latest")  # one more epoch after the 2 checkpointed ones
+    assert resumed.counter.count == 9
+    state = json.loads(safe_open(tmp_path / "models" / "checkpoint.safetensors", "pt").metadata()["state"])
+    assert state["scaler"]["scale"] == scale and state["callbacks"]["counter"] == {"count": 6}
 
 
 def test_resume_into_a_different_model_is_refused(tmp_path):

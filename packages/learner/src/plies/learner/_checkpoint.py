@@ -43,7 +43,7 @@ def get_rng_state() -> dict[str, Any]:
     return {
         "python": {"version": version, "state": torch.tensor(py_state, dtype=torch.int64), "gauss": gauss},
         "numpy": {
-            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
             "pos": int(pos),
             "has_gauss": int(has_gauss),
             "cached": float(cached),
@@ -232,6 +232,7 @@ def _apply(learn: Any, state: dict[str, Any]) -> None:
             )  # MixedPrecision.before_fit keeps an existing one
         learn.scaler.load_state_dict(state["scaler"])
     cbs = dict(_callback_keys(learn))
+    restore = []
     for key, cb_state in state["callbacks"].items():
         if key not in cbs:
             warnings.warn(
@@ -241,6 +242,9 @@ def _apply(learn: Any, state: dict[str, Any]) -> None:
             )
             continue
         cbs[key].load_state_dict(cb_state)
+        restore.append((cbs[key], cb_state))
+    if restore:
+        learn.add_cb(_RestoreCallbackStates(restore))
     loaders = list(learn.dls.loaders)
     if len(loaders) != len(state["dls"]):
         raise _Mismatch(
@@ -261,6 +265,25 @@ def _apply(learn: Any, state: dict[str, Any]) -> None:
     learn.train_iter = prog["train_iter"]
     # batches of the resumed epoch already done (the DataLoader skips them; the loop numbers from there)
     learn._skip_iters = 0 if prog["epoch_done"] else prog["batches_done"]
+
+
+class _RestoreCallbackStates(Callback):
+    """Load the checkpointed callback states again after every `before_fit` ran, then leave.
+
+    Callbacks reset their counters in `before_fit` (a new fit starts from zero); when resuming, the
+    checkpoint's values must win.
+    """
+
+    order = 10_000
+
+    def __init__(self, states: list[tuple[Callback, dict[str, Any]]]) -> None:
+        super().__init__()
+        self.states = states
+
+    def before_fit(self) -> None:
+        for cb, cb_state in self.states:
+            cb.load_state_dict(cb_state)
+        self.learn.remove_cb(self)
 
 
 class CheckpointCallback(Callback):
