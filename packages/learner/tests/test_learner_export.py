@@ -268,6 +268,20 @@ def test_config_naming_unknown_loss_metric_or_optimizer_is_refused(exported, tmp
         load_learner(edit_config(exported, tmp_path / "f.plies", opt))
 
 
+def test_config_describing_a_huge_model_is_refused_before_allocating(exported, tmp_path):
+    def edit(c):
+        c["model"]["tree"]["children"][0][1]["kwargs"].update(in_features=10**6, out_features=10**6)
+
+    with pytest.raises(ValueError, match=r"shapes differ for \['0.weight', '0.bias'\]"):
+        load_learner(edit_config(exported, tmp_path / "big.plies", edit))  # 4 TB if it were allocated
+
+    config = json.loads(zipfile.ZipFile(exported).read("config.json"))
+    config["metrics"] = "DEEP"
+    text = json.dumps(config).replace('"DEEP"', "[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ValueError, match="nested too deeply"):
+        load_learner(rewrite(exported, tmp_path / "deep.plies", {"config.json": text.encode()}))
+
+
 def test_unregistered_transform_in_data_state_is_refused(exported, tmp_path):
     def edit(c):
         c["data"]["tls"][0]["tfms"]["transforms"][0]["type"] = "os.system"

@@ -217,7 +217,21 @@ def _export_pickle(learn: Any, dest: Path) -> None:
 
 
 # ---------------------------------------------------------------- load
-def _build_model(desc: Any, model: nn.Module | None, fname: Path) -> nn.Module:
+def _build_described(desc: dict[str, Any], fname: Path) -> nn.Module:
+    if desc["kind"] == "spec":
+        built = build_spec(desc.get("spec"), f"{fname}: model")
+        if not isinstance(built, nn.Module):
+            raise refuse(fname, f"the model builder returned a {type(built).__name__}, not an nn.Module")
+        return built
+    return build_torch_tree(desc.get("tree"), f"{fname}: model")
+
+
+def _build_model(desc: Any, model: nn.Module | None, fname: Path, weights: dict[str, Tensor]) -> nn.Module:
+    """The model: `model` if given, else built from its description after a dry run on the meta device.
+
+    The dry run allocates nothing, so a config describing a model far larger than the weights
+    file (a memory bomb) is refused before any real allocation.
+    """
     if model is not None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"load_learner: model= must be an nn.Module, found {type(model).__name__}")
@@ -230,12 +244,33 @@ def _build_model(desc: Any, model: nn.Module | None, fname: Path) -> nn.Module:
             f"pass model=<an instance of that architecture> (or build the model with a function decorated "
             f"with register_builder before exporting)"
         )
-    if desc["kind"] == "spec":
-        built = build_spec(desc.get("spec"), f"{fname}: model")
-        if not isinstance(built, nn.Module):
-            raise refuse(fname, f"the model builder returned a {type(built).__name__}, not an nn.Module")
-        return built
-    return build_torch_tree(desc.get("tree"), f"{fname}: model")
+    try:
+        with torch.device("meta"):
+            probe: nn.Module | None = _build_described(desc, fname)
+    except (RuntimeError, NotImplementedError):
+        probe = None  # a builder whose code cannot run on the meta device: the real build below checks
+    if probe is not None:
+        _check_fit(probe, weights, fname)
+    return _build_described(desc, fname)
+
+
+def _check_fit(net: nn.Module, weights: dict[str, Tensor], fname: Path) -> None:
+    """Raise when the state dict of `net` and `weights` differ in keys or shapes."""
+    own = net.state_dict()
+    missing = [k for k in own if k not in weights]
+    unexpected = [k for k in weights if k not in own]
+    if missing or unexpected:
+        raise ValueError(
+            f"load_learner: the weights in {fname} do not fit the model {type(net).__name__}: "
+            f"missing keys {missing[:5]}, unexpected keys {unexpected[:5]}"
+        )
+    wrong = [k for k in own if own[k].shape != weights[k].shape]
+    if wrong:
+        k = wrong[0]
+        raise ValueError(
+            f"load_learner: the weights in {fname} do not fit the model {type(net).__name__}: shapes differ "
+            f"for {wrong[:5]} (e.g. {k}: file {tuple(weights[k].shape)} vs model {tuple(own[k].shape)})"
+        )
 
 
 def _from_pickle(fname: Path, cpu: bool) -> Any:
@@ -272,23 +307,21 @@ def load_learner(
         cfg = {
             k: decode(config[k], tensors, f"{fname}: {k}") for k in ("model", "loss_func", "hypers", "data")
         }
-        net = _build_model(cfg["model"], model, fname)
+        net = _build_model(cfg["model"], model, fname, weights)
         lf = loss_func if loss_func is not None else build_loss(cfg["loss_func"], f"{fname}: loss_func")
         metrics = build_metrics(config["metrics"], f"{fname}: metrics")
         dls = _data_from_state(cfg["data"], f"{fname}: data") if cfg["data"] is not None else None
     except SpecError as e:
         raise refuse(fname, str(e)) from None
+    except RecursionError:
+        raise refuse(fname, "config.json is nested too deeply") from None
     if lf is None:
         raise ValueError(
             f"load_learner: {fname} holds no loss function (it could not be exported without pickle); "
             f"pass loss_func= (predict and get_preds use its activation and decodes)"
         )
-    missing, unexpected = _load_weights(net, weights)
-    if missing or unexpected:
-        raise ValueError(
-            f"load_learner: the weights in {fname} do not fit the model {type(net).__name__}: "
-            f"missing keys {missing[:5]}, unexpected keys {unexpected[:5]}"
-        )
+    _check_fit(net, weights, fname)
+    net.load_state_dict(weights, strict=True)
     kwargs: dict[str, Any] = {
         "loss_func": lf,
         "metrics": metrics,
@@ -320,18 +353,3 @@ def load_learner(
 
         net.to(default_device())
     return learn
-
-
-def _load_weights(net: nn.Module, weights: dict[str, Tensor]) -> tuple[list[str], list[str]]:
-    own = net.state_dict()
-    missing = [k for k in own if k not in weights]
-    unexpected = [k for k in weights if k not in own]
-    wrong = [k for k in own if k in weights and own[k].shape != weights[k].shape]
-    if wrong:
-        raise ValueError(
-            f"load_learner: weight shapes differ from the model for {wrong[:5]} "
-            f"(e.g. {wrong[0]}: file {tuple(weights[wrong[0]].shape)} vs model {tuple(own[wrong[0]].shape)})"
-        )
-    if not missing and not unexpected:
-        net.load_state_dict(weights, strict=True)
-    return missing, unexpected

@@ -190,8 +190,8 @@ def check_safetensors(data: bytes, member: str, fname: Path) -> None:
         raise refuse(fname, f"{member}: header length {n} exceeds the member's {len(data) - 8} bytes")
     try:
         header = json.loads(data[8 : 8 + n])
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise refuse(fname, f"{member}: header is not valid JSON ({e})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise refuse(fname, f"{member}: header is not valid JSON ({type(e).__name__})") from None
     if not isinstance(header, dict):
         raise refuse(fname, f"{member}: header is not a JSON object")
     body = len(data) - 8 - n
@@ -248,6 +248,8 @@ def read_config(raw: bytes, fname: Path) -> dict[str, Any]:
         config = json.loads(raw.decode("utf-8"), parse_constant=no_constants)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise refuse(fname, f"config.json is not valid JSON ({e})") from None
+    except RecursionError:
+        raise refuse(fname, "config.json is nested too deeply") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise refuse(fname, f"config.json does not declare format {FORMAT!r}")
     if config.get("version") != VERSION:
