@@ -164,6 +164,28 @@ class SelfAttention(Module):
         return o.view(*size).contiguous()
 
 
+class _ShortcutAvgPool3d(nn.AvgPool3d):
+    """AvgPool3d that accepts dims smaller than the kernel (as the 1d/2d pools do with ceil_mode).
+
+    A short depth (e.g. 8 slices) reaches size 1 long before height and width; a size-1 dim is
+    replicated up to the kernel size, so its "average" is the value itself.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ks = self.kernel_size if isinstance(self.kernel_size, tuple) else (self.kernel_size,) * 3
+        short = [max(0, k - size) for k, size in zip(ks, x.shape[-3:], strict=True)]
+        if any(short):
+            x = F.pad(x, (0, short[2], 0, short[1], 0, short[0]), mode="replicate")
+        return super().forward(x)
+
+
+def _shortcut_pool(ks: int, ndim: int = 2, ceil_mode: bool = True) -> nn.Module:
+    """The average pool of a downsampling shortcut (ResNet-D)."""
+    if ndim == 3:
+        return _ShortcutAvgPool3d(ks, ceil_mode=ceil_mode)
+    return AvgPool(ks, ndim=ndim, ceil_mode=ceil_mode)
+
+
 class ResBlock(Module):
     """Residual block of XResNet: conv path (+SE, +self-attention) plus identity path, then activation.
 
@@ -191,7 +213,7 @@ class ResBlock(Module):
         act_cls: type[nn.Module] = nn.ReLU,
         ndim: int = 2,
         ks: int = 3,
-        pool: Callable[..., nn.Module] = AvgPool,
+        pool: Callable[..., nn.Module] | None = None,
         pool_first: bool = True,
         **kwargs: Any,
     ) -> None:
@@ -227,7 +249,8 @@ class ResBlock(Module):
         if ni != nf:
             idpath.append(ConvLayer(ni, nf, 1, act_cls=None, ndim=ndim, **kwargs))
         if stride != 1:
-            idpath.insert(0 if pool_first else 1, pool(stride, ndim=ndim, ceil_mode=True))
+            make_pool = _shortcut_pool if pool is None else pool
+            idpath.insert(0 if pool_first else 1, make_pool(stride, ndim=ndim, ceil_mode=True))
         self.idpath = nn.Sequential(*idpath)
         self.act = nn.ReLU(inplace=True) if act_cls is nn.ReLU else act_cls()
 
