@@ -80,25 +80,20 @@ def files_under(path: Path) -> list[Path]:
 
 
 @pytest.mark.slow
-def test_two_gloo_ranks_match_one_process_with_the_doubled_batch(tmp_path):
-    # ranks are seeded differently on purpose: the model comes from rank 0, the data order is rank 0's
-    common = ["--fit", "one_cycle", "--epochs", "2", "--n-valid", "37", "--get-preds", "--ckpt-every", "5"]
-    env = loopback_env(2)
-    procs = [
+def launch_ranks(tmp: Path, env: dict[str, str], *args: str) -> list[subprocess.Popen]:
+    """The test script as 2 ranks with torchrun's environment variables."""
+    cmd = [
+        sys.executable,
+        str(SCRIPT),
+        "--path",
+        str(tmp / "ddp"),
+        "--path-per-rank",
+        "--out",
+        str(tmp / "ddp-out"),
+    ]
+    return [
         subprocess.Popen(
-            [
-                sys.executable,
-                str(SCRIPT),
-                "--path",
-                str(tmp_path / "ddp"),
-                "--path-per-rank",
-                "--out",
-                str(tmp_path / "ddp-out"),
-                "--bs",
-                "8",
-                "--seed-per-rank",
-                *common,
-            ],
+            [*cmd, *args],
             env={**env, "RANK": str(r), "LOCAL_RANK": str(r)},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -106,7 +101,22 @@ def test_two_gloo_ranks_match_one_process_with_the_doubled_batch(tmp_path):
         )
         for r in range(2)
     ]
-    check_all(procs)
+
+
+def test_two_gloo_ranks_match_one_process_with_the_doubled_batch(tmp_path):
+    # ranks are seeded differently on purpose: the model comes from rank 0, the data order is rank 0's
+    common = ["--fit", "one_cycle", "--epochs", "2", "--n-valid", "37", "--get-preds", "--ckpt-every", "4"]
+    ddp = ["--bs", "8", "--seed-per-rank", *common]
+    env = loopback_env(2)
+    crashed = launch_ranks(
+        tmp_path, env, *ddp, "--crash-at", "9"
+    )  # both ranks die in epoch 1 (6 batches each)
+    for p in crashed:
+        _, err = p.communicate(timeout=240)
+        assert p.returncode != 0 and "simulated crash after batch 9" in err, err[-3000:]
+    check_all(
+        launch_ranks(tmp_path, loopback_env(2), *ddp, "--resume", "latest")
+    )  # from the batch-8 checkpoint
     (w0, h0), (w1, h1) = results(tmp_path / "ddp-out", 0), results(tmp_path / "ddp-out", 1)
     ws, hs = single_process(tmp_path, "--bs", "16", *common)
     weights = [k for k in ws if k not in ("preds", "targs")]
@@ -120,7 +130,7 @@ def test_two_gloo_ranks_match_one_process_with_the_doubled_batch(tmp_path):
     assert w0["preds"].shape == (37, 3)
     assert torch.equal(w0["targs"], ws["targs"])
     torch.testing.assert_close(w0["preds"], ws["preds"], rtol=1e-4, atol=1e-6)
-    # only rank 0 wrote files (its checkpoint); rank 1's learner path stays empty
+    # only rank 0 wrote files (its checkpoint); rank 1's learner path stays empty (it resumed from rank 0's)
     assert [p.name for p in files_under(tmp_path / "ddp-r0")] == ["checkpoint.safetensors"]
     assert files_under(tmp_path / "ddp-r1") == []
 
