@@ -48,14 +48,18 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def time_steps(opt: object, steps: int, device: str) -> float:
-    """Mean seconds per step over `steps` steps."""
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def time_steps(opt: object, steps: int, device: str, clock: str = "wall") -> float:
+    """Mean seconds per step over `steps` steps, by the wall clock or the process's CPU time."""
+    now = CLOCKS[clock]
     sync(device)
-    start = time.perf_counter()
+    start = now()
     for _ in range(steps):
         opt.step()  # type: ignore[attr-defined]
     sync(device)
-    return (time.perf_counter() - start) / steps
+    return (now() - start) / steps
 
 
 Factory = Callable[[list[torch.Tensor]], object]
@@ -135,14 +139,19 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5, help="steps per timed round")
     parser.add_argument("--rounds", type=int, default=5, help="alternating timed rounds")
     parser.add_argument("--per-tensor", action="store_true", help="also time plies' per-tensor path")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument(
+        "--clock", choices=list(CLOCKS), default="wall", help="cpu: process CPU time (steadier when busy)"
+    )
     parser.add_argument("--only", default="", help="comma-separated names to run (substring match)")
     args = parser.parse_args()
-    torch.set_num_threads(torch.get_num_threads())
+    if args.threads:
+        torch.set_num_threads(args.threads)
     n = sum(torch.Size(s).numel() for s in resnet50_shapes())
     print(
         f"device={args.device} params={n / 1e6:.2f}M tensors={len(resnet50_shapes())}"
         f" torch={torch.__version__}"
-        f" threads={torch.get_num_threads()}"
+        f" threads={torch.get_num_threads()} clock={args.clock}"
     )
     print(f"{'optimizer':28s} {'plies ms':>9s} {'torch ms':>9s} {'ratio':>6s}")
     for name, mine, ref in PAIRS:
@@ -155,8 +164,8 @@ def main() -> None:
             time_steps(opt_b, 2, args.device)
             ta, tb = [], []
             for _ in range(args.rounds):
-                ta.append(time_steps(opt_a, args.steps, args.device))
-                tb.append(time_steps(opt_b, args.steps, args.device))
+                ta.append(time_steps(opt_a, args.steps, args.device, args.clock))
+                tb.append(time_steps(opt_b, args.steps, args.device, args.clock))
             a, b = statistics.median(ta) * 1e3, statistics.median(tb) * 1e3
             print(f"{label:28s} {a:9.2f} {b:9.2f} {a / b:6.2f}")
             del opt_a, opt_b

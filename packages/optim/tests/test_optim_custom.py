@@ -102,7 +102,11 @@ def test_user_foreach_twin_is_used(make_model, train) -> None:
 
     halve_lr_sgd.foreach = halve_lr_sgd_foreach
     m1, m2 = make_model(), make_model()
-    a = train(m1, Optimizer(m1.parameters(), [halve_lr_sgd], lr=0.2), n_steps=3)
+    a = train(m1, Optimizer(m1.parameters(), [halve_lr_sgd], lr=0.2, foreach=True), n_steps=3)
     assert calls == ["foreach"] * 3
+    calls.clear()
+    m3 = make_model()
+    train(m3, Optimizer(m3.parameters(), [halve_lr_sgd], lr=0.2), n_steps=1)
+    assert calls == ["per_tensor"] * 4  # foreach=None: the per-tensor path for CPU parameters
     b = train(m2, Optimizer(m2.parameters(), [sgd_step], lr=0.1), n_steps=3)
     assert torch.allclose(a, b, rtol=1e-12)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from plies.optim import SGD, Adam, Optimizer, sgd_step
@@ -85,12 +86,69 @@ def test_params_forms() -> None:
 def test_params_errors() -> None:
     with pytest.raises(ValueError, match="params is empty"):
         SGD([], lr=0.1)
-    with pytest.raises(TypeError, match="got a single Tensor"):
-        SGD(torch.nn.Parameter(torch.randn(2)), lr=0.1)
-    with pytest.raises(TypeError, match=r"group 1, item 0: expected a Tensor, got str"):
-        SGD([[torch.nn.Parameter(torch.randn(2))], ["oops"]], lr=0.1)
+    p = torch.nn.Parameter(torch.randn(2))
+    with pytest.raises(TypeError, match=r"item 0 is a group but item 1 is a Parameter"):
+        SGD([[p], p], lr=0.1)
+    with pytest.raises(ValueError, match="some parameters appear more than once"):
+        SGD([[p], [p]], lr=0.1)
+    with pytest.raises(ValueError, match="non-leaf Tensor"):
+        SGD([p * 2], lr=0.1)
     with pytest.raises(TypeError, match=r"cbs\[1\] must be a function, got int"):
-        Optimizer([torch.nn.Parameter(torch.randn(2))], [sgd_step, 3], lr=0.1)
+        Optimizer([p], [sgd_step, 3], lr=0.1)
+
+
+def test_single_tensor_is_one_group() -> None:
+    p = torch.nn.Parameter(torch.ones(2))
+    opt = SGD(p, lr=0.1)
+    assert opt.param_lists == [[p]]
+
+
+def test_fastai_style_groups_of_plain_objects() -> None:
+    def tst_arg(p, lr=0, **kwargs):
+        return p
+
+    tst_arg.defaults = {"lr": 1e-2}
+    assert Optimizer([1, 2, 3], tst_arg).param_lists == [[1, 2, 3]]
+    assert Optimizer(range(3), tst_arg).param_lists == [[0, 1, 2]]
+    assert Optimizer(([o, o + 1] for o in range(0, 4, 2)), tst_arg).param_lists == [[0, 1], [2, 3]]
+    opt = Optimizer([[1, 2], [3], [4]], tst_arg, lr=slice(1e-4, 1e-2))
+    assert opt.hypers == [{"lr": pytest.approx(1e-4)}, {"lr": pytest.approx(1e-3)}, {"lr": 1e-2}]
+    assert opt.param_groups == [
+        {"params": [1, 2], "lr": pytest.approx(1e-4)},
+        {"params": [3], "lr": pytest.approx(1e-3)},
+        {"params": [4], "lr": 1e-2},
+    ]
+    with pytest.raises(ValueError, match="got 2 values for 3 parameter groups"):
+        Optimizer([[1, 2], [3], [4]], tst_arg, lr=np.array([0.1, 0.2]))
+
+
+def test_all_params_and_param_lists_setter() -> None:
+    groups = three_groups()
+    opt = SGD(groups, lr=[0.1, 0.2, 0.3])
+    found = opt.all_params(slice(1, None))
+    assert [(o[0] is g[0], o[1] == g, o[3]["lr"]) for o, g in zip(found, groups[1:], strict=True)] == [
+        (True, True, 0.2),
+        (True, True, 0.3),
+    ]
+    groups[2][0].grad = torch.ones(3)
+    assert [o[0] for o in opt.all_params(with_grad=True)] == [groups[2][0]]
+    new = three_groups()
+    opt.param_lists = new
+    assert opt.param_groups[1]["params"] == new[1] and opt.hypers[1]["lr"] == 0.2
+    with pytest.raises(ValueError, match="param_lists: got 1 lists for 3 parameter groups"):
+        opt.param_lists = [new[0]]
+
+
+def test_sgd_on_plain_tensors_with_grads() -> None:
+    params = [torch.tensor(float(i)) for i in range(4)]
+    for i, p in enumerate(params):
+        p.grad = torch.tensor(i / 10)
+    opt = SGD(params, lr=0.1, mom=0.9)
+    opt.step()
+    assert [p.item() for p in params] == pytest.approx([i * 0.99 for i in range(4)])
+    opt.step()
+    assert [p.item() for p in params] == pytest.approx([i * (1 - 0.1 * (0.1 + 0.1 * 1.9)) for i in range(4)])
+    assert [opt.state[p]["grad_avg"].item() for p in params] == pytest.approx([i * 0.19 for i in range(4)])
 
 
 def test_each_group_steps_with_its_own_lr() -> None:

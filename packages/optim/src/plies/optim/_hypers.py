@@ -19,6 +19,12 @@ def even_mults(start: float, stop: float, n: int) -> list[float]:
     return [start * mult**i for i in range(n)]
 
 
+def is_per_group(value: Any) -> bool:
+    """Whether `value` gives values per group (a slice, list, tuple or array) rather than one value."""
+    is_array = hasattr(value, "tolist") and getattr(value, "ndim", 0) > 0
+    return is_array or isinstance(value, (slice, list, tuple))
+
+
 def spread(name: str, value: Any, n_groups: int) -> list[Any]:
     """One value of hyper-parameter `name` per group from a number, a list/tuple per group or a slice.
 
@@ -88,6 +94,7 @@ class HyperMixin:
 
     train_bn: bool
     frozen_idx: int = 0
+    state: Any
 
     @property
     def param_lists(self) -> list[list[Tensor]]:
@@ -126,6 +133,20 @@ class HyperMixin:
         for k, vals in values.items():
             for i, value in enumerate(vals):
                 self._write_hyper(i, k, value)
+
+    def all_params(
+        self, n: int | slice = slice(None), with_grad: bool = False
+    ) -> list[tuple[Tensor, list[Tensor], dict[str, Any], MutableMapping[str, Any]]]:
+        """(parameter, its group's parameters, its state, its group's hypers) for the groups `n`.
+
+        `with_grad`: only the parameters that have a gradient.
+        """
+        idx = range(len(self.param_lists))[n] if isinstance(n, slice) else [range(len(self.param_lists))[n]]
+        lists, hypers = self.param_lists, self.hypers
+        found = [(p, lists[i], self.state[p], hypers[i]) for i in idx for p in lists[i]]
+        if with_grad:
+            found = [o for o in found if getattr(o[0], "grad", None) is not None]
+        return found
 
     def freeze_to(self, n: int) -> None:
         """Make groups before `n` untrainable (requires_grad False) and the others trainable.

@@ -131,7 +131,7 @@ def ranger(
     beta: Any = 0.0,
     decouple_wd: bool = True,
     *,
-    foreach: bool = True,
+    foreach: bool | None = None,
 ) -> Lookahead:
     """Ranger: Lookahead over RAdam."""
     opt = RAdam(

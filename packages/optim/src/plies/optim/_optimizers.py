@@ -34,7 +34,7 @@ def SGD(
     wd: Any = 0.0,
     decouple_wd: bool = True,
     *,
-    foreach: bool = True,
+    foreach: bool | None = None,
 ) -> Optimizer:
     """SGD with optional momentum and weight decay (decoupled, or L2 when `decouple_wd=False`)."""
     cbs = _wd(decouple_wd)
@@ -51,7 +51,7 @@ def RMSProp(
     decouple_wd: bool = True,
     eps: Any = 1e-8,
     *,
-    foreach: bool = True,
+    foreach: bool | None = None,
 ) -> Optimizer:
     """RMSProp: divide the (momentum) gradient by the root of a moving average of its square."""
     cbs = _wd(decouple_wd)
@@ -69,7 +69,7 @@ def Adam(
     wd: Any = 0.01,
     decouple_wd: bool = True,
     *,
-    foreach: bool = True,
+    foreach: bool | None = None,
 ) -> Optimizer:
     """Adam; with the default `decouple_wd=True` it is AdamW (weight decay applied to the weights)."""
     cbs = _wd(decouple_wd) + [_damped_avg_grad, average_sqr_grad, step_stat, adam_step]
@@ -86,7 +86,7 @@ def RAdam(
     beta: Any = 0.0,
     decouple_wd: bool = True,
     *,
-    foreach: bool = True,
+    foreach: bool | None = None,
 ) -> Optimizer:
     """RAdam (Liu et al. 2019): Adam with a rectified adaptive learning rate during warm-up."""
     cbs = _wd(decouple_wd) + [_damped_avg_grad, average_sqr_grad, step_stat, radam_step]
@@ -104,7 +104,7 @@ def QHAdam(
     wd: Any = 0.0,
     decouple_wd: bool = True,
     *,
-    foreach: bool = True,
+    foreach: bool | None = None,
 ) -> Optimizer:
     """QHAdam (Ma & Yarats 2019): quasi-hyperbolic Adam."""
     cbs = _wd(decouple_wd) + [
@@ -128,7 +128,7 @@ def Larc(
     wd: Any = 0.0,
     decouple_wd: bool = True,
     *,
-    foreach: bool = True,
+    foreach: bool | None = None,
 ) -> Optimizer:
     """LARS (`clip=False`) / LARC (`clip=True`): SGD with a layer-wise learning rate from a trust ratio."""
     cbs = _wd(decouple_wd)
@@ -147,7 +147,7 @@ def Lamb(
     wd: Any = 0.0,
     decouple_wd: bool = True,
     *,
-    foreach: bool = True,
+    foreach: bool | None = None,
 ) -> Optimizer:
     """LAMB (You et al. 2019): Adam whose update is scaled per layer by a trust ratio."""
     cbs = _wd(decouple_wd) + [_damped_avg_grad, average_sqr_grad, step_stat, lamb_step]

@@ -38,7 +38,7 @@ def _weight_decay_foreach(
 
 
 @with_defaults(wd=0.0)
-def l2_reg(p: Tensor, wd: float, do_wd: bool = True, **kwargs: Any) -> None:
+def l2_reg(p: Tensor, lr: float, wd: float, do_wd: bool = True, **kwargs: Any) -> None:
     """L2 regularisation added to the gradient: `grad += wd * p` (skipped where state `do_wd` is False)."""
     if do_wd and wd != 0:
         grad_of(p).add_(p, alpha=wd)
@@ -46,7 +46,7 @@ def l2_reg(p: Tensor, wd: float, do_wd: bool = True, **kwargs: Any) -> None:
 
 @foreach_of(l2_reg)
 def _l2_reg_foreach(
-    ps: list[Tensor], grads: list[Tensor], wd: float, do_wd: list[Any] | None = None, **kwargs: Any
+    ps: list[Tensor], grads: list[Tensor], lr: float, wd: float, do_wd: list[Any] | None = None, **kwargs: Any
 ) -> None:
     if wd != 0:
         keep = with_wd(ps, do_wd)
