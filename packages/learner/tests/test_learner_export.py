@@ -422,3 +422,89 @@ def test_export_without_a_pipeline_state_keeps_model_and_loss(tmp_path):
     assert loaded.dls is None and loaded.metrics[0].name == "rmse"
     valid = DataLoader((x[80:], y[80:]), bs=16)
     assert torch.allclose(loaded.get_preds(dl=valid)[0], learn.get_preds(dl=valid)[0])
+
+
+def export_with(tmp_path: Path, model: nn.Module, loss_func, name: str) -> Path:
+    """Export a learner on plain tensor data (no pipeline state: that warning is expected)."""
+    from plies.loaders import DataLoader, DataLoaders
+
+    x, y = torch.randn(8, 2), torch.zeros(8, dtype=torch.long)
+    dls = DataLoaders(DataLoader((x, y), bs=4), DataLoader((x, y), bs=4), path=tmp_path)
+    learn = Learner(dls, model, loss_func=loss_func)
+    with pytest.warns(UserWarning, match="data pipeline cannot be exported"):
+        return learn.export(name)
+
+
+@pytest.mark.parametrize(
+    ("loss_func", "targ"),
+    [
+        (
+            CrossEntropyLossFlat(weight=torch.tensor([0.3, 0.7]), label_smoothing=0.1),
+            torch.tensor([0, 1, 1, 0]),
+        ),
+        (nn.CrossEntropyLoss(ignore_index=1, reduction="sum"), torch.tensor([0, 1, 1, 0])),
+        (nn.HuberLoss(delta=0.5), torch.randn(4, 2)),
+        (nn.functional.mse_loss, torch.randn(4, 2)),
+    ],
+)
+def test_losses_round_trip_with_their_arguments(tmp_path, loss_func, targ):
+    path = export_with(tmp_path, nn.Sequential(nn.Linear(2, 2)), loss_func, "loss.plies")
+    loaded = load_learner(path).loss_func
+    pred = torch.randn(4, 2)
+    assert type(loaded) is type(loss_func)
+    assert torch.allclose(loaded(pred, targ), loss_func(pred, targ))
+
+
+def test_plies_losses_round_trip(tmp_path):
+    from plies.layers import BCEWithLogitsLossFlat, FocalLossFlat, LabelSmoothingCrossEntropyFlat, MSELossFlat
+
+    pred, labels, multi = torch.randn(4, 3), torch.tensor([0, 2, 1, 2]), (torch.rand(4, 3) > 0.5).float()
+    cases = [
+        (BCEWithLogitsLossFlat(thresh=0.3), multi),
+        (FocalLossFlat(gamma=3.0), labels),
+        (LabelSmoothingCrossEntropyFlat(eps=0.2), labels),
+        (MSELossFlat(reduction="sum"), torch.randn(4, 3)),
+    ]
+    for i, (loss_func, targ) in enumerate(cases):
+        loaded = load_learner(export_with(tmp_path, nn.Linear(2, 3), loss_func, f"l{i}.plies")).loss_func
+        assert torch.allclose(loaded(pred, targ), loss_func(pred, targ)), loss_func
+        assert torch.equal(loaded.decodes(pred), loss_func.decodes(pred))
+
+
+def test_many_torch_layers_round_trip_without_registration(tmp_path):
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Unflatten(1, (2, 1, 1)),
+        nn.Upsample(scale_factor=8),
+        nn.Conv2d(2, 4, 3, padding=1, bias=False),
+        nn.BatchNorm2d(4, momentum=0.3),
+        nn.GELU(approximate="tanh"),
+        nn.MaxPool2d(2),
+        nn.Sequential(nn.Conv2d(4, 6, 3, stride=2, padding="valid", padding_mode="zeros"), nn.LeakyReLU(0.1)),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Dropout(0.2),
+        nn.LayerNorm(6, eps=1e-3),
+        nn.Linear(6, 2),
+    )
+    model.eval()
+    x = torch.randn(3, 2)
+    loaded = load_learner(export_with(tmp_path, model, nn.CrossEntropyLoss(), "net.plies")).model.eval()
+    assert repr(loaded) == repr(model)
+    assert torch.allclose(loaded(x), model(x), atol=1e-6)
+
+
+def test_subclassed_layer_is_not_described(tmp_path):
+    class MyLinear(nn.Linear):
+        pass
+
+    from plies.loaders import DataLoader, DataLoaders
+
+    x, y = torch.randn(8, 2), torch.zeros(8, dtype=torch.long)
+    dls = DataLoaders(DataLoader((x, y), bs=4), DataLoader((x, y), bs=4), path=tmp_path)
+    learn = Learner(dls, nn.Sequential(MyLinear(2, 2)), loss_func=nn.CrossEntropyLoss())
+    with pytest.warns(UserWarning) as record:
+        path = learn.export()
+    assert any("no build_spec" in str(w.message) for w in record)
+    with pytest.raises(ValueError, match="'Sequential' model without a build_spec"):
+        load_learner(path)
