@@ -162,3 +162,42 @@ def test_tiny_gan_moves_samples_toward_the_target():
     after = distance()
     assert before > 2.0
     assert after < 0.5 * before, (before, after)
+
+
+class FrozenCheck(Callback):
+    """Check that each training step changes only the model being trained."""
+
+    order = 100
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changed: list[tuple[bool, bool, bool]] = []
+
+    def before_step(self) -> None:
+        gan = self.learn.model
+        self.before = [p.detach().clone() for p in (*gan.generator.parameters(), *gan.critic.parameters())]
+
+    def after_step(self) -> None:
+        gan = self.learn.model
+        n_gen = len(list(gan.generator.parameters()))
+        now = [p.detach() for p in (*gan.generator.parameters(), *gan.critic.parameters())]
+        gen_changed = any(
+            not torch.equal(a, b) for a, b in zip(self.before[:n_gen], now[:n_gen], strict=True)
+        )
+        crit_changed = any(
+            not torch.equal(a, b) for a, b in zip(self.before[n_gen:], now[n_gen:], strict=True)
+        )
+        self.changed.append((self.learn.gan_trainer.gen_mode, gen_changed, crit_changed))
+
+
+def test_each_step_updates_only_the_model_in_training():
+    set_seed(0)
+    learn = make_learner(FixedGANSwitcher(n_crit=2, n_gen=2), n=256, bs=32)
+    check = FrozenCheck()
+    with learn.no_bar(), learn.no_logging():
+        learn.fit(1, cbs=check)
+    assert len(check.changed) == 8
+    assert all(
+        gen_changed == gen_mode and crit_changed != gen_mode
+        for gen_mode, gen_changed, crit_changed in check.changed
+    )
