@@ -539,3 +539,15 @@ def test_retain_type_fastcore_examples():
 
     t1, t2 = retain_types((1, (1, (1, 1))), (2, _T((2, _T((3, 4))))))
     assert t1 == 1 and type(t2) is _T and type(t2[1]) is _T and t2 == (1, (1, 1))
+
+
+@given(st.dictionaries(st.sampled_from(["img_size", "vocab", "k"]), st.integers(), max_size=3),
+       st.lists(st.floats(-10, 10), min_size=1, max_size=5))
+def test_property_retain_type_round_trips_subclass_and_metadata(meta, values):
+    old = torch.tensor(values).as_subclass(TensorTagged)
+    old.__dict__.update(meta)
+    new = old.as_subclass(torch.Tensor) * 2  # a plain tensor, as an op on a plain view returns
+    res = retain_type(new, old)
+    assert type(res) is TensorTagged and {k: getattr(res, k) for k in meta} == meta
+    assert torch.equal(res.as_subclass(torch.Tensor), torch.tensor(values) * 2)
+    assert retain_type(res, torch.tensor(values)) is res  # a subclass result is never downcast
