@@ -8,6 +8,7 @@ from typing import Any, cast
 import numpy as np
 import torch
 from torch.utils.data import default_collate, default_convert
+from torch.utils.data import get_worker_info as _worker_info
 
 __all__ = ["fa_collate", "fa_convert"]
 
@@ -21,16 +22,20 @@ def fa_collate(items: Sequence[Any]) -> Any:
     batch of `(x, y)` items is an `(xb, yb)` tuple.
     """
     first = items[0]
+    if isinstance(first, torch.Tensor):
+        return torch.stack(list(items)) if _worker_info() is None else default_collate(list(items))
     if isinstance(first, _LEAF_TYPES):
         return default_collate(list(items))
     if isinstance(first, Sequence):
-        lengths = {len(o) for o in items}
-        if len(lengths) > 1:
+        try:
+            columns = list(zip(*items, strict=True))
+        except ValueError:
+            lengths = sorted({len(o) for o in items})
             raise ValueError(
-                f"fa_collate: items have different numbers of fields {sorted(lengths)}; "
+                f"fa_collate: items have different numbers of fields {lengths}; "
                 f"first item has {len(first)}: {_describe(first)}"
-            )
-        fields = [fa_collate(list(field)) for field in zip(*items, strict=False)]
+            ) from None
+        fields = [fa_collate(list(field)) for field in columns]
         return cast(Any, type(first))(fields) if type(first) in (tuple, list) else _rebuild(first, fields)
     return default_collate(list(items))
 

@@ -186,15 +186,22 @@ class DataLoader:
         if self._batch_indexing():
             yield from self._indexed_batches(samps)
             return
-        items = self._items(samps)
         if self.bs is None:
-            yield from map(self.do_batch, items)
+            yield from map(self.do_batch, self._items(samps))
             return
-        while True:
-            chunk = list(itertools.islice(items, self.bs))
-            if not chunk or (self.drop_last and len(chunk) < self.bs):
-                return
-            yield self.do_batch(chunk)
+        do_item, do_batch, bs = self._item_fetcher(), self.do_batch, self.bs
+        chunk: list[Any] = []
+        for s in samps:
+            try:
+                item = do_item(s)
+            except StopIteration:  # a stream source ended
+                break
+            chunk.append(item)
+            if len(chunk) == bs:
+                yield do_batch(chunk)
+                chunk = []
+        if chunk and not self.drop_last:
+            yield do_batch(chunk)
 
     def create_batch(self, items: list[Any]) -> Any:
         """Collate a list of items into a batch (`fa_collate`); with `bs=None` convert one (`fa_convert`)."""
@@ -437,6 +444,16 @@ class DataLoader:
         stop = len(samps) - len(samps) % bs if self.drop_last else len(samps)
         for i in range(0, stop, bs):
             yield columns.batch(samps[i : i + bs])
+
+    def _item_fetcher(self) -> Any:
+        """`do_item`, or straight `source[s]` when the item stages are the defaults (saves calls per item)."""
+        if self.indexed and all(self._is_default(name) for name in ("do_item", "create_item", "after_item")):
+            return (self.dataset if self._columns is None else self._columns).__getitem__
+        return self.do_item
+
+    def _is_default(self, name: str) -> bool:
+        """Whether stage `name` is DataLoader's own (not replaced by a keyword or a subclass)."""
+        return name not in self.__dict__ and getattr(type(self), name) is getattr(DataLoader, name)
 
     def _items(self, samps: Iterable[Any]) -> Iterator[Any]:
         """Items for `samps`; a stream source ends the epoch by raising StopIteration."""
