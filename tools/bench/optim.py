@@ -3,7 +3,9 @@
 A ResNet-50-sized parameter list (the 161 tensors of torchvision's resnet50, 25.6M parameters, built
 from their shapes) with fixed random gradients; each optimizer takes `--steps` steps, timed in rounds
 that alternate plies and torch so that both see the same machine load. Prints the median step time of
-each and the ratio plies / torch (goal <= 1.5). Usage: python tools/bench/optim.py [--device cuda]
+each and the ratio plies / torch (goal <= 1.5). plies runs with its default `foreach=None` (vectorised
+on accelerators, per tensor on the CPU); `--paths` also times both paths forced.
+Usage: python tools/bench/optim.py [--device cuda] [--threads 1 --clock cpu] [--paths]
 """
 
 from __future__ import annotations
@@ -121,13 +123,13 @@ PAIRS: list[tuple[str, Factory, Factory | None]] = [
 ]
 
 
-def per_tensor(factory: Factory) -> Factory:
-    """The same plies optimizer with the per-tensor (non-foreach) path."""
+def with_path(factory: Factory, foreach: bool) -> Factory:
+    """The same plies optimizer forced onto the foreach (True) or the per-tensor (False) path."""
 
     def build(ps: list[torch.Tensor]) -> object:
         opt = factory(ps)
         inner = getattr(opt, "opt", opt)
-        inner.foreach = False
+        inner.foreach = foreach
         return opt
 
     return build
@@ -138,7 +140,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--steps", type=int, default=5, help="steps per timed round")
     parser.add_argument("--rounds", type=int, default=5, help="alternating timed rounds")
-    parser.add_argument("--per-tensor", action="store_true", help="also time plies' per-tensor path")
+    parser.add_argument(
+        "--paths", action="store_true", help="also time plies forced onto the foreach and per-tensor paths"
+    )
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument(
         "--clock", choices=list(CLOCKS), default="wall", help="cpu: process CPU time (steadier when busy)"
@@ -157,7 +161,12 @@ def main() -> None:
     for name, mine, ref in PAIRS:
         if args.only and not any(o.strip() in name for o in args.only.split(",")):
             continue
-        variants = [(name, mine)] + ([(name + " [per-tensor]", per_tensor(mine))] if args.per_tensor else [])
+        variants = [(name, mine)]
+        if args.paths:
+            variants += [
+                (name + " [foreach]", with_path(mine, True)),
+                (name + " [per-tensor]", with_path(mine, False)),
+            ]
         for label, factory in variants:
             opt_a, opt_b = factory(make_params(args.device)), ref(make_params(args.device))  # type: ignore[misc]
             time_steps(opt_a, 2, args.device)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from plies.optim import SGD, Adam, Optimizer, sgd_step
+from plies.optim import SGD, Adam, Optimizer, ranger, sgd_step
 
 
 def three_groups() -> list[list[torch.nn.Parameter]]:
@@ -160,3 +160,15 @@ def test_each_group_steps_with_its_own_lr() -> None:
     opt.step()
     moved = [(b - g[0]).detach() for b, g in zip(before, groups, strict=True)]
     assert [round(float(m[0]), 6) for m in moved] == [0.1, 0.2, 0.3]
+
+
+def test_lookahead_delegates_to_the_wrapped_optimizer() -> None:
+    groups = three_groups()
+    opt = ranger(groups, lr=1e-3)
+    opt.set_hyper("lr", slice(1e-5, 1e-3))
+    assert [round(h["lr"], 8) for h in opt.hypers] == [1e-5, 1e-4, 1e-3]
+    assert opt.param_groups is opt.opt.param_groups
+    assert [o[0] for o in opt.all_params()] == [g[0] for g in groups]
+    assert opt.cbs is opt.opt.cbs
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        _ = opt.no_such_thing

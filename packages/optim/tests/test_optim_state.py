@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 
 import pytest
@@ -127,3 +128,15 @@ def test_do_wd_false_skips_weight_decay() -> None:
         w.grad, b.grad = torch.zeros(3), torch.zeros(3)
         opt.step()
         assert (w[0].item(), b[0].item()) == (pytest.approx(0.95), 1.0)
+
+
+@pytest.mark.parametrize("name", ["adam", "ranger", "wrapper_adamw"])
+def test_deepcopy_of_an_optimizer_trains_identically(name, make_model, train) -> None:
+    model = make_model()
+    opt = MAKERS[name](model.parameters())
+    train(model, opt, n_steps=3)
+    model2 = copy.deepcopy(model)
+    both = copy.deepcopy({"model": model, "opt": opt})  # keeps the optimizer tied to the copied model
+    a = train(model, opt, n_steps=5, start=3)
+    b = train(both["model"], both["opt"], n_steps=5, start=3)
+    assert torch.equal(a, b) and not torch.equal(a, torch.cat([p.flatten() for p in model2.parameters()]))

@@ -25,10 +25,20 @@ class Lookahead:
         self.count = 0
         self.slow_weights: list[list[Tensor]] | None = None
 
+    def __getattr__(self, name: str) -> Any:
+        # anything else (all_params, foreach, cbs, ...) is the wrapped optimizer's
+        if name == "opt" or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.opt, name)
+
     @property
     def param_lists(self) -> list[list[Tensor]]:
-        """The parameters of each group."""
+        """The parameters of each group (settable)."""
         return self.opt.param_lists
+
+    @param_lists.setter
+    def param_lists(self, value: list[list[Tensor]]) -> None:
+        self.opt.param_lists = value
 
     @property
     def param_groups(self) -> list[dict[str, Any]]:

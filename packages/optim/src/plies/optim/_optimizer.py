@@ -178,6 +178,13 @@ class Optimizer(HyperMixin, torch.optim.Optimizer):
                         grad.requires_grad_(False)
                     grad.zero_()
 
+    def __getstate__(self) -> dict[str, Any]:
+        # torch's version keeps only defaults/state/param_groups; a copy or pickle also needs the cbs
+        return dict(self.__dict__)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
     def clear_state(self) -> None:
         """Forget the stats of every parameter (keeps the `force_train` and `do_wd` flags)."""
         for params in self.param_lists:

@@ -132,8 +132,18 @@ class OptimWrapper(HyperMixin):
 
     @property
     def param_lists(self) -> list[list[Tensor]]:
-        """The parameters of each group."""
+        """The parameters of each group (settable: a list with one parameter list per group)."""
         return [g["params"] for g in self.opt.param_groups]
+
+    @param_lists.setter
+    def param_lists(self, value: list[list[Tensor]]) -> None:
+        value = list(value)
+        if len(value) != len(self.opt.param_groups):
+            raise ValueError(
+                f"param_lists: got {len(value)} lists for {len(self.opt.param_groups)} parameter groups"
+            )
+        for group, params in zip(self.opt.param_groups, value, strict=True):
+            group["params"] = list(params)
 
     @property
     def hypers(self) -> list[MutableMapping[str, Any]]:
