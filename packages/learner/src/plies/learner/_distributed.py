@@ -150,18 +150,11 @@ def gather_items(t: torch.Tensor, n_real: int) -> torch.Tensor:
     """Gather a sharded batch from all ranks into the order of the unsharded one, dropping padding.
 
     Rank r holds items r, r+W, r+2W... of the global batch (W = world size; this is how the
-    DataLoader slices an epoch). `n_real` is how many of the global batch's items are real data
-    (the rest, at the end, is padding repeated to give every rank the same number of items).
+    DataLoader slices an epoch), every rank as many. `n_real` is how many of the global batch's items
+    are real data (the rest, at the end, is padding repeated to give every rank the same number).
     """
-    world = dist.get_world_size()
-    sizes = [int(s) for s in torch.stack(all_gather_tensor(_comm(torch.tensor([t.shape[0]])))).flatten()]
-    if len(set(sizes)) != 1:
-        raise RuntimeError(
-            f"gather_items: ranks hold batches of different sizes {sizes}; the sharded "
-            "DataLoader should give every rank the same number of items"
-        )
     parts = all_gather_tensor(t)
-    merged = torch.stack(parts, dim=1).reshape(world * t.shape[0], *t.shape[1:])
+    merged = torch.stack(parts, dim=1).reshape(len(parts) * t.shape[0], *t.shape[1:])
     return merged[:n_real]
 
 
@@ -316,13 +309,18 @@ class DistributedTrainer(Callback):
 
     def after_pred(self) -> None:
         """In validation: replace pred, yb and xb by the batch gathered from all ranks, padding removed."""
-        if self.learn.training:
-            return
-        first = next((t for t in (*self.learn.yb, *self.learn.xb) if isinstance(t, torch.Tensor)), None)
-        size = first.shape[0] * dist.get_world_size() if first is not None else 0
-        n_real = max(0, min(size, self.learn.dl.n - self._seen))
-        self._seen += size
         learn = self.learn
+        if learn.training:
+            return
+        local = batch_size((*learn.yb, *learn.xb))
+        sizes = [int(s) for s in all_gather_tensor(_comm(torch.tensor([local])))]
+        if len(set(sizes)) != 1:
+            raise RuntimeError(
+                f"DistributedTrainer: the ranks' validation batches have different sizes {sizes}; a sharded "
+                "DataLoader gives every rank as many items (pad=True)"
+            )
+        n_real = max(0, min(local * len(sizes), learn.dl.n - self._seen))
+        self._seen += local * len(sizes)
         learn.pred = _map_tensors(lambda t: gather_items(t, n_real), learn.pred)
         learn.yb = _map_tensors(lambda t: gather_items(t, n_real), learn.yb)
         learn.xb = _map_tensors(lambda t: gather_items(t, n_real), learn.xb)
