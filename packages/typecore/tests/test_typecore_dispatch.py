@@ -231,6 +231,7 @@ def test_methods_in_class_body_and_binding():
     assert a.m(1) == ("int", 10)
     assert a.m("s", 5) == ("str-int", 15)
     assert isinstance(A.__dict__["m"], TypeDispatch) and len(A.m) == 2
+    assert a.m.__name__ == "m" and a.m.implementations() == A.m.implementations()
     with pytest.raises(TypeError, match=r"A.m: no implementation for argument types \(float\)"):
         a.m(1.5)
 

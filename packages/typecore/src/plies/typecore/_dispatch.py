@@ -320,6 +320,11 @@ class _BoundDispatch:
     def __getitem__(self, k: type | Sequence[type]) -> Callable[..., Any] | None:
         return self.dispatch[k]
 
+    def __getattr__(self, name: str) -> Any:  # __name__, register, implementations, ...
+        if name in _BoundDispatch.__slots__:  # unset slot (e.g. while unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self.dispatch, name)
+
     def __repr__(self) -> str:
         return f"bound {self.dispatch!r}"
 
