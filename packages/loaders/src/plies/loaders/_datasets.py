@@ -234,13 +234,14 @@ class TfmdLists(_SplitBase):
         return (self[i] for i in range(len(self)))
 
     def __getitem__(self, idx: Any) -> Any:
-        if isinstance(idx, slice):
-            return L(self[i] for i in range(len(self))[idx])
-        if is_listy(idx) or (hasattr(idx, "ndim") and idx.ndim > 0):
-            return L(self[int(i)] for i in idx)
-        i = int(idx)
-        if not -len(self) <= i < len(self):
-            raise IndexError(f"TfmdLists: index {i} out of range for {len(self)} items")
+        if type(idx) is not int:  # the common case (a DataLoader's index) skips these checks
+            if isinstance(idx, slice):
+                return L(self[i] for i in range(len(self))[idx])
+            if is_listy(idx) or (hasattr(idx, "ndim") and idx.ndim > 0):
+                return L(self[int(i)] for i in idx)
+        i, n = int(idx), len(self.items)
+        if not -n <= i < n:
+            raise IndexError(f"TfmdLists: index {i} out of range for {n} items")
         item = item_at(self.items, i)
         try:
             return self.tfms(item)
@@ -349,7 +350,7 @@ class Datasets(_SplitBase):
         return (self[i] for i in range(len(self)))
 
     def __getitem__(self, idx: Any) -> Any:
-        if isinstance(idx, slice) or is_listy(idx):
+        if type(idx) is not int and (isinstance(idx, slice) or is_listy(idx)):
             return L(zip(*[tl[idx] for tl in self.tls], strict=False))
         return tuple(tl[idx] for tl in self.tls)
 

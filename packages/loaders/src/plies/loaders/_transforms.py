@@ -278,7 +278,7 @@ class Categorize(_VocabTransform):
         self.c = None if self.vocab is None else len(self.vocab)
 
     def encodes(self, o: Any) -> TensorCategory:
-        return TensorCategory(self._index(o))
+        return torch.tensor(self._index(o)).as_subclass(TensorCategory)
 
     def decodes(self, o: Any) -> Category:
         return Category(self._labels()[int(o)])
