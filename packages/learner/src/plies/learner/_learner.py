@@ -54,6 +54,12 @@ from ._utils import detach_cpu, first_tensor, norm_bias_params, to_device_fast, 
 __all__ = ["Learner"]
 
 
+_PHASE_EVENTS = {
+    p: (f"before_{p}", f"after_cancel_{p}", f"after_{p}")
+    for p in ("fit", "epoch", "train", "validate", "batch", "backward", "step")
+}
+
+
 class Learner:
     """Group data, model and loss to train with `opt_func`, driven by two-way callbacks.
 
@@ -302,12 +308,16 @@ class Learner:
         ex: type[Exception],
         final: Callable[[], Any] | None = None,
     ) -> None:
+        before, cancel, after = _PHASE_EVENTS[event_type]
         try:
-            self(f"before_{event_type}")
+            for g in self._fns[self.training][before]:
+                g()
             f()
         except ex:
-            self(f"after_cancel_{event_type}")
-        self(f"after_{event_type}")
+            for g in self._fns[self.training][cancel]:
+                g()
+        for g in self._fns[self.training][after]:
+            g()
         if final is not None:
             final()
 
@@ -319,11 +329,14 @@ class Learner:
 
     def _do_one_batch(self) -> None:
         self.pred = self.model(*self.xb)
-        self("after_pred")
+        fns = self._fns[self.training]
+        for g in fns["after_pred"]:
+            g()
         loss = None
         if self.yb:
             loss = self.loss_grad = self.loss = self.loss_func(self.pred, *self.yb)
-        self("after_loss")
+        for g in self._fns[self.training]["after_loss"]:
+            g()
         if not self.training or not self.yb:
             return
         if self.loss_grad is loss and self.loss is not loss:
