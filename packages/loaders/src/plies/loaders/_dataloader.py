@@ -242,7 +242,7 @@ class DataLoader:
         self._resolve_seed()
         self._plan.copy_(torch.tensor([self._base_seed, epoch, skip]))
         self._prepare(epoch, skip)
-        loader = self._get_torch_loader(epoch)
+        loader = self._get_torch_loader()
         self._running = [epoch, skip]
         try:
             for b in loader:
@@ -431,11 +431,7 @@ class DataLoader:
         """Whether batches can be fetched with one index op (in-memory columns, default item stages)."""
         if self._columns is None or not self.indexed or self.bs is None:
             return False
-        cls = type(self)
-        return all(
-            name not in self.__dict__ and getattr(cls, name) is getattr(DataLoader, name)
-            for name in _PER_ITEM_STAGES
-        )
+        return all(self._is_default(name) for name in _PER_ITEM_STAGES)
 
     def _indexed_batches(self, samps: Iterable[Any]) -> Iterator[Any]:
         columns, bs = self._columns, self.bs
@@ -474,7 +470,7 @@ class DataLoader:
         self._stream_pos += 1
         return next(self.it)
 
-    def _get_torch_loader(self, epoch: int) -> TorchDataLoader:
+    def _get_torch_loader(self) -> TorchDataLoader:
         """The torch DataLoader running `create_batches` in worker processes (kept when persistent)."""
         if self._torch_loader is not None and self.persistent_workers:
             return self._torch_loader

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from plies.pipes import Pipeline
-from plies.typecore import L, is_listy
+from plies.typecore import L, default_device, is_listy
 
 from ._errors import item_error, setup_error
 from ._sources import item_at, take
@@ -22,6 +22,7 @@ __all__ = ["TfmdLists", "Datasets", "test_set"]
 
 
 def type_name(t: type) -> str:
+    """`module.QualName` of a class (how types are written in plain-data states and messages)."""
     return f"{t.__module__}.{t.__qualname__}"
 
 
@@ -96,11 +97,8 @@ class _SplitBase:
 
         `val_*` keywords apply to the validation loaders only; other keywords go to every DataLoader.
         """
-        from plies.typecore import default_device
-
-        from ._dataloaders import (
-            DataLoaders,
-        )  # DataLoaders builds on this module: imported late to avoid a cycle
+        # DataLoaders builds on this module, so it is imported here (a top-level import would be a cycle)
+        from ._dataloaders import DataLoaders
 
         if device is None:
             device = default_device()
