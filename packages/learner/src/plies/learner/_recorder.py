@@ -62,10 +62,15 @@ class Recorder(Callback):
         self._valid_mets = ([self.loss] + metrics) if self.valid_metrics else []
         names = [m.name for m in metrics]
         if self.train_metrics and self.valid_metrics:
-            names = [f"train_{n}" for n in names] + [f"valid_{n}" for n in names]
+            both = ["loss", *names]
+            names = [f"train_{n}" for n in both] + [f"valid_{n}" for n in both]
+        elif self.valid_metrics:
+            names = ["train_loss", "valid_loss", *names]
         elif self.train_metrics:
-            names = [f"train_{n}" for n in names]
-        self.metric_names = ["epoch", "train_loss"] + (["valid_loss"] if self.valid_metrics else []) + names
+            names = ["train_loss"] + [f"train_{n}" for n in names]
+        else:
+            names = ["train_loss"]
+        self.metric_names = ["epoch", *names]
         if self.add_time:
             self.metric_names.append("time")
         if (
