@@ -307,7 +307,7 @@ class DataBlock:
             bs=bs, after_item=self.item_tfms, after_batch=self.batch_tfms, **{**self.dls_kwargs, **kwargs}
         )
         dl = dls.train
-        print(f"\nApplying item_tfms to the first sample:\n  Pipeline: {dl.after_item}")
+        print(f"\nApplying item_tfms to the first sample:\n  {dl.after_item}")
         x = sample_t
         for step, f in enumerate(dl.after_item.fs):
             try:
@@ -319,7 +319,7 @@ class DataBlock:
         print(f"\nCollating items in a batch of {bs}")
         b = dl.do_batch([dl.do_item(i) for i in range(min(bs, len(dl.dataset)))])
         print(f"  {_show_value(b)}")
-        print(f"\nApplying batch_tfms to the batch built\n  Pipeline: {dl.after_batch}")
+        print(f"\nApplying batch_tfms to the batch built\n  {dl.after_batch}")
         for step, f in enumerate(dl.after_batch.fs):
             try:
                 b = f(b, split_idx=0)
