@@ -19,11 +19,8 @@ fastai's pickle behaviour, for files you produced yourself.
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import warnings
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +34,7 @@ from ._export_file import (
     VERSION,
     WEIGHTS,
     SpecError,
-    atomic_write,
+    atomic_writer,
     decode,
     encode,
     is_plies_export,
@@ -45,7 +42,7 @@ from ._export_file import (
     read_config,
     read_members,
     refuse,
-    state_bytes,
+    write_archive,
 )
 from ._export_spec import (
     build_loss,
@@ -194,12 +191,7 @@ def export_learner(
         "path": str(getattr(learn, "path", ".")),
         "model_dir": str(getattr(learn, "model_dir", "models")),
     }
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
-        zf.writestr(CONFIG, json.dumps(config, indent=1, allow_nan=True))
-        zf.writestr(WEIGHTS, state_bytes(dict(learn.model.state_dict())))
-        zf.writestr(TENSORS, state_bytes(tensors))
-    atomic_write(dest, buf.getvalue())
+    write_archive(dest, config, dict(learn.model.state_dict()), tensors)
     return dest
 
 
@@ -209,11 +201,10 @@ def _export_pickle(learn: Any, dest: Path) -> None:
     try:
         learn.dls = new_empty() if callable(new_empty) else old_dls
         learn.opt = None
-        buf = io.BytesIO()
-        torch.save(learn, buf)
+        with atomic_writer(dest) as f:
+            torch.save(learn, f)
     finally:
         learn.dls, learn.opt = old_dls, old_opt
-    atomic_write(dest, buf.getvalue())
 
 
 # ---------------------------------------------------------------- load
@@ -227,14 +218,17 @@ def _build_described(desc: dict[str, Any], fname: Path) -> nn.Module:
 
 
 def _build_model(desc: Any, model: nn.Module | None, fname: Path, weights: dict[str, Tensor]) -> nn.Module:
-    """The model: `model` if given, else built from its description after a dry run on the meta device.
+    """The model with the exported weights: `model` if given, else built from its description.
 
-    The dry run allocates nothing, so a config describing a model far larger than the weights
-    file (a memory bomb) is refused before any real allocation.
+    The description is first built on the meta device, which allocates nothing, so a config
+    describing a model far larger than the weights file (a memory bomb) is refused before any
+    real allocation; when loading the weights replaces every tensor, that module is kept.
     """
     if model is not None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"load_learner: model= must be an nn.Module, found {type(model).__name__}")
+        _check_fit(model, weights, fname)
+        model.load_state_dict(weights, strict=True)
         return model
     if not isinstance(desc, dict) or desc.get("kind") not in ("spec", "torch.nn", "user"):
         raise refuse(fname, f"config.json 'model' is not a model description: {desc!r:.100}")
@@ -251,7 +245,25 @@ def _build_model(desc: Any, model: nn.Module | None, fname: Path, weights: dict[
         probe = None  # a builder whose code cannot run on the meta device: the real build below checks
     if probe is not None:
         _check_fit(probe, weights, fname)
-    return _build_described(desc, fname)
+        if _all_state_in_state_dict(probe):
+            # no weight initialisation, no copy: the module takes the loaded tensors
+            probe.load_state_dict(weights, strict=True, assign=True)
+            return probe
+    net = _build_described(desc, fname)
+    _check_fit(net, weights, fname)
+    net.load_state_dict(weights, strict=True)
+    return net
+
+
+def _all_state_in_state_dict(m: nn.Module) -> bool:
+    """Whether loading the state dict replaces every tensor of `m` (no non-persistent buffer, tied
+    weight or tensor attribute would stay on the meta device)."""
+    keys = set(m.state_dict())
+    if any(name not in keys for name, _ in m.named_buffers()):
+        return False
+    if len(list(m.named_parameters(remove_duplicate=False))) != len(list(m.named_parameters())):
+        return False
+    return not any(isinstance(v, Tensor) for mod in m.modules() for v in vars(mod).values())
 
 
 def _check_fit(net: nn.Module, weights: dict[str, Tensor], fname: Path) -> None:
@@ -320,8 +332,6 @@ def load_learner(
             f"load_learner: {fname} holds no loss function (it could not be exported without pickle); "
             f"pass loss_func= (predict and get_preds use its activation and decodes)"
         )
-    _check_fit(net, weights, fname)
-    net.load_state_dict(weights, strict=True)
     kwargs: dict[str, Any] = {
         "loss_func": lf,
         "metrics": metrics,

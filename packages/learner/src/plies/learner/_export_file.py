@@ -12,8 +12,10 @@ import os
 import struct
 import tempfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from torch import Tensor
 
@@ -99,12 +101,14 @@ def _hashable(k: Any, where: str) -> Any:
     return k
 
 
-def atomic_write(dest: Path, data: bytes) -> None:
+@contextmanager
+def atomic_writer(dest: Path) -> Iterator[BinaryIO]:
+    """A binary file that replaces `dest` only once the block completes (no half-written exports)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -112,9 +116,27 @@ def atomic_write(dest: Path, data: bytes) -> None:
 
 
 def state_bytes(tensors: dict[str, Tensor]) -> bytes:
+    """safetensors bytes of `tensors` (moved to the CPU; tensors sharing storage are copied apart)."""
     from safetensors.torch import save
 
-    return save({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()})
+    cpu = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    seen: set[int] = set()
+    for k, v in cpu.items():
+        ptr = v.untyped_storage().data_ptr()
+        if ptr in seen and v.numel() > 0:
+            cpu[k] = v.clone()  # tied weights: safetensors refuses shared storage
+        seen.add(ptr)
+    return save(cpu)
+
+
+def write_archive(
+    dest: Path, config: dict[str, Any], weights: dict[str, Tensor], tensors: dict[str, Tensor]
+) -> None:
+    """Write the three members of an export to `dest` (atomically)."""
+    with atomic_writer(dest) as f, zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr(CONFIG, json.dumps(config, indent=1, allow_nan=True))
+        zf.writestr(WEIGHTS, state_bytes(weights))
+        zf.writestr(TENSORS, state_bytes(tensors))
 
 
 # ---------------------------------------------------------------- reading, with validation
