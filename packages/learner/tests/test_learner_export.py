@@ -508,3 +508,36 @@ def test_subclassed_layer_is_not_described(tmp_path):
     assert any("no build_spec" in str(w.message) for w in record)
     with pytest.raises(ValueError, match="'Sequential' model without a build_spec"):
         load_learner(path)
+
+
+class TiedLM(nn.Module):
+    """Embedding and output layer share their weight; a non-persistent buffer scales the output."""
+
+    def __init__(self, vocab: int, dim: int) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(vocab, dim)
+        self.out = nn.Linear(dim, vocab, bias=False)
+        self.out.weight = self.emb.weight
+        self.register_buffer("scale", torch.full((1,), 0.5), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.emb(x)) * self.scale
+
+
+@register_builder
+def tied_lm(vocab: int, dim: int) -> nn.Module:
+    """A registered model with tied weights and a non-persistent buffer."""
+    return TiedLM(vocab, dim)
+
+
+def test_tied_weights_and_non_persistent_buffers_survive(tmp_path):
+    torch.manual_seed(0)
+    model = tied_lm(7, 4)
+    with torch.no_grad():
+        model.emb.weight.mul_(3)
+    path = export_with(tmp_path, model, nn.CrossEntropyLoss(), "tied.plies")
+    loaded = load_learner(path).model
+    assert loaded.out.weight is loaded.emb.weight
+    assert torch.equal(loaded.scale, torch.full((1,), 0.5))
+    x = torch.tensor([0, 3, 6])
+    assert torch.allclose(loaded(x), model(x))
