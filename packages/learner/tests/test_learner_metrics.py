@@ -275,3 +275,28 @@ def test_perplexity_is_exp_of_sample_mean_loss(gen):
     value = run_metric(Perplexity(), preds, targs, losses=losses)
     assert float(value) == pytest.approx(np.exp(np.mean(batch_losses)), rel=1e-5)
     assert Perplexity().name == "perplexity"
+
+
+def test_metrics_with_a_learner_built_without_init_as_in_fastai_docs():
+    from plies.learner import Learner
+
+    class TstLearner(Learner):
+        def __init__(self) -> None:
+            self.pred, self.xb, self.yb = None, None, None
+
+    def compute_val(met, x1, x2):
+        met.reset()
+        vals = [0, 6, 15, 20]
+        learn = TstLearner()
+        for i in range(3):
+            learn.pred, learn.yb = x1[vals[i] : vals[i + 1]], (x2[vals[i] : vals[i + 1]],)
+            met.accumulate(learn)
+        return met.value
+
+    x1, x2 = torch.randn(20, 5), torch.randint(0, 5, (20,))
+    assert float(compute_val(AvgMetric(accuracy), x1, x2)) == pytest.approx(float(accuracy(x1, x2)))
+    expected = skm.f1_score(x2, x1.argmax(-1), average="macro")
+    assert compute_val(F1Score(average="macro"), x1, x2) == pytest.approx(expected)
+    assert float(compute_val(rmse, x1[:, 0], x2.float())) == pytest.approx(
+        float(torch.sqrt(mse(x1[:, 0], x2)))
+    )

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from plies.typecore import to_detach
 from torch import Tensor
 
 from ._metric import AvgLoss, AvgMetric, Metric
@@ -55,14 +56,11 @@ def _learn_y(learn: Any) -> Any:
 
 
 def _detach(learn: Any, x: Any) -> Any:
-    """Detach `x` and bring it to the CPU, through ``learn.to_detach`` when the learner has one.
-
-    The learner's own ``to_detach`` also gathers across processes in distributed training.
-    """
-    to_detach = getattr(learn, "to_detach", None)
-    if callable(to_detach):
-        return to_detach(x)
-    return x.detach().cpu() if isinstance(x, Tensor) else x
+    """Detach `x` to the CPU: through the learner's ``to_detach`` when it runs a loop (its DataLoader
+    drops distributed padding), else typecore's `to_detach` (which gathers across processes too)."""
+    if learn is not None and callable(getattr(learn, "to_detach", None)) and hasattr(learn, "dl"):
+        return learn.to_detach(x)
+    return to_detach(x)
 
 
 def flatten_check(inp: Tensor, targ: Tensor) -> tuple[Tensor, Tensor]:
