@@ -106,10 +106,11 @@ def _loader_state(dl: Any) -> dict[str, Any] | None:
 def checkpoint_state(learn: Any, epoch_done: bool) -> dict[str, Any]:
     """The checkpoint of `learn` now (a collective under torch.distributed: every rank must call it)."""
     dls = [_loader_state(dl) for dl in learn.dls.loaders]
+    model = unwrap_model(learn.model)
     rng = all_gather_objects(get_rng_state())
+    grads = all_gather_objects(_grads(model))  # per rank: under DDP's no_sync they differ
     if _rank() != 0:
         return {}
-    model = unwrap_model(learn.model)
     n_iter = len(learn.dls.train)
     scaler = getattr(learn, "scaler", None)  # MixedPrecision's GradScaler (fp16)
     extra = {"fit_phase": learn.fit_phase} if isinstance(getattr(learn, "fit_phase", None), int) else {}
@@ -124,7 +125,7 @@ def checkpoint_state(learn: Any, epoch_done: bool) -> dict[str, Any]:
         },
         "world_size": _world(),
         "model": model.state_dict(),
-        "grads": _grads(model),
+        "grads": grads,
         "opt": learn.opt.state_dict() if learn.opt is not None else None,
         "scaler": scaler.state_dict() if isinstance(scaler, torch.amp.GradScaler) else None,
         "callbacks": {k: s for k, cb in _callback_keys(learn) if (s := cb.state_dict())},
@@ -216,7 +217,8 @@ def _apply(learn: Any, state: dict[str, Any]) -> None:
     try:
         model.load_state_dict(state["model"])
         params = dict(model.named_parameters())
-        for n, g in state["grads"].items():
+        grads = state["grads"]
+        for n, g in grads[_rank() if len(grads) > _rank() else 0].items():
             params[n].grad = g.to(params[n].device)
         if state["opt"] is not None:
             learn.opt.load_state_dict(state["opt"])
