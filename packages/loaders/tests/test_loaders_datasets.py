@@ -215,3 +215,15 @@ def test_new_empty_keeps_pipelines():
     empty = dls.new_empty()
     assert len(empty.train_ds) == 0 and list(empty.vocab) == ["even", "odd"]
     assert empty.test_dl([[3, "odd"]]).one_batch()[0].tolist() == [[3.0, 6.0]]
+
+
+def test_tfmddl_over_a_stream_decodes_and_makes_new_loaders():
+    class Stream:
+        def __iter__(self):
+            return iter([(TensorPoint(torch.tensor([float(i), 0.0])), i % 2) for i in range(5)])
+
+    dl = TfmdDL(Stream(), bs=2, after_batch=[lambda b: b])
+    assert dl.n_inp == 1 and [len(b[1]) for b in dl] == [2, 2, 1]
+    xb, yb = dl.decode(dl.one_batch())
+    assert type(xb) is TensorPoint and yb.tolist() == [0, 1]
+    assert len(list(dl.new(bs=5))) == 1

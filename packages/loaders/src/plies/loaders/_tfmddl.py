@@ -111,14 +111,13 @@ class TfmdDL(DataLoader):
 
     def _one_pass(self) -> Any:
         """Build one batch of one item, recording the batch's nested types (to re-type model outputs)."""
-        b = (
-            self.do_batch([self.do_item(0 if self.indexed else None)])
-            if self.bs is not None
-            else self.do_batch(self.do_item(0 if self.indexed else None))
-        )
-        if self.device is not None:
-            b = to_device(b, self.device)
-        its = self.after_batch(b)
+        if not self.indexed:  # a stream has no item 0: use its first batch
+            its = self.one_batch()
+        else:
+            b = self.do_batch([self.do_item(0)]) if self.bs is not None else self.do_batch(self.do_item(0))
+            if self.device is not None:
+                b = to_device(b, self.device)
+            its = self.after_batch(b)
         self._types = _explode_types(its)
         return its
 
