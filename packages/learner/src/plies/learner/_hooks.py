@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 from plies.layers import Hook, Hooks, flatten_model, hook_output, hook_outputs
+from plies.typecore import L
 from torch import Tensor, nn
 
 from ._callback import Callback
@@ -104,8 +105,8 @@ class HookCallback(Callback):
 class ActivationStats(HookCallback):
     """Record mean, std and fraction of near-zero activations (≤ 0.05) per layer on every training batch.
 
-    ``stats[batch][layer]`` is a dict with 'mean', 'std', 'near_zero' (and 'hist', a 40-bin histogram
-    of the values in [0, 10], when `with_hist`).
+    ``stats[batch][layer]`` (an `L` of `L`) is a dict with 'mean', 'std', 'near_zero' (and 'hist',
+    a 40-bin histogram of the values in [0, 10], when `with_hist`).
     """
 
     order = -20
@@ -113,12 +114,12 @@ class ActivationStats(HookCallback):
     def __init__(self, with_hist: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.with_hist = with_hist
-        self.stats: list[list[Any]] = []
+        self.stats: L = L()
 
     def before_fit(self) -> None:
         """Start with empty statistics, then register the hooks."""
         super().before_fit()
-        self.stats = []
+        self.stats = L()
 
     def hook(self, m: nn.Module, i: Any, o: Any) -> Any:
         """The statistics of the output `o` (one dict per tensor when it is a tuple)."""
@@ -140,13 +141,13 @@ class ActivationStats(HookCallback):
     def after_batch(self) -> None:
         """Keep the hooks' statistics of the training batches (every `every` batches when set)."""
         if self.learn.training and (self.every is None or self.learn.train_iter % self.every == 0):
-            self.stats.append(self.hooks.stored if self.hooks is not None else [])
+            self.stats.append(L(self.hooks.stored) if self.hooks is not None else L())
         super().after_batch()
 
-    def layer_stats(self, idx: int) -> tuple[list[float], list[float], list[float]]:
-        """(means, stds, near-zero fractions) of layer `idx` over the recorded batches."""
+    def layer_stats(self, idx: int) -> L:
+        """L(means, stds, near-zero fractions) of layer `idx` over the recorded batches."""
         layer = [batch[idx] for batch in self.stats]
-        return tuple([s[k] for s in layer] for k in ("mean", "std", "near_zero"))  # type: ignore[return-value]
+        return L(L(s[k] for s in layer) for k in ("mean", "std", "near_zero"))
 
     def hist(self, idx: int) -> Tensor:
         """log(1 + histogram counts) of layer `idx`: (40 bins, n_batches); needs ``with_hist=True``."""
