@@ -74,15 +74,16 @@ def lamb_step(
 ) -> None:
     """LAMB step (You et al. 2019): the Adam update scaled by the layer's trust ratio `||p|| / ||update||`.
 
-    Norms are root-mean-squares; the ratio is capped at 10 and is 1 when either norm is 0.
+    The ratio is capped at 10 and is 1 when either norm is 0.
     """
     debias1 = debias(mom, 1 - mom, step)
     debias2 = debias(sqr_mom, 1 - sqr_mom, step)
-    r1 = float(p.pow(2).mean().sqrt())
-    update = (grad_avg / debias1) / ((sqr_avg / debias2).sqrt() + eps)
-    r2 = float(update.pow(2).mean().sqrt())
+    # update = (grad_avg/debias1) / (sqrt(sqr_avg/debias2) + eps), with 1/debias1 folded into the norms
+    update = (sqr_avg / debias2).sqrt_().add_(eps)
+    torch.div(grad_avg, update, out=update)
+    r1, r2 = float(p.norm()), float(update.norm()) / debias1
     q = 1.0 if r1 == 0 or r2 == 0 else min(r1 / r2, 10.0)
-    p.add_(update, alpha=-lr * q)
+    p.add_(update, alpha=-lr * q / debias1)
 
 
 @foreach_of(lamb_step)
@@ -102,10 +103,9 @@ def _lamb_step_foreach(
     torch._foreach_sqrt_(denom)
     torch._foreach_add_(denom, eps)
     update = torch._foreach_div(grad_avg, denom)
-    torch._foreach_div_(update, [debias(mom, 1 - mom, s) for s in step])
-    sqrt_n = [float(p.numel()) ** 0.5 for p in ps]
-    r1 = torch.stack(torch._foreach_norm(ps)).double().cpu() / torch.tensor(sqrt_n, dtype=torch.float64)
-    r2 = torch.stack(torch._foreach_norm(update)).double().cpu() / torch.tensor(sqrt_n, dtype=torch.float64)
+    debias1 = torch.tensor([debias(mom, 1 - mom, s) for s in step], dtype=torch.float64)
+    r1 = torch.stack(torch._foreach_norm(ps)).double().cpu()
+    r2 = torch.stack(torch._foreach_norm(update)).double().cpu() / debias1
     q = torch.where((r1 == 0) | (r2 == 0), torch.ones_like(r1), (r1 / r2).clamp(max=10.0))
-    torch._foreach_mul_(update, [-lr * x for x in q.tolist()])
+    torch._foreach_mul_(update, (-lr * q / debias1).tolist())
     torch._foreach_add_(ps, update)
