@@ -201,3 +201,15 @@ def test_each_step_updates_only_the_model_in_training():
         gen_changed == gen_mode and crit_changed != gen_mode
         for gen_mode, gen_changed, crit_changed in check.changed
     )
+
+
+def test_wgan_clips_the_critic_and_takes_five_critic_steps_per_generator_step():
+    set_seed(0)
+    gen, crit = nets()
+    learn = GANLearner.wgan(gan_data(384, 32), gen, crit, opt_func=partial(Adam, mom=0.0), lr=5e-3)
+    rec = ModeLog()
+    with learn.no_bar(), learn.no_logging():
+        learn.fit(1, cbs=rec)
+    assert [m for m, *_ in rec.log] == [False] * 5 + [True] + [False] * 5 + [True]
+    # clipping happens before each training batch: the critic's last update moved it by at most one step
+    assert max(p.abs().max().item() for p in crit.parameters()) <= 0.01 + 5e-3 * 1.01

@@ -358,6 +358,7 @@ class GANLearner(Learner):
         )
 
     @classmethod
+    @delegates(__init__, but="gen_loss_func,crit_loss_func")
     def wgan(
         cls,
         dls: Any,
