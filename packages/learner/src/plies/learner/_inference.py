@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
+
+import torch
+from torch import Tensor
 
 from ._callback import Callback
 from ._utils import concat_batches
@@ -93,3 +96,48 @@ def training_transforms(dl: Any) -> Iterator[bool]:
     finally:
         for tl, idx in zip(lists, old, strict=False):
             tl.split_idx = idx
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+def finish_preds(
+    loss_func: Any,
+    res: list[Any],
+    with_input: bool,
+    with_decoded: bool,
+    act: Callable[[Tensor], Tensor] | None,
+) -> tuple[Any, ...]:
+    """Apply `act` (default: the loss's ``activation``) to the gathered predictions, add the decoded ones."""
+    act = act or getattr(loss_func, "activation", None) or _identity
+    pred_i = 1 if with_input else 0
+    if res[pred_i] is not None:
+        res[pred_i] = act(res[pred_i])
+        if with_decoded:
+            decodes = getattr(loss_func, "decodes", None) or _identity
+            res.insert(pred_i + 2, decodes(res[pred_i]))
+    return tuple(res)
+
+
+def decode_prediction(dls: Any, inp: Any, preds: Any, dec_preds: Any, with_input: bool) -> tuple[Any, ...]:
+    """``(decoded target, decoded tensor, activations)`` (input first when `with_input`) of a 1-item batch."""
+    n_inp = getattr(dls, "n_inp", 1)
+    inp = (inp,) if n_inp == 1 or not isinstance(inp, tuple) else inp
+    dec_tuple = dec_preds if isinstance(dec_preds, tuple) else (dec_preds,)
+    dec = dls.valid.decode_batch(tuple(inp) + dec_tuple)[0]  # the test dl's pipelines only know the inputs
+    dec_inp, dec_targ = dec[:n_inp], dec[n_inp:]
+    dec_inp = dec_inp[0] if len(dec_inp) == 1 else dec_inp
+    dec_targ = dec_targ[0] if len(dec_targ) == 1 else dec_targ
+    res = (dec_targ, dec_preds[0], preds[0])
+    return (dec_inp, *res) if with_input else res
+
+
+def blend_tta(aug_preds: Tensor, preds: Tensor, beta: float | None, use_max: bool) -> Any:
+    """Combine `n` augmented predictions (stacked on dim 0) with the plain ones, as fastai's `tta`."""
+    aug = aug_preds.max(0)[0] if use_max else aug_preds.mean(0)
+    if use_max:
+        return torch.stack([preds, aug], 0).max(0)[0]
+    if beta is None:
+        return (aug, preds)
+    return torch.lerp(aug, preds, beta)

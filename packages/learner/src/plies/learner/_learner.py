@@ -7,10 +7,10 @@ change, so a batch costs a handful of list iterations on top of the model's own 
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,14 @@ from ._callback import (
     noop_logger,
     sort_by_run,
 )
-from ._inference import GatherPredsCallback, loss_not_reduced, training_transforms
+from ._inference import (
+    GatherPredsCallback,
+    blend_tta,
+    decode_prediction,
+    finish_preds,
+    loss_not_reduced,
+    training_transforms,
+)
 from ._loss import default_loss_func
 from ._metric import Metric, mk_metric
 from ._progress import ProgressCallback
@@ -47,6 +54,7 @@ from ._schedule import (
     combined_cos,
     minimum,
     steep,
+    suggest_lrs,
     valley,
 )
 from ._utils import detach_cpu, first_tensor, norm_bias_params, to_device_fast, trainable_params
@@ -604,20 +612,7 @@ class Learner:
         rec = self.__dict__.get("recorder")
         if rec is None or not suggest_funcs:
             return None
-        lrs = torch.tensor(rec.lrs[num_it // 10 : -5], dtype=torch.float64)
-        losses = torch.tensor(rec.losses[num_it // 10 : -5], dtype=torch.float64)
-        if len(losses) < 2:
-            lrs = torch.tensor(rec.lrs, dtype=torch.float64)
-            losses = torch.tensor(rec.losses, dtype=torch.float64)
-        finite = torch.nonzero(~torch.isfinite(losses))
-        if len(finite) > 0:
-            lrs, losses = lrs[: int(finite[0])], losses[: int(finite[0])]
-        names = [getattr(getattr(f, "func", f), "__name__", "suggestion") for f in suggest_funcs]
-        results = [f(lrs, losses, num_it) for f in suggest_funcs]
-        SuggestedLRs = collections.namedtuple("SuggestedLRs", names)  # type: ignore[misc]
-        if show_plot:
-            rec.plot_lr_find(suggestions=[r[1] for r in results], nms=names)
-        return SuggestedLRs(*[r[0] for r in results])
+        return suggest_lrs(rec, num_it, suggest_funcs, show_plot)
 
     # ---- transfer learning ---------------------------------------------------------------------
     def freeze_to(self, n: int) -> None:
@@ -723,29 +718,13 @@ class Learner:
             with self.validation_context(cbs=[cb, *_as_list(cbs)]):
                 self._do_epoch_validate(dl=dl)
             res = cb.all_tensors()
-        if act is None:
-            act = getattr(self.loss_func, "activation", None) or (lambda x: x)
-        pred_i = 1 if with_input else 0
-        if res[pred_i] is not None:
-            res[pred_i] = act(res[pred_i])
-            if with_decoded:
-                decodes = getattr(self.loss_func, "decodes", None) or (lambda x: x)
-                res.insert(pred_i + 2, decodes(res[pred_i]))
-        return tuple(res)
+        return finish_preds(self.loss_func, res, with_input, with_decoded, act)
 
     def predict(self, item: Any, rm_type_tfms: Any = None, with_input: bool = False) -> tuple[Any, ...]:
         """Predict one raw `item`: ``(decoded prediction, decoded tensor, activations)`` (+ input first)."""
         dl = self.dls.test_dl([item], rm_type_tfms=rm_type_tfms)
         inp, preds, _, dec_preds = self.get_preds(dl=dl, with_input=True, with_decoded=True)
-        n_inp = getattr(self.dls, "n_inp", 1)
-        inp = (inp,) if n_inp == 1 or not isinstance(inp, tuple) else inp
-        dec_tuple = dec_preds if isinstance(dec_preds, tuple) else (dec_preds,)
-        dec = self.dls.valid.decode_batch(tuple(inp) + dec_tuple)[0]  # the test dl only knows the inputs
-        dec_inp, dec_targ = dec[:n_inp], dec[n_inp:]
-        dec_inp = dec_inp[0] if len(dec_inp) == 1 else dec_inp
-        dec_targ = dec_targ[0] if len(dec_targ) == 1 else dec_targ
-        res = (dec_targ, dec_preds[0], preds[0])
-        return (dec_inp, *res) if with_input else res
+        return decode_prediction(self.dls, inp, preds, dec_preds, with_input)
 
     def tta(
         self,
@@ -768,13 +747,8 @@ class Learner:
                     stacklevel=2,
                 )
             aug_preds = torch.stack([self.get_preds(dl=dl, reorder=False)[0] for _ in range(n)])
-        aug = aug_preds.max(0)[0] if use_max else aug_preds.mean(0)
         preds, targs = self.get_preds(dl=dl, reorder=False)[:2]
-        if use_max:
-            return torch.stack([preds, aug], 0).max(0)[0], targs
-        if beta is None:
-            return (aug, preds), targs
-        return torch.lerp(aug, preds, beta), targs
+        return blend_tta(aug_preds, preds, beta, use_max), targs
 
     # ---- persistence ---------------------------------------------------------------------------
     def _model_file(self, file: str | Path) -> Path:
@@ -809,11 +783,11 @@ class Learner:
             self.opt.load_state_dict(state["opt"])
         return self
 
-    def export(self, fname: str | Path = "export.plies", **kwargs: Any) -> Path | None:
+    def export(self, fname: str | Path = "export.plies", pickle: bool = False) -> Path | None:
         """Export model, data pipeline and config for inference (see `load_learner`); None off rank 0."""
         from ._export import export_learner
 
-        return export_learner(self, fname, **kwargs)
+        return export_learner(self, fname, pickle=pickle)
 
     def summary(self) -> str:
         """Per-layer output shapes, parameter counts and trainability (a printable table)."""
@@ -821,11 +795,23 @@ class Learner:
 
         return learner_summary(self)
 
-    def distrib_ctx(self, **kwargs: Any) -> Any:
+    def distrib_ctx(
+        self,
+        sync_bn: bool = False,
+        backend: str | None = None,
+        find_unused_parameters: bool = False,
+        timeout: timedelta | None = None,
+    ) -> contextlib.AbstractContextManager[Any]:
         """Context manager for data-parallel training under torchrun (see `DistributedTrainer`)."""
         from ._distributed import distrib_ctx
 
-        return distrib_ctx(self, **kwargs)
+        return distrib_ctx(
+            self,
+            sync_bn=sync_bn,
+            backend=backend,
+            find_unused_parameters=find_unused_parameters,
+            timeout=timeout,
+        )
 
     # ---- mixed precision -----------------------------------------------------------------------
     def to_fp16(self, **kwargs: Any) -> Learner:

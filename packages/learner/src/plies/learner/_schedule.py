@@ -7,12 +7,14 @@ A schedule is a function of the training progress ``pos`` in [0, 1] (``learn.pct
 from __future__ import annotations
 
 import bisect
+import collections
 import copy
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import torch
 from torch import Tensor
 
 from ._callback import Callback, CancelFitException, CancelValidException
@@ -241,3 +243,23 @@ def valley(lrs: Tensor, losses: Tensor, num_it: int) -> tuple[float, tuple[float
     sections = (max_end - max_start) / 3
     idx = min(max_start + int(sections) + int(sections / 2), n - 1)
     return float(lrs[idx]), (float(lrs[idx]), float(losses[idx]))
+
+
+def suggest_lrs(
+    recorder: Any, num_it: int, suggest_funcs: Sequence[Callable[..., Any]], show_plot: bool
+) -> Any:
+    """The `lr_find` result: a named tuple with one suggestion per function, from the Recorder's curve."""
+    lrs = torch.tensor(recorder.lrs[num_it // 10 : -5], dtype=torch.float64)
+    losses = torch.tensor(recorder.losses[num_it // 10 : -5], dtype=torch.float64)
+    if len(losses) < 2:  # a short search: use the whole curve
+        lrs = torch.tensor(recorder.lrs, dtype=torch.float64)
+        losses = torch.tensor(recorder.losses, dtype=torch.float64)
+    not_finite = torch.nonzero(~torch.isfinite(losses))
+    if len(not_finite) > 0:
+        lrs, losses = lrs[: int(not_finite[0])], losses[: int(not_finite[0])]
+    names = [getattr(getattr(f, "func", f), "__name__", "suggestion") for f in suggest_funcs]
+    results = [f(lrs, losses, num_it) for f in suggest_funcs]
+    suggested = collections.namedtuple("SuggestedLRs", names)  # type: ignore[misc]
+    if show_plot:
+        recorder.plot_lr_find(suggestions=[r[1] for r in results], nms=names)
+    return suggested(*[r[0] for r in results])
