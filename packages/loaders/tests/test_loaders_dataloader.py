@@ -315,3 +315,14 @@ def test_persistent_workers_follow_epochs_and_resume():
     assert flat(dl) == want[2][6:]
     with pytest.raises(ValueError, match="persistent_workers=True needs num_workers > 0"):
         DataLoader(x, persistent_workers=True)
+
+
+def test_plain_dataloader_decodes_and_shows(capsys):
+    dl = DataLoader((torch.arange(4.0), torch.arange(4) % 2), bs=2)
+    assert dl.n_inp == 1
+    samples = dl.decode_batch(dl.one_batch())
+    assert [(s[0].item(), s[1].item()) for s in samples] == [(0.0, 0), (1.0, 1)]
+    dl.show_batch(max_n=2)
+    assert capsys.readouterr().out.splitlines() == ["0.0 | 0", "1.0 | 1"]
+    dl.show_results(dl.one_batch(), torch.tensor([1, 1]), max_n=1)
+    assert capsys.readouterr().out.splitlines() == ["0.0 | 0 | pred: 1"]

@@ -2,7 +2,7 @@
 
 from .__about__ import __version__
 from ._block import CategoryBlock, DataBlock, MultiCategoryBlock, RegressionBlock, TransformBlock
-from ._collate import fa_collate, fa_convert
+from ._collate import batch_to_samples, fa_collate, fa_convert
 from ._dataloader import DataLoader
 from ._dataloaders import DataLoaders
 from ._datasets import Datasets, TfmdLists, test_set
@@ -19,7 +19,7 @@ from ._splitters import (
     RandomSplitter,
     TrainTestSplitter,
 )
-from ._tfmddl import TfmdDL, batch_to_samples
+from ._tfmddl import TfmdDL
 from ._transforms import (
     Categorize,
     Category,

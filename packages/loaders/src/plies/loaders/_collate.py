@@ -7,10 +7,11 @@ from typing import Any, cast
 
 import numpy as np
 import torch
+from plies.typecore import L, retain_type
 from torch.utils.data import default_collate, default_convert
 from torch.utils.data import get_worker_info as _worker_info
 
-__all__ = ["fa_collate", "fa_convert"]
+__all__ = ["fa_collate", "fa_convert", "batch_to_samples"]
 
 _LEAF_TYPES = (torch.Tensor, np.ndarray, Mapping, str, bytes)
 
@@ -85,3 +86,14 @@ def collate_error(err: Exception, items: Sequence[Any]) -> Exception:
         return kind(msg)
     except TypeError:
         return RuntimeError(msg)
+
+
+def batch_to_samples(b: Any, max_n: int = 10) -> L:
+    """Split a (decoded) batch into at most `max_n` samples: a tensor by rows, a tuple field by field
+    (each sample a tuple), a list (a collated non-tensor field, e.g. strings) element by element."""
+    if isinstance(b, torch.Tensor):
+        return L(retain_type(o, b) for o in list(b[:max_n]))
+    if isinstance(b, tuple):
+        fields = [batch_to_samples(o, max_n) for o in b]
+        return L(tuple(s) for s in zip(*fields, strict=False))
+    return L(list(b)[:max_n])

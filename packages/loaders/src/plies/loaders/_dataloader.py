@@ -18,11 +18,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from plies.typecore import funcs_kwargs, is_listy, retain_types, to_device
+from plies.typecore import funcs_kwargs, is_listy, retain_types, to_cpu, to_device
 from torch.utils.data import DataLoader as TorchDataLoader
 from torch.utils.data import IterableDataset
 
-from ._collate import collate_error, fa_collate, fa_convert
+from ._collate import batch_to_samples, collate_error, fa_collate, fa_convert
+from ._show import show_batch, show_results
 from ._sources import as_columns
 from ._workers import PliesStream, broadcast_seed, identity_collate, worker_init
 
@@ -308,6 +309,50 @@ class DataLoader:
         total = math.ceil(self.n / self.world_size) * self.world_size
         return int(total - self.world_size + self.rank >= self.n)
 
+    # ---- decoding and display (TfmdDL runs its Pipelines backwards; here after_batch's decode if any)
+    @property
+    def n_inp(self) -> int:
+        """Number of inputs in a batch (the rest are targets): the dataset's `n_inp`, else all but one."""
+        n = getattr(self.dataset, "n_inp", None)
+        if n is not None:
+            return int(n)
+        b = self.one_batch()
+        return 1 if not isinstance(b, (tuple, list)) or len(b) == 1 else len(b) - 1
+
+    def decode(self, b: Any) -> Any:
+        """Undo `after_batch` on batch `b` when it can decode, and move it to the CPU."""
+        dec = getattr(self.after_batch, "decode", None)
+        return to_cpu(dec(b) if callable(dec) else b)
+
+    def decode_batch(self, b: Any, max_n: int = 9, full: bool = True) -> Any:
+        """Decode batch `b` and split it into at most `max_n` samples (tuples with one element per field)."""
+        return batch_to_samples(self.decode(b), max_n=max_n)
+
+    def show_batch(
+        self, b: Any = None, max_n: int = 9, ctxs: Any = None, show: bool = True, **kwargs: Any
+    ) -> Any:
+        """Show samples of batch `b` (one drawn when None) with the `show_batch` display for its types."""
+        b = self.decode(self.one_batch() if b is None else b)
+        fields = tuple(b) if isinstance(b, (tuple, list)) else (b,)
+        samples = batch_to_samples(fields, max_n=max_n)
+        n_inp = self.n_inp if len(fields) > 1 else 1
+        x, y = _detuplify(fields[:n_inp]), _detuplify(fields[n_inp:])
+        if not show:
+            return x, y, samples
+        return show_batch(x, y, samples, ctxs=ctxs, max_n=max_n, **kwargs)
+
+    def show_results(
+        self, b: Any, out: Any, max_n: int = 9, ctxs: Any = None, show: bool = True, **kwargs: Any
+    ) -> Any:
+        """Show the inputs and targets of batch `b` with the predictions `out` beside them."""
+        x, y, samples = self.show_batch(b, max_n=max_n, show=False)
+        outs = batch_to_samples(
+            tuple(self.decode(out)) if isinstance(out, (tuple, list)) else (self.decode(out),), max_n=max_n
+        )
+        if not show:
+            return x, y, samples, outs
+        return show_results(x, y, samples, outs, ctxs=ctxs, max_n=max_n, **kwargs)
+
     # ---- state -----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """Position in the data as plain data: `{seed, epoch, batches_done, bs, n, rank, world_size}`.
@@ -493,6 +538,11 @@ class DataLoader:
             self._plan.share_memory_()
             self._torch_loader = loader
         return loader
+
+
+def _detuplify(x: tuple) -> Any:
+    """`x[0]` for a 1-tuple, None for an empty one, else `x`."""
+    return (x[0] if x else None) if len(x) <= 1 else x
 
 
 class _Empty:

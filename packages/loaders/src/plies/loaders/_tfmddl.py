@@ -8,24 +8,16 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-import torch
 from plies.pipes import Pipeline
-from plies.typecore import L, retain_type, retain_types, to_cpu, to_device
+from plies.typecore import L, retain_types, to_cpu, to_device
 
-from ._dataloader import DataLoader
+from ._collate import batch_to_samples
+from ._dataloader import DataLoader, _detuplify
 from ._show import show_batch, show_results
 
-__all__ = ["TfmdDL", "batch_to_samples"]
+__all__ = ["TfmdDL"]
 
 _BATCH_TFMS = ("after_item", "before_batch", "after_batch")
-
-
-def batch_to_samples(b: Any, max_n: int = 10) -> L:
-    """Split a (decoded) batch into at most `max_n` samples, each a tuple with one element per batch field."""
-    if isinstance(b, torch.Tensor):
-        return L(retain_type(o, b) for o in list(b[:max_n]))
-    fields = [batch_to_samples(o, max_n) for o in b]
-    return L(tuple(s) for s in zip(*fields, strict=False))
 
 
 def _explode_types(o: Any) -> Any:
@@ -33,13 +25,6 @@ def _explode_types(o: Any) -> Any:
     if isinstance(o, (tuple, list)):
         return tuple(_explode_types(x) for x in o)
     return type(o)
-
-
-def _detuplify(x: Any) -> Any:
-    """`x[0]` for a 1-tuple, None for an empty one, else `x`."""
-    if isinstance(x, (tuple, list)) and len(x) <= 1:
-        return x[0] if len(x) else None
-    return x
 
 
 def _setup_pipeline(pipe: Pipeline, dl: TfmdDL, verbose: bool) -> None:
