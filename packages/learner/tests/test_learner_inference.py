@@ -135,3 +135,10 @@ def test_save_without_optimizer_and_no_pickle(tmp_path):
     learn2 = Learner(make_dls(), nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2)), path=tmp_path)
     learn2.load("weights_only")
     assert learn2.opt is None
+
+
+def test_show_results_pairs_targets_and_decoded_predictions(tmp_path):
+    learn = trained_learner(tmp_path)
+    x, y, items, outs = learn.show_results(max_n=4, shuffle=False, show=False)
+    assert len(items) == 4 and len(outs) == 4
+    assert [o[0] for o in outs] == [it[1] for it in items]  # a trained model: predictions equal targets

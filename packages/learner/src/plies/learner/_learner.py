@@ -376,8 +376,11 @@ class Learner:
     def _needs_move(self, b: Any) -> Any:
         device = getattr(self.dls, "device", None)
         t = first_tensor(b)
-        if device is None or t is None or t.device == torch.device(device):
+        if device is None or t is None:
             return False
+        want = torch.device(device)
+        if t.device.type == want.type and (want.index is None or t.device.index == want.index):
+            return False  # 'cuda' matches 'cuda:0': no per-batch move
         return device
 
     def all_batches(self) -> None:
@@ -749,6 +752,19 @@ class Learner:
             aug_preds = torch.stack([self.get_preds(dl=dl, reorder=False)[0] for _ in range(n)])
         preds, targs = self.get_preds(dl=dl, reorder=False)[:2]
         return blend_tta(aug_preds, preds, beta, use_max), targs
+
+    def show_results(
+        self, ds_idx: int = 1, dl: Any = None, max_n: int = 9, shuffle: bool = True, **kwargs: Any
+    ) -> Any:
+        """Show `max_n` items of one batch of ``dls[ds_idx]`` with their targets and decoded predictions.
+
+        Extra keywords go to the DataLoader's ``show_results`` (``show=False`` returns what would be shown).
+        """
+        if dl is None:
+            dl = self.dls[ds_idx].new(shuffle=shuffle) if shuffle else self.dls[ds_idx]
+        b = dl.one_batch()
+        _, _, decoded = self.get_preds(dl=[b], with_decoded=True, reorder=False)
+        return dl.show_results(b, decoded, max_n=max_n, **kwargs)
 
     # ---- persistence ---------------------------------------------------------------------------
     def _model_file(self, file: str | Path) -> Path:
