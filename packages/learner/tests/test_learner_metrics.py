@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import sklearn.metrics as skm
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from plies.learner import (
     AccumMetric,
     ActivationType,
@@ -299,4 +301,38 @@ def test_metrics_with_a_learner_built_without_init_as_in_fastai_docs():
     assert compute_val(F1Score(average="macro"), x1, x2) == pytest.approx(expected)
     assert float(compute_val(rmse, x1[:, 0], x2.float())) == pytest.approx(
         float(torch.sqrt(mse(x1[:, 0], x2)))
+    )
+
+
+@pytest.mark.filterwarnings("ignore:A single label was found:UserWarning")  # sklearn, on tiny samples
+@settings(max_examples=25, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 9), min_size=1, max_size=6),
+    seed=st.integers(0, 2**16),
+)
+def test_avg_and_accum_metrics_do_not_depend_on_the_batch_split(sizes, seed):
+    g = torch.Generator().manual_seed(seed)
+    n = sum(sizes)
+    preds, targs = torch.randn(n, 3, generator=g), torch.randint(0, 3, (n,), generator=g)
+    metrics = {
+        "acc": AvgMetric(accuracy),
+        "mcc": MatthewsCorrCoef(),
+        "rmse": AccumMetric(lambda p, t: ((p - t) ** 2).mean().sqrt()),
+    }
+    for m in metrics.values():
+        m.reset()
+    start = 0
+    for size in sizes:
+        learn = SimpleNamespace(pred=preds[start : start + size], yb=(targs[start : start + size],))
+        for m in metrics.values():
+            if m is metrics["rmse"]:
+                learn = SimpleNamespace(
+                    pred=preds[start : start + size, 0], yb=(targs[start : start + size].float(),)
+                )
+            m.accumulate(learn)
+        start += size
+    assert float(metrics["acc"].value) == pytest.approx(skm.accuracy_score(targs, preds.argmax(-1)), abs=1e-6)
+    assert metrics["mcc"].value == pytest.approx(skm.matthews_corrcoef(targs, preds.argmax(-1)), abs=1e-9)
+    assert float(metrics["rmse"].value) == pytest.approx(
+        float(((preds[:, 0] - targs) ** 2).mean().sqrt()), rel=1e-5
     )

@@ -7,6 +7,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from plies.layers import CrossEntropyLossFlat, MSELossFlat
 from plies.learner import CutMix, MixUp
 
@@ -141,3 +143,22 @@ def test_mixup_in_a_real_fit_trains_and_restores_the_loss():
     assert learn.loss_func is loss_func
     assert set(seen) == {(True, False), (False, True)}  # mixed loss in training only
     assert learn.validate()[0] < 0.6
+
+
+@settings(max_examples=25, deadline=None)
+@given(bs=st.integers(2, 12), n_feat=st.integers(1, 5), alpha=st.floats(0.1, 3.0), seed=st.integers(0, 2**16))
+def test_mixup_mixes_each_sample_with_its_partner(bs, n_feat, alpha, seed):
+    torch.manual_seed(seed)
+    x, y = torch.randn(bs, n_feat), torch.randint(0, 3, (bs,))
+    cb = MixUp(alpha)
+    learn = fake_learn((x,), (y,), CrossEntropyLossFlat())
+    start(cb, learn)
+    lam, partner_y = cb.lam, cb.yb1[0]
+    assert bool((lam >= 0.5).all()) and bool((lam <= 1.0).all())
+    # each mixed row lies between x[i] and the row of x whose target is the recorded partner target
+    mixed = learn.xb[0]
+    for i in range(bs):
+        candidates = [j for j in range(bs) if partner_y[i] == y[j]]
+        assert any(
+            torch.allclose(mixed[i], lam[i] * x[i] + (1 - lam[i]) * x[j], atol=1e-5) for j in candidates
+        )
