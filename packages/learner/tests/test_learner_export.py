@@ -282,6 +282,18 @@ def test_config_describing_a_huge_model_is_refused_before_allocating(exported, t
         load_learner(rewrite(exported, tmp_path / "deep.plies", {"config.json": text.encode()}))
 
 
+def test_loaded_learner_lives_beside_its_file_and_model_dir_cannot_escape(exported, tmp_path):
+    copy = tmp_path / "copy.plies"
+    copy.write_bytes(exported.read_bytes())
+    assert load_learner(copy).path == tmp_path
+
+    def escape(c):
+        c["model_dir"] = "../../etc"
+
+    with pytest.raises(ValueError, match="model_dir '../../etc' must be a relative folder"):
+        load_learner(edit_config(exported, tmp_path / "q.plies", escape))
+
+
 def test_unregistered_transform_in_data_state_is_refused(exported, tmp_path):
     def edit(c):
         c["data"]["tls"][0]["tfms"]["transforms"][0]["type"] = "os.system"

@@ -285,6 +285,13 @@ def _check_fit(net: nn.Module, weights: dict[str, Tensor], fname: Path) -> None:
         )
 
 
+def _safe_model_dir(model_dir: Any, fname: Path) -> str:
+    """The exported `model_dir` if it is a plain relative folder name (no absolute path, no '..')."""
+    if not isinstance(model_dir, str) or Path(model_dir).is_absolute() or ".." in Path(model_dir).parts:
+        raise refuse(fname, f"model_dir {model_dir!r} must be a relative folder inside the learner's path")
+    return model_dir
+
+
 def _from_pickle(fname: Path, cpu: bool) -> Any:
     learn = torch.load(fname, map_location="cpu" if cpu else None, weights_only=False)
     if cpu and hasattr(learn, "dls") and hasattr(learn.dls, "cpu"):
@@ -335,8 +342,8 @@ def load_learner(
     kwargs: dict[str, Any] = {
         "loss_func": lf,
         "metrics": metrics,
-        "path": config["path"],
-        "model_dir": config["model_dir"],
+        "path": fname.parent,  # not the exporting machine's path: a file must not choose where we write
+        "model_dir": _safe_model_dir(config["model_dir"], fname),
     }
     opt_name = config["opt_func"]
     if isinstance(opt_name, str):
