@@ -329,3 +329,12 @@ def test_sigterm_writes_a_final_checkpoint_and_exits(tmp_path):
     assert 7 <= state["progress"]["train_iter"] < 36
     ref = run(tmp_path, "ref", *args)
     assert_same_weights(ref, run(tmp_path, "run", *args, "--resume", "latest"))
+
+
+def test_latest_ignores_weights_saved_with_learn_save(tmp_path):
+    learn = tiny_learner(tmp_path, cbs=CheckpointCallback())
+    learn.fit(1)
+    learn.save("weights")  # newer, also safetensors in the model dir, but not resumable
+    assert latest_checkpoint(tmp_path / "models") == tmp_path / "models" / "checkpoint.safetensors"
+    with pytest.raises(ValueError, match="weights.safetensors: holds weights only"):
+        tiny_learner(tmp_path).fit(1, resume_from="weights")

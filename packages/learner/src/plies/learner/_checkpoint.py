@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from ._callback import Callback
-from ._checkpoint_file import SUFFIX, read_checkpoint, saved_at, write_checkpoint
+from ._checkpoint_file import FORMAT, SUFFIX, header_metadata, read_checkpoint, write_checkpoint
 from ._distributed import (
     _rank,
     _world,
@@ -33,6 +33,8 @@ from ._distributed import (
 )
 
 __all__ = ["CheckpointCallback", "latest_checkpoint"]
+
+RESUME = "resume"  # the `kind` of CheckpointCallback's files
 
 
 def get_rng_state() -> dict[str, Any]:
@@ -135,7 +137,10 @@ def checkpoint_state(learn: Any, epoch_done: bool) -> dict[str, Any]:
 
 
 def latest_checkpoint(directory: str | os.PathLike) -> Path | None:
-    """The newest valid checkpoint directly under `directory`, or None (invalid ones: skipped, warned)."""
+    """The newest valid checkpoint directly under `directory`, or None (invalid ones: skipped, warned).
+
+    Only `CheckpointCallback`'s files count (not the weights `Learner.save` writes).
+    """
     directory = Path(directory)
     if not directory.is_dir():
         return None
@@ -143,15 +148,14 @@ def latest_checkpoint(directory: str | os.PathLike) -> Path | None:
     for f in directory.iterdir():
         if f.name.startswith(".") or not f.name.endswith(SUFFIX) or not f.is_file():
             continue
-        t = saved_at(f)
-        if t is None:
-            try:
-                read_checkpoint(f)
-            except ValueError as e:
-                if "not a plies checkpoint" not in str(e):
-                    warnings.warn(f"resume_from='latest': skipping {f}: {e}", stacklevel=3)
+        try:
+            meta = header_metadata(f)
+        except (OSError, ValueError) as e:
+            warnings.warn(f"resume_from='latest': skipping {f}: {e}", stacklevel=3)
             continue
-        found.append((t, f.stat().st_mtime, f))
+        if meta.get("format") != FORMAT or meta.get("kind") != RESUME:
+            continue  # another safetensors file (learn.save's weights, an export...)
+        found.append((float(meta.get("saved_at", 0)), f.stat().st_mtime, f))
     for _, _, f in sorted(found, reverse=True):
         try:
             read_checkpoint(f)
@@ -189,6 +193,11 @@ def resume(learn: Any, resume_from: str | os.PathLike) -> Path | None:
     if file is None:
         return None
     state = read_checkpoint(file)
+    if "progress" not in state:
+        raise ValueError(
+            f"checkpoint {file}: holds weights only (written by Learner.save?), not a resumable "
+            "checkpoint; write those with CheckpointCallback"
+        )
     try:
         _apply(learn, state)
     except _Mismatch as e:
@@ -331,7 +340,7 @@ class CheckpointCallback(Callback):
         """Write the checkpoint now (every rank must call this under torch.distributed)."""
         state = checkpoint_state(self.learn, epoch_done)
         if _rank() == 0:
-            write_checkpoint(state, self.file)
+            write_checkpoint(state, self.file, kind=RESUME)
 
     def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
         if self._stop:  # a second SIGTERM (or a fit that crashed and left this handler): terminate now

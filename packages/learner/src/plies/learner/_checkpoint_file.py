@@ -117,14 +117,19 @@ def _digest(payload: str, tensors: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
-def write_checkpoint(state: dict[str, Any], file: str | os.PathLike) -> Path:
-    """Write `state` (plain data) to `file` atomically: temp file, fsync, rename, directory fsync."""
+def write_checkpoint(state: dict[str, Any], file: str | os.PathLike, kind: str = "weights") -> Path:
+    """Write `state` (plain data) to `file` atomically: temp file, fsync, rename, directory fsync.
+
+    `kind` is recorded in the metadata: ``'resume'`` for `CheckpointCallback`'s files (what
+    ``resume_from='latest'`` looks for), ``'weights'`` for `Learner.save`'s.
+    """
     file = Path(file)
     tree, tensors = encode_state(state)
     payload = json.dumps(tree)
     meta = {
         "format": FORMAT,
         "version": str(VERSION),
+        "kind": kind,
         "saved_at": repr(time.time()),
         "state": payload,
         "sha256": _digest(payload, tensors),
@@ -236,10 +241,7 @@ def read_checkpoint(file: str | os.PathLike) -> dict[str, Any]:
     return state
 
 
-def saved_at(file: Path) -> float | None:
-    """When a checkpoint says it was written (cheap: header only, no validation); None if unreadable."""
-    try:
-        meta = read_header(file).get("__metadata__") or {}
-        return float(meta["saved_at"]) if meta.get("format") == FORMAT else None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+def header_metadata(file: Path) -> dict[str, str]:
+    """The metadata of a safetensors file (cheap: header only); ValueError when the header is damaged."""
+    meta = read_header(file).get("__metadata__") or {}
+    return meta if isinstance(meta, dict) else {}
