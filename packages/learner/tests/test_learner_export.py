@@ -101,7 +101,7 @@ def test_config_is_readable_plain_json(tmp_path):
         "Linear", "BatchNorm1d", "ReLU", "Dropout", "Linear",
     ]  # fmt: skip
     assert config["loss_func"]["name"] == "plies.layers.CrossEntropyLossFlat"
-    assert config["metrics"] == ["accuracy"] and config["opt_func"] == "Adam"
+    assert config["metrics"] == ["accuracy"] and config["opt_func"] == {"name": "Adam", "kwargs": {}}
 
 
 class TwoLayer(nn.Module):
@@ -153,6 +153,16 @@ def test_loss_that_cannot_be_described_needs_loss_func(tmp_path):
     with pytest.raises(ValueError, match="holds no loss function.*pass loss_func="):
         load_learner(path)
     assert load_learner(path, loss_func=my_loss).loss_func is my_loss
+
+
+def test_optimizer_partial_round_trips(tmp_path):
+    from functools import partial
+
+    from plies.optim import SGD
+
+    learn, _ = trained_learner(tmp_path, opt_func=partial(SGD, mom=0.8))
+    loaded = load_learner(learn.export())
+    assert loaded.opt_func.func is SGD and loaded.opt_func.keywords == {"mom": 0.8}
 
 
 def test_pickle_export_only_on_request(tmp_path):
@@ -262,7 +272,7 @@ def test_config_naming_unknown_loss_metric_or_optimizer_is_refused(exported, tmp
         load_learner(edit_config(exported, tmp_path / "e.plies", metric))
 
     def opt(c):
-        c["opt_func"] = "__import__"
+        c["opt_func"] = {"name": "__import__", "kwargs": {}}
 
     with pytest.raises(ValueError, match="unknown optimizer '__import__'"):
         load_learner(edit_config(exported, tmp_path / "f.plies", opt))

@@ -19,6 +19,7 @@ fastai's pickle behaviour, for files you produced yourself.
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from pathlib import Path
@@ -77,11 +78,39 @@ def _rebuilds(tree: dict[str, Any], model: nn.Module) -> bool:
         return False
 
 
-def _opt_name(opt_func: Any) -> str | None:
+_OPTIMIZERS = ("SGD", "RMSProp", "Adam", "RAdam", "QHAdam", "Larc", "Lamb", "ranger")
+
+
+def _optimizer_table() -> dict[str, Any]:
     from plies import optim
 
-    name = getattr(opt_func, "__name__", None)
-    return name if name is not None and getattr(optim, name, None) is opt_func else None
+    return {name: getattr(optim, name) for name in _OPTIMIZERS if hasattr(optim, name)}
+
+
+def _describe_opt(opt_func: Any) -> dict[str, Any] | None:
+    """{'name', 'kwargs'} for a plies optimizer (or a functools.partial of one with plain keywords)."""
+    func, kwargs = getattr(opt_func, "func", opt_func), dict(getattr(opt_func, "keywords", {}) or {})
+    if getattr(opt_func, "args", ()):
+        return None
+    name = next((n for n, f in _optimizer_table().items() if f is func), None)
+    plain = all(isinstance(v, (bool, int, float, str, type(None))) for v in kwargs.values())
+    return {"name": name, "kwargs": kwargs} if name is not None and plain else None
+
+
+def _build_opt(desc: Any, fname: Path) -> Any:
+    if not (isinstance(desc, dict) and set(desc) == {"name", "kwargs"} and isinstance(desc["kwargs"], dict)):
+        raise refuse(
+            fname, f"opt_func must be {{'name': ..., 'kwargs': {{...}}}} or null, found {desc!r:.80}"
+        )
+    table = _optimizer_table()
+    if desc["name"] not in table:
+        raise refuse(fname, f"unknown optimizer {desc['name']!r} (plies rebuilds {', '.join(table)})")
+    kwargs = desc["kwargs"]
+    if not all(
+        isinstance(k, str) and isinstance(v, (bool, int, float, str, type(None))) for k, v in kwargs.items()
+    ):
+        raise refuse(fname, "opt_func kwargs must be plain numbers, strings, booleans or null")
+    return functools.partial(table[desc["name"]], **kwargs) if kwargs else table[desc["name"]]
 
 
 def _plain_hypers(learn: Any) -> dict[str, Any]:
@@ -177,6 +206,13 @@ def export_learner(
             "have them",
             stacklevel=2,
         )
+    opt_desc = _describe_opt(getattr(learn, "opt_func", None))
+    if opt_desc is None:
+        warnings.warn(
+            f"export: the optimizer {getattr(learn, 'opt_func', None)!r} is not a plies optimizer (or a partial "
+            "of one with plain keywords); the loaded learner will use Adam if it is trained further",
+            stacklevel=2,
+        )
     data = _data_state(learn.dls)
     tensors: dict[str, Tensor] = {}
     config = {
@@ -185,7 +221,7 @@ def export_learner(
         "model": encode(model_desc, tensors, "model"),
         "loss_func": encode(loss_desc, tensors, "loss_func"),
         "metrics": metric_names,
-        "opt_func": _opt_name(getattr(learn, "opt_func", None)),
+        "opt_func": opt_desc,
         "hypers": encode(_plain_hypers(learn), tensors, "hypers"),
         "data": encode(data, tensors, "data"),
         "path": str(getattr(learn, "path", ".")),
@@ -345,13 +381,8 @@ def load_learner(
         "path": fname.parent,  # not the exporting machine's path: a file must not choose where we write
         "model_dir": _safe_model_dir(config["model_dir"], fname),
     }
-    opt_name = config["opt_func"]
-    if isinstance(opt_name, str):
-        from plies import optim
-
-        if not callable(getattr(optim, opt_name, None)):
-            raise refuse(fname, f"unknown optimizer {opt_name!r} (not a plies.optim name)")
-        kwargs["opt_func"] = getattr(optim, opt_name)
+    if config["opt_func"] is not None:
+        kwargs["opt_func"] = _build_opt(config["opt_func"], fname)
     hypers = cfg["hypers"] if isinstance(cfg["hypers"], dict) else {}
     kwargs.update(
         {
