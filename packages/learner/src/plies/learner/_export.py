@@ -209,8 +209,8 @@ def export_learner(
     opt_desc = _describe_opt(getattr(learn, "opt_func", None))
     if opt_desc is None:
         warnings.warn(
-            f"export: the optimizer {getattr(learn, 'opt_func', None)!r} is not a plies optimizer (or a partial "
-            "of one with plain keywords); the loaded learner will use Adam if it is trained further",
+            f"export: the optimizer {getattr(learn, 'opt_func', None)!r} is not a plies optimizer (or a "
+            "partial of one with plain keywords); the loaded learner will use Adam if it is trained further",
             stacklevel=2,
         )
     data = _data_state(learn.dls)
