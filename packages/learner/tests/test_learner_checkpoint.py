@@ -338,3 +338,11 @@ def test_latest_ignores_weights_saved_with_learn_save(tmp_path):
     assert latest_checkpoint(tmp_path / "models") == tmp_path / "models" / "checkpoint.safetensors"
     with pytest.raises(ValueError, match="weights.safetensors: holds weights only"):
         tiny_learner(tmp_path).fit(1, resume_from="weights")
+
+
+def test_lr_find_writes_no_checkpoint(tmp_path):
+    learn = tiny_learner(tmp_path, cbs=CheckpointCallback(every_n_batches=1))
+    learn.lr_find(num_it=5, show_plot=False)
+    assert not (tmp_path / "models").exists() or list((tmp_path / "models").iterdir()) == []
+    learn.fit(1)
+    assert latest_checkpoint(tmp_path / "models") == tmp_path / "models" / "checkpoint.safetensors"

@@ -31,6 +31,7 @@ from ._distributed import (
     distrib_barrier,
     unwrap_model,
 )
+from ._schedule import LRFinder
 
 __all__ = ["CheckpointCallback", "latest_checkpoint"]
 
@@ -328,7 +329,7 @@ class CheckpointCallback(Callback):
             )
         self.fname, self.every_n_batches, self.every_epoch = fname, every_n_batches, every_epoch
         self.on_sigterm = on_sigterm
-        self._stop = False
+        self._stop, self._active = False, True
         self._old_handler: Any = None
 
     @property
@@ -350,9 +351,10 @@ class CheckpointCallback(Callback):
         self._stop = True
 
     def before_fit(self) -> None:
-        """Install the SIGTERM handler (main thread only)."""
+        """Install the SIGTERM handler (main thread only); stay idle during `lr_find`'s mock training."""
         self._stop = False
-        if self.on_sigterm and threading.current_thread() is threading.main_thread():
+        self._active = not any(isinstance(cb, LRFinder) for cb in self.learn.cbs)
+        if self._active and self.on_sigterm and threading.current_thread() is threading.main_thread():
             old = signal.getsignal(signal.SIGTERM)
             owner = getattr(old, "__self__", None)
             if isinstance(owner, CheckpointCallback):  # left by a fit that crashed: chain to what it replaced
@@ -369,6 +371,8 @@ class CheckpointCallback(Callback):
 
     def after_batch(self) -> None:
         """Checkpoint every `every_n_batches` batches, or now and exit after a SIGTERM."""
+        if not self._active:
+            return
         if self._stop_requested():
             self.save(epoch_done=False)  # even after the epoch's last batch: its validation has not run
             self._exit()
@@ -377,6 +381,8 @@ class CheckpointCallback(Callback):
 
     def after_epoch(self) -> None:
         """Checkpoint at the end of each epoch (if `every_epoch`), or now and exit after a SIGTERM."""
+        if not self._active:
+            return
         stop = self._stop_requested()
         if self.every_epoch or stop:
             self.save(epoch_done=True)
