@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 from plies.optim import Adam
+from plies.typecore import L
 from torch import Tensor, nn
 
 from ._callback import (
@@ -120,7 +121,7 @@ class Learner:
         self._smooth_loss: Any = None
         self._move_batches: Any = None
         self._n_inp: int | None = None
-        self.cbs: list[Callback] = []
+        self.cbs: L = L()
         self._fns: dict[bool, dict[str, list[Callable[[], Any]]]] = {True: {}, False: {}}
         self._refresh_events()
         self.metrics = metrics
@@ -231,7 +232,7 @@ class Learner:
                 f"learner's own attribute; find it in `learn.cbs`",
                 stacklevel=2,
             )
-        self.cbs = sort_by_run([*self.cbs, cb])
+        self.cbs = L(sort_by_run([*self.cbs, cb]))
         self._refresh_events()
         return self
 
@@ -244,11 +245,12 @@ class Learner:
     def remove_cb(self, cb: Callback | type) -> Learner:
         """Remove a callback instance, or every callback of a class."""
         if isinstance(cb, type):
-            for c in [c for c in self.cbs if isinstance(c, cb)]:
+            doomed = [c for c in self.cbs if isinstance(c, cb) and isinstance(c, Callback)]
+            for c in doomed:
                 self.remove_cb(c)
             return self
         if cb in self.cbs:
-            self.cbs = [c for c in self.cbs if c is not cb]
+            self.cbs = L(c for c in self.cbs if c is not cb)
             if self.__dict__.get(cb.name) is cb:
                 delattr(self, cb.name)
             object.__setattr__(cb, "learn", None)
@@ -680,6 +682,12 @@ class Learner:
                 self._validation_only = old_flag
                 for k, v in saved.items():
                     setattr(self, k, v)
+
+    @contextlib.contextmanager
+    def loss_not_reduced(self) -> Iterator[Learner]:
+        """Context manager: the loss function returns one value per item (``reduction='none'``)."""
+        with loss_not_reduced(self):
+            yield self
 
     def validate(
         self, ds_idx: int = 1, dl: Any = None, cbs: Callback | Sequence[Callback] | None = None
