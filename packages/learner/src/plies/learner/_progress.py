@@ -5,13 +5,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from ._callback import Callback, noop_logger
 
 __all__ = ["ProgressCallback", "ShowGraphCallback"]
 
-_POSTFIX_EVERY = 16  # batches between two refreshes of the loss shown on the bar
+_POSTFIX_EVERY_S = 0.5  # seconds between two refreshes of the loss shown on the bar
 
 
 def _fmt(v: Any) -> str:
@@ -32,6 +33,7 @@ class ProgressCallback(Callback):
         self._active = False
         self._header_done = False
         self._old_logger: Any = None
+        self._next_postfix = 0.0
 
     def before_fit(self) -> None:
         """Take over the learner's logger to print the metrics table (rank 0 only)."""
@@ -76,10 +78,13 @@ class ProgressCallback(Callback):
         if bar is None or self.learn._validation_only:
             return
         bar.update(1)
-        if self.learn.training and bar.n % _POSTFIX_EVERY == 0:
-            smooth = self.learn.smooth_loss
-            if smooth is not None:
-                bar.set_postfix_str(f"loss {float(smooth):.4f}", refresh=False)
+        if self.learn.training:
+            now = time.perf_counter()
+            if now >= self._next_postfix:  # reading the smoothed loss costs tensor ops: twice a second
+                self._next_postfix = now + _POSTFIX_EVERY_S
+                smooth = self.learn.smooth_loss
+                if smooth is not None:
+                    bar.set_postfix_str(f"loss {float(smooth):.4f}", refresh=False)
 
     def after_train(self) -> None:
         """Close the training bar."""
