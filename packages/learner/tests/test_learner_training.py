@@ -197,3 +197,25 @@ def test_gradient_clip_bounds_the_gradient_norm():
     with learn.no_bar():
         learn.fit(1)
     assert max(float(n) for n in norms) <= 0.01 + 1e-6
+
+
+def test_fp16_composes_with_gradient_accumulation_and_clipping():
+    learn = Learner(
+        regression_dls(),
+        mlp(4, 1, bn=False),
+        lr=1e-2,
+        cbs=[GradientAccumulation(n_acc=64), GradientClip(max_norm=1.0)],
+    )
+    learn.to_fp16()
+    steps = []
+
+    class CountSteps(GradientClip):
+        order = 30
+
+        def after_step(self):
+            steps.append(self.learn.iter)
+
+    with learn.no_bar():
+        learn.fit(2, cbs=CountSteps())
+    assert len(steps) == 12  # 12 batches of 32 per epoch, one step per 64 samples
+    assert learn.recorder.values[-1][1] < learn.recorder.values[0][1] or learn.recorder.values[-1][1] < 1.0
