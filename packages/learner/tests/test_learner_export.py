@@ -563,3 +563,13 @@ def test_tied_weights_and_non_persistent_buffers_survive(tmp_path):
     assert torch.equal(loaded.scale, torch.full((1,), 0.5))
     x = torch.tensor([0, 3, 6])
     assert torch.allclose(loaded(x), model(x))
+
+
+def test_hyper_parameters_of_the_wrong_type_are_refused(exported, tmp_path):
+    def edit(c):
+        c["hypers"]["lr"] = "os.system('x')"
+
+    with pytest.raises(ValueError, match="hyper-parameter 'lr' has an unexpected value"):
+        load_learner(edit_config(exported, tmp_path / "r.plies", edit))
+    loaded = load_learner(exported)
+    assert loaded.moms == (0.95, 0.85, 0.95) and loaded.train_bn is True

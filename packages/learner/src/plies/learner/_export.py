@@ -53,6 +53,7 @@ from ._export_spec import (
     describe_loss,
     describe_metrics,
     describe_torch_tree,
+    same_config,
 )
 
 __all__ = ["export_learner", "load_learner"]
@@ -70,10 +71,8 @@ def _describe_model(model: nn.Module) -> dict[str, Any]:
 
 
 def _rebuilds(tree: dict[str, Any], model: nn.Module) -> bool:
-    from ._export_spec import _same
-
     try:
-        return _same(build_torch_tree(tree), model)
+        return same_config(build_torch_tree(tree), model)
     except SpecError:
         return False
 
@@ -123,6 +122,22 @@ def _plain_hypers(learn: Any) -> dict[str, Any]:
             or (isinstance(v, tuple) and all(isinstance(x, (int, float)) for x in v))
         ):
             out[k] = v
+    return out
+
+
+def _checked_hypers(hypers: Any, fname: Path) -> dict[str, Any]:
+    """The exported hyper-parameters, each of the type the Learner expects (None values dropped)."""
+    number: tuple[type, ...] = (int, float)
+    expected: dict[str, tuple[type, ...]] = {
+        "lr": number, "wd": number, "wd_bn_bias": (bool,), "train_bn": (bool,), "moms": (tuple,),
+    }  # fmt: skip
+    if not isinstance(hypers, dict) or set(hypers) - set(expected):
+        raise refuse(fname, f"hypers must be a dict with keys among {sorted(expected)}, found {hypers!r:.80}")
+    out: dict[str, Any] = {k: v for k, v in hypers.items() if v is not None}
+    for k, v in out.items():
+        ok = isinstance(v, expected[k]) and (k != "moms" or all(isinstance(m, number) for m in v))
+        if not ok or (expected[k] is number and isinstance(v, bool)):
+            raise refuse(fname, f"hyper-parameter {k!r} has an unexpected value {v!r:.60}")
     return out
 
 
@@ -383,14 +398,7 @@ def load_learner(
     }
     if config["opt_func"] is not None:
         kwargs["opt_func"] = _build_opt(config["opt_func"], fname)
-    hypers = cfg["hypers"] if isinstance(cfg["hypers"], dict) else {}
-    kwargs.update(
-        {
-            k: v
-            for k, v in hypers.items()
-            if k in ("lr", "wd", "wd_bn_bias", "train_bn", "moms") and v is not None
-        }
-    )
+    kwargs.update(_checked_hypers(cfg["hypers"], fname))
     learn = Learner(dls, net, **kwargs)
     if cpu:
         net.cpu()

@@ -58,16 +58,16 @@ def _read_kwargs(obj: Any, factories: list[Callable[..., Any]]) -> dict[str, Any
     return kwargs
 
 
-def _same(a: Any, b: Any) -> bool:
+def same_config(a: Any, b: Any) -> bool:
     """Whether `a` and `b` hold the same configuration (types, attributes, tensors, parameter shapes)."""
     if type(a) is not type(b):
         return False
     if isinstance(a, Tensor):
         return a.shape == b.shape and a.dtype == b.dtype and bool(torch.equal(a.cpu(), b.cpu()))
     if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(same_config(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and all(same_config(a[k], b[k]) for k in a)
     if isinstance(a, nn.Module):
         sa, sb = a.state_dict(), b.state_dict()
         if sa.keys() != sb.keys() or any(sa[k].shape != sb[k].shape for k in sa):
@@ -82,13 +82,13 @@ def _same(a: Any, b: Any) -> bool:
             da = {k: v for k, v in da.items() if not k.startswith("_")}
             db = {k: v for k, v in db.items() if not k.startswith("_")}
             return da.keys() == db.keys() and all(_same_value(da[k], db[k]) for k in da)
-        return da.keys() == db.keys() and all(_same(da[k], db[k]) for k in da)
+        return da.keys() == db.keys() and all(same_config(da[k], db[k]) for k in da)
     return bool(a == b) if not isinstance(a, float) else (a == b or (a != a and b != b))
 
 
 def _same_value(a: Any, b: Any) -> bool:
     if isinstance(a, (Tensor, nn.Module, list, tuple, dict)):
-        return _same(a, b)
+        return same_config(a, b)
     try:
         return bool(a == b)
     except (TypeError, RuntimeError, ValueError):
@@ -251,7 +251,7 @@ def describe_loss(loss_func: Any) -> dict[str, Any] | None:
             rebuilt = factory(**kwargs)
         except (TypeError, ValueError):
             continue
-        if _same(rebuilt, loss_func):
+        if same_config(rebuilt, loss_func):
             return {"kind": "class", "name": name, "kwargs": kwargs}
     return None
 
