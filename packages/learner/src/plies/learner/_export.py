@@ -135,8 +135,10 @@ def _checked_hypers(hypers: Any, fname: Path) -> dict[str, Any]:
         raise refuse(fname, f"hypers must be a dict with keys among {sorted(expected)}, found {hypers!r:.80}")
     out: dict[str, Any] = {k: v for k, v in hypers.items() if v is not None}
     for k, v in out.items():
-        ok = isinstance(v, expected[k]) and (k != "moms" or all(isinstance(m, number) for m in v))
-        if not ok or (expected[k] is number and isinstance(v, bool)):
+        ok = isinstance(v, expected[k]) and not (expected[k] is number and isinstance(v, bool))
+        if ok and k == "moms":
+            ok = all(isinstance(m, number) and not isinstance(m, bool) for m in tuple(v))
+        if not ok:
             raise refuse(fname, f"hyper-parameter {k!r} has an unexpected value {v!r:.60}")
     return out
 
