@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import random
+import time
 
 import numpy as np
 import pytest
@@ -313,6 +315,10 @@ def test_persistent_workers_follow_epochs_and_resume():
     assert flat(dl) == want[0] and flat(dl) == want[1]
     dl.load_state_dict({"seed": 9, "epoch": 2, "batches_done": 2})
     assert flat(dl) == want[2][6:]
+    start = time.perf_counter()
+    del dl
+    gc.collect()
+    assert time.perf_counter() - start < 4  # workers shut down at once (not after torch's 5 s timeouts)
     with pytest.raises(ValueError, match="persistent_workers=True needs num_workers > 0"):
         DataLoader(x, persistent_workers=True)
 

@@ -16,7 +16,6 @@ import random
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-import numpy as np
 import torch
 from plies.typecore import funcs_kwargs, is_listy, retain_types, to_cpu, to_device
 from torch.utils.data import DataLoader as TorchDataLoader
@@ -148,8 +147,8 @@ class DataLoader:
 
     def randomize(self) -> None:
         """Reseed `self.generator` and `self.rng` for the epoch being prepared (from seed and epoch)."""
-        state = np.random.SeedSequence([self._base_seed or 0, self._epoch_now]).generate_state(2, np.uint32)
-        seed = int(state[0]) << 32 | int(state[1])
+        # a str seed is hashed with SHA-512 by `random`: the same on every run, process and platform
+        seed = random.Random(f"plies:{self._base_seed or 0}:{self._epoch_now}").getrandbits(63)
         self.generator.manual_seed(seed)
         self.rng = random.Random(seed)
 

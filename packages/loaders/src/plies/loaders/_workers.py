@@ -3,6 +3,7 @@ and the seed broadcast that keeps every rank's shuffle order identical."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, cast
 
@@ -18,7 +19,24 @@ class PliesStream(IterableDataset):
     """The torch-side view of a plies DataLoader: each worker yields the batches it owns."""
 
     def __init__(self, dl: DataLoader) -> None:
-        self.dl = dl
+        # A weak reference in the main process: the DataLoader keeps its persistent torch loader, and a
+        # cycle back to it would leave the workers to a garbage-collector pass that finds their queues
+        # already closed (each worker then waits out torch's 5 s status timeout before exiting).
+        self._ref: Any = weakref.ref(dl)
+
+    @property
+    def dl(self) -> DataLoader:
+        dl = self._ref()
+        if dl is None:
+            raise RuntimeError("PliesStream: its DataLoader no longer exists")
+        return dl
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"dl": self.dl}  # a spawned worker gets its own copy of the DataLoader
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        dl = state["dl"]
+        self._ref = lambda: dl
 
     def __iter__(self) -> Iterator[Any]:
         dl, info = self.dl, get_worker_info()
@@ -32,6 +50,7 @@ class PliesStream(IterableDataset):
 
 
 def identity_collate(b: Any) -> Any:
+    """The collate function of the torch loader: plies' workers already return whole batches."""
     return b
 
 
