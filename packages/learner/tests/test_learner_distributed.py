@@ -79,7 +79,6 @@ def files_under(path: Path) -> list[Path]:
     return [p for p in path.rglob("*") if p.is_file()] if path.exists() else []
 
 
-@pytest.mark.slow
 def launch_ranks(tmp: Path, env: dict[str, str], *args: str) -> list[subprocess.Popen]:
     """The test script as 2 ranks with torchrun's environment variables."""
     cmd = [
@@ -103,6 +102,7 @@ def launch_ranks(tmp: Path, env: dict[str, str], *args: str) -> list[subprocess.
     ]
 
 
+@pytest.mark.slow
 def test_two_gloo_ranks_match_one_process_with_the_doubled_batch(tmp_path):
     # ranks are seeded differently on purpose: the model comes from rank 0, the data order is rank 0's
     common = ["--fit", "one_cycle", "--epochs", "2", "--n-valid", "37", "--get-preds", "--ckpt-every", "4"]
