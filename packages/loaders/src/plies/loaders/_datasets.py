@@ -350,7 +350,7 @@ class Datasets(_SplitBase):
     def __getitem__(self, idx: Any) -> Any:
         if type(idx) is not int and (isinstance(idx, slice) or is_listy(idx)):
             return L(zip(*[tl[idx] for tl in self.tls], strict=False))
-        return tuple(tl[idx] for tl in self.tls)
+        return tuple([tl[idx] for tl in self.tls])
 
     def decode(self, o: Any, full: bool = True) -> tuple:
         """Decode each element of the tuple `o` with its pipeline."""
