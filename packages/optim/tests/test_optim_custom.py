@@ -110,3 +110,17 @@ def test_user_foreach_twin_is_used(make_model, train) -> None:
     assert calls == ["per_tensor"] * 4  # foreach=None: the per-tensor path for CPU parameters
     b = train(m2, Optimizer(m2.parameters(), [sgd_step], lr=0.1), n_steps=3)
     assert torch.allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("decouple_wd", [True, False])
+def test_foreach_path_with_no_parameter_taking_weight_decay(decouple_wd: bool) -> None:
+    # After learn.freeze() a group may hold only parameters flagged do_wd=False (BatchNorm/bias).
+    w = torch.nn.Parameter(torch.ones(3))
+    opt = Adam([w], 0.1, wd=0.5, decouple_wd=decouple_wd, foreach=True)
+    opt.state[w]["do_wd"] = False
+    w.grad = torch.ones(3)
+    opt.step()
+    expected = Adam([ref := torch.nn.Parameter(torch.ones(3))], 0.1, wd=0.0, foreach=False)
+    ref.grad = torch.ones(3)
+    expected.step()
+    assert torch.equal(w.detach(), ref.detach())

@@ -33,8 +33,9 @@ def _weight_decay_foreach(
     do_wd: list[Any] | None = None,
     **kwargs: Any,
 ) -> None:
-    if wd != 0:
-        torch._foreach_mul_([ps[i] for i in with_wd(ps, do_wd)], 1 - lr * wd)
+    keep = with_wd(ps, do_wd) if wd != 0 else []
+    if keep:  # torch's foreach ops refuse empty lists (e.g. a frozen group where only BatchNorm trains)
+        torch._foreach_mul_([ps[i] for i in keep], 1 - lr * wd)
 
 
 @with_defaults(wd=0.0)
@@ -48,8 +49,8 @@ def l2_reg(p: Tensor, lr: float, wd: float, do_wd: bool = True, **kwargs: Any) -
 def _l2_reg_foreach(
     ps: list[Tensor], grads: list[Tensor], lr: float, wd: float, do_wd: list[Any] | None = None, **kwargs: Any
 ) -> None:
-    if wd != 0:
-        keep = with_wd(ps, do_wd)
+    keep = with_wd(ps, do_wd) if wd != 0 else []
+    if keep:  # torch's foreach ops refuse empty lists
         torch._foreach_add_([grads[i] for i in keep], [ps[i] for i in keep], alpha=wd)
 
 
