@@ -332,3 +332,19 @@ def test_plain_dataloader_decodes_and_shows(capsys):
     assert capsys.readouterr().out.splitlines() == ["0.0 | 0", "1.0 | 1"]
     dl.show_results(dl.one_batch(), torch.tensor([1, 1]), max_n=1)
     assert capsys.readouterr().out.splitlines() == ["0.0 | 0 | pred: 1"]
+
+
+def test_state_dict_does_not_draw_the_seed():
+    # Asking an unseeded, never-iterated loader for its state must not consume torch's RNG.
+    dl = DataLoader(torch.arange(20), bs=4, shuffle=True)
+    torch.manual_seed(0)
+    assert dl.state_dict()["seed"] is None
+    after_state = torch.rand(1)
+    torch.manual_seed(0)
+    assert torch.equal(after_state, torch.rand(1))
+    dl.load_state_dict(dl.state_dict())  # an undrawn state round-trips: still drawn on first use
+    torch.manual_seed(0)
+    first = [b.tolist() for b in dl]
+    torch.manual_seed(0)
+    again = DataLoader(torch.arange(20), bs=4, shuffle=True)
+    assert first == [b.tolist() for b in again]

@@ -97,13 +97,14 @@ def _grads(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 def _loader_state(dl: Any) -> dict[str, Any] | None:
     """`dl.state_dict()`, or None for a loader without one or one that has not drawn its seed yet.
 
-    A plies DataLoader with ``seed=None`` draws its seed from torch's RNG on first use; asking it for
-    its state would draw it now, shifting the RNG stream of this run (and of the resumed run, which
-    would not draw it later), so such a loader, never iterated, is left to draw on first use.
+    A plies DataLoader with ``seed=None`` draws its seed from torch's RNG on first use (its state
+    says `seed: None` until then); such a loader, never iterated, is left to draw on first use so
+    the resumed run's RNG stream matches the interrupted one's.
     """
-    if not hasattr(dl, "state_dict") or getattr(dl, "_base_seed", 0) is None:
+    if not hasattr(dl, "state_dict"):
         return None
-    return dl.state_dict()
+    state = dl.state_dict()
+    return None if state.get("seed", 0) is None else state
 
 
 def checkpoint_state(learn: Any, epoch_done: bool) -> dict[str, Any]:

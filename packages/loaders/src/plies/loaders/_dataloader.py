@@ -358,8 +358,11 @@ class DataLoader:
 
         During an iteration `epoch` is the running epoch and `batches_done` counts the batches
         handed out so far (the one being processed included); between epochs it is the next epoch.
+        `seed` is None while a loader built with `seed=None` has not drawn its seed yet: asking for
+        the state does not draw it (that would shift torch's RNG stream and break an exact resume).
         """
-        self._resolve_seed()
+        if self._base_seed is None and self.seed is not None:
+            self._base_seed = int(self.seed)
         epoch, done = self._running if self._running is not None else (self.epoch, self._resume_skip)
         return {
             "seed": self._base_seed,
@@ -379,7 +382,7 @@ class DataLoader:
                 f"DataLoader.load_state_dict: state lacks {sorted(missing)}; got keys {sorted(state)}"
             )
         self._base_seed, self.epoch, self._resume_skip = (
-            int(state["seed"]),
+            None if state["seed"] is None else int(state["seed"]),
             int(state["epoch"]),
             int(state["batches_done"]),
         )
