@@ -259,7 +259,8 @@ class DistributedTrainer(Callback):
                 "give the DataLoader n= or an indexed dataset"
             )
         state = dl.state_dict()
-        state["seed"] = broadcast_int(int(state["seed"]))
+        if state["seed"] is not None:  # None: the sharded loader draws rank 0's seed on first use
+            state["seed"] = broadcast_int(int(state["seed"]))
         sharded = dl.new(rank=dist.get_rank(), world_size=world)
         sharded.load_state_dict(state)
         return sharded
