@@ -194,6 +194,11 @@ class L(MutableSequence):
             return self._new(g(o, *args, **kwargs) for o in self.items)
         return self._new(g(o) for o in self.items)
 
+    def map_first(self, f: Any = noop, g: Callable[[Any], Any] = noop, *args: Any, **kwargs: Any) -> Any:
+        """The first `f(item, *args, **kwargs)` for which `g` is true (truthy by default), else None."""
+        mapper = _mapper(f)
+        return next((r for r in (mapper(o, *args, **kwargs) for o in self.items) if g(r)), None)
+
     def starmap(self, f: Callable[..., Any], *args: Any, **kwargs: Any) -> L:
         """Apply `f(*item, *args, **kwargs)` to each item."""
         return self._new(f(*o, *args, **kwargs) for o in self.items)
