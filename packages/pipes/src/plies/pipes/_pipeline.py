@@ -179,15 +179,21 @@ class Pipeline:
         return iter(self.fs)
 
     def __getattr__(self, name: str) -> Any:
-        # `pipe.categorize` is the pipeline's Categorize transform (as in fastai)
+        # `pipe.categorize` is the pipeline's Categorize transform; otherwise, as fastcore's
+        # `gather_attrs`, `pipe.vocab` is the attribute of the transforms that have it (not None):
+        # its value for one transform, an L of the values for several
         if name.startswith("_") or name == "fs":
             raise AttributeError(name)
-        found = [f for f in self.__dict__.get("fs", ()) if camel2snake(type(f).__name__) == name]
+        fs = self.__dict__.get("fs", ())
+        found = [f for f in fs if camel2snake(type(f).__name__) == name]
+        if not found:
+            found = [v for v in (getattr(f, name, None) for f in fs) if v is not None]
         if len(found) == 1:
             return found[0]
         if found:
             return L(found)
-        raise AttributeError(f"'Pipeline' object has no attribute {name!r} (and no transform of that type)")
+        raise AttributeError(f"'Pipeline' object has no attribute {name!r} "
+                             f"(and no transform of that type or with that attribute)")
 
     def __repr__(self) -> str:
         return f"Pipeline: {' -> '.join(f.name for f in self.fs) or '(empty)'}"
