@@ -6,8 +6,17 @@ from ._collate import batch_to_samples, fa_collate, fa_convert
 from ._dataloader import DataLoader
 from ._dataloaders import DataLoaders
 from ._datasets import Datasets, TfmdLists, test_set
-from ._getters import ColReader, RegexLabeller, get_files, get_image_files, image_extensions, parent_label
-from ._show import show_batch, show_results, show_title
+from ._getters import (
+    ColReader,
+    FileGetter,
+    ImageGetter,
+    RegexLabeller,
+    get_files,
+    get_image_files,
+    image_extensions,
+    parent_label,
+)
+from ._show import show_at, show_batch, show_results, show_title
 from ._splitters import (
     ColSplitter,
     EndSplitter,
@@ -49,6 +58,7 @@ __all__: list[str] = [
     "show_batch",
     "show_results",
     "show_title",
+    "show_at",
     "ToTensor",
     "IntToFloatTensor",
     "Normalize",
@@ -63,6 +73,8 @@ __all__: list[str] = [
     "RegressionSetup",
     "get_files",
     "get_image_files",
+    "FileGetter",
+    "ImageGetter",
     "image_extensions",
     "ColReader",
     "RegexLabeller",

@@ -57,7 +57,8 @@ _PER_ITEM_STAGES = (
 class DataLoader:
     """Load batches from an indexed or iterable source through replaceable stages (see the README table).
 
-    `bs=None` yields items one by one without collation (a source of ready batches). The shuffle
+    `bs=None` (the default, as in fastai) yields items one by one without collation (e.g. a
+    source of ready batches); `TfmdDL` and `dataloaders(...)` default to `bs=64`. The shuffle
     order of epoch `k` depends only on `(seed, k)`; with `seed=None` a base seed is drawn from
     torch's global RNG on first use. `rank`/`world_size` shard each epoch's order across
     data-parallel processes (`pad=True` repeats items so every rank gets as many items; `pad=False`
@@ -69,7 +70,7 @@ class DataLoader:
     def __init__(
         self,
         dataset: Any = None,
-        bs: int | None = 64,
+        bs: int | None = None,
         shuffle: bool = False,
         drop_last: bool = False,
         num_workers: int = 0,

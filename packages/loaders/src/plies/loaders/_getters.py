@@ -5,14 +5,23 @@ from __future__ import annotations
 import mimetypes
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from plies.pipes import DisplayedTransform, register_transform
 from plies.typecore import L, listify
 
-__all__ = ["get_files", "get_image_files", "image_extensions", "ColReader", "RegexLabeller", "parent_label"]
+__all__ = [
+    "get_files",
+    "get_image_files",
+    "FileGetter",
+    "ImageGetter",
+    "image_extensions",
+    "ColReader",
+    "RegexLabeller",
+    "parent_label",
+]
 
 image_extensions: set[str] = {k for k, v in mimetypes.types_map.items() if v.startswith("image/")}
 
@@ -52,6 +61,36 @@ def get_files(
 def get_image_files(path: str | Path, recurse: bool = True, folders: Iterable[str] | str | None = None) -> L:
     """All image files under `path` (by extension), sorted."""
     return get_files(path, extensions=image_extensions, recurse=recurse, folders=folders)
+
+
+def FileGetter(
+    suf: str = "",
+    extensions: Iterable[str] | str | None = None,
+    recurse: bool = True,
+    folders: Iterable[str] | str | None = None,
+) -> Callable[..., L]:
+    """A `get_items` function: `get_files(path/suf, ...)` with these settings (keywords override them)."""
+
+    def _inner(
+        o: str | Path,
+        extensions: Iterable[str] | str | None = extensions,
+        recurse: bool = recurse,
+        folders: Iterable[str] | str | None = folders,
+    ) -> L:
+        return get_files(Path(o) / suf, extensions=extensions, recurse=recurse, folders=folders)
+
+    return _inner
+
+
+def ImageGetter(
+    suf: str = "", recurse: bool = True, folders: Iterable[str] | str | None = None
+) -> Callable[..., L]:
+    """A `get_items` function: `get_image_files(path/suf, ...)` with these settings."""
+
+    def _inner(o: str | Path, recurse: bool = recurse, folders: Iterable[str] | str | None = folders) -> L:
+        return get_image_files(Path(o) / suf, recurse=recurse, folders=folders)
+
+    return _inner
 
 
 @register_transform

@@ -12,7 +12,7 @@ from typing import Any
 
 from plies.typecore import typedispatch
 
-__all__ = ["show_batch", "show_results", "show_title"]
+__all__ = ["show_batch", "show_results", "show_title", "show_at"]
 
 
 def show_title(text: str, ctx: Any = None, label: str | None = None, **kwargs: Any) -> Any:
@@ -80,3 +80,12 @@ def show_results(
         ctxs = [_show(o[i], c, label="pred", **kwargs) for o, c in zip(outs[:n], ctxs, strict=False)]
     _print_text_ctxs(ctxs)
     return ctxs
+
+
+def show_at(o: Any, idx: int, **kwargs: Any) -> Any:
+    """Show item `idx` of `o` (a TfmdLists or Datasets): `o.show(o[idx])`; texts are printed, one a line."""
+    ctx = o.show(o[idx], **kwargs)
+    if isinstance(ctx, list) and "ctx" not in kwargs:
+        for line in ctx:
+            print(line)
+    return ctx
