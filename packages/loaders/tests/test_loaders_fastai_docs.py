@@ -274,3 +274,630 @@ def test_before_iter_after_iter_subclass_hooks():
 def test_unknown_keyword_is_an_error():
     with pytest.raises(TypeError, match="shufle"):
         DataLoader(letters, shufle=True)
+
+
+# =================================================================================================
+# data.core: TfmdDL, DataLoaders
+# =================================================================================================
+class NegTfm(Transform):
+    def encodes(self, x):
+        return torch.neg(x)
+
+    def decodes(self, x):
+        return torch.neg(x)
+
+
+class ShowIntTfm(Transform):
+    """The docs' `A`: identity, decoding to a TitledInt (which can show itself)."""
+
+    def encodes(self, x):
+        return x
+
+    def decodes(self, x):
+        return TitledInt(x)
+
+
+def test_tfmddl_retains_types_and_decodes():
+    tdl = TfmdDL([(TensorImage([1]),)] * 4, after_batch=NegTfm(), bs=4)
+    b = tdl.one_batch()
+    assert type(b[0]) is TensorImage and b[0].tolist() == [[-1]] * 4
+    b = (torch.tensor([1.0, 1.0, 1.0, 1.0]),)
+    assert type(tdl.decode_batch(b)[0][0]) is TensorImage
+
+
+def test_tfmddl_with_function_after_item_and_show_batch(capsys):
+    start = torch.arange(50)
+    tdl = TfmdDL(start, after_item=ShowIntTfm(), after_batch=NegTfm(), bs=4)
+    assert tdl.dataset[0] == start[0] and len(tdl) == (50 - 1) // 4 + 1 and tdl.bs == 4
+    x = tdl.one_batch()
+    assert x.tolist() == [0, -1, -2, -3]
+    tdl.show_batch()
+    assert capsys.readouterr().out == "0\n1\n2\n3\n"
+    tdl = TfmdDL(start, after_item=lambda x: (x, x * 2), bs=4)
+    x, y = tdl.one_batch()
+    assert x.tolist() == [0, 1, 2, 3] and y.tolist() == [0, 2, 4, 6]
+
+
+def test_dataloaders_train_valid_one_batch():
+    tdl = TfmdDL(torch.arange(50), after_item=ShowIntTfm(), after_batch=NegTfm(), bs=4)
+    dls = DataLoaders(tdl, tdl)
+    x = dls.train.one_batch()
+    assert torch.equal(x, first(tdl)) and torch.equal(x, dls.one_batch())
+    assert dls.valid is tdl and dls[0] is tdl
+
+
+def test_dataloaders_add_tfms_by_name_or_index():
+    class OnesTfm(Transform):
+        def encodes(self, o):
+            return torch.ones_like(o)
+
+    start = torch.arange(50)
+    dls2 = DataLoaders(TfmdDL(start, bs=4), TfmdDL(start, bs=4))
+    dls2.add_tfms([OnesTfm()], "after_batch", ["valid"])
+    dls2.add_tfms([OnesTfm()], "after_batch", [1])
+    assert len(dls2.train.after_batch) == 0 and len(dls2.valid.after_batch) == 2
+    assert dls2.valid.one_batch().tolist() == [1, 1, 1, 1] and dls2.train.one_batch().tolist() == [0, 1, 2, 3]
+
+
+# =================================================================================================
+# data.core: TfmdLists
+# =================================================================================================
+class IntFloatTfm(Transform):
+    def encodes(self, o):
+        return TitledInt(o)
+
+    def decodes(self, o):
+        return TitledFloat(o)
+
+
+def _neg(o):
+    return -o
+
+
+int2f_tfm = IntFloatTfm()
+neg_tfm = Transform(_neg, _neg)
+
+
+def test_tfmdlists_basics(capsys):
+    items = L([1.0, 2.0, 3.0])
+    tfms = [neg_tfm, int2f_tfm]
+    tl = TfmdLists(items, tfms=tfms)
+    assert tl[0] == -1 and type(tl[0]) is TitledInt and tl[1] == -2
+    dec = tl.decode(tl[2])
+    assert dec == 3.0 and type(dec) is TitledFloat
+    show_at(tl, 2)
+    assert capsys.readouterr().out == "-3\n"
+    assert tl.types == [float, float, TitledInt]
+
+
+def test_tfmdlists_splits():
+    items = L([1.0, 2.0, 3.0])
+    splits = [[0, 2], [1]]
+    tl = TfmdLists(items, tfms=[neg_tfm, int2f_tfm], splits=splits)
+    assert tl.n_subsets == 2
+    assert list(tl.train) == list(tl.subset(0)) == [-1, -3] and list(tl.valid) == list(tl.subset(1)) == [-2]
+    assert list(tl.train.items) == [1.0, 3.0] and list(tl.valid.items) == [2.0]
+    assert tl.train.tfms.split_idx == 0 and tl.valid.tfms.split_idx == 1
+    assert tl.train.new_empty().split_idx == 0 and tl.valid.new_empty().split_idx == 1
+    assert len(tl.train.new_empty()) == 0
+    assert tl.splits == L(L(0, 2), L(1)) and not tl.overlapping_splits()
+    assert TfmdLists(items, None, splits=[[0, 1], [1, 2]]).overlapping_splits() == [1]
+    new = tl.new([5.0, 6.0], split_idx=1)
+    assert list(new) == [-5, -6] and new.split_idx == 1
+
+
+def test_tfmdlists_over_a_dataframe():
+    df = pd.DataFrame(dict(a=[1, 2, 3], b=[2, 3, 4]))
+    tl = TfmdLists(df, lambda o: o.a + 1, splits=[[0], [1, 2]])
+    assert list(tl[1, 2]) == [3, 4]
+    assert list(tl.subset(0)[:]) == [2] and list(tl.subset(1)[:]) == [3, 4]
+
+
+class MeanTfm(Transform):
+    """The docs' `_B`: setups learns the mean of the (training) items."""
+
+    def __init__(self):
+        super().__init__()
+        self.m = 0
+
+    def encodes(self, o):
+        return o + self.m
+
+    def decodes(self, o):
+        return o - self.m
+
+    def setups(self, items):
+        self.m = torch.tensor(list(items)).float().mean().item()
+
+
+def test_tfmdlists_setup_and_attribute_access():
+    tl = TfmdLists(L([1.0, 2.0, 3.0]), MeanTfm())
+    assert tl.m == 2 and tl.mean_tfm.m == 2 and tl[0] == 3.0
+    tl = TfmdLists(L([1.0, 2.0, 3.0, 10.0]), MeanTfm(), splits=[[0, 1, 2], [3]])
+    assert tl.m == 2  # set up on the training subset only
+    with pytest.raises(AttributeError, match="nothing"):
+        tl.nothing
+
+
+def _lbl(o):
+    return o.split("_")[0]
+
+
+def mult(x):
+    return x * 2
+
+
+mult.order = 2
+
+
+def test_tfmdlists_infer():
+    fns = ["dog_0.jpg", "cat_0.jpg", "cat_2.jpg", "cat_1.jpg", "dog_1.jpg"]
+    tl = TfmdLists(fns, [_lbl, Categorize(), mult])
+    assert list(tl.vocab) == ["cat", "dog"] and tl[0] == 2
+    assert tl.infer_idx("dog_45.jpg") == 0 and tl.infer("dog_45.jpg") == 2
+    with pytest.raises(TypeError, match="float"):
+        tl.infer_idx(2.0)
+
+
+# =================================================================================================
+# data.core: Datasets
+# =================================================================================================
+def test_datasets_basics():
+    items = [1, 2, 3, 4]
+    dsets = Datasets(items, [[neg_tfm, int2f_tfm], [lambda o: o + 1]])
+    t = dsets[0]
+    assert t == (-1, 2) and type(t) is tuple
+    assert dsets[0, 1, 2] == [(-1, 2), (-2, 3), (-3, 4)]
+    assert dsets.n_inp == 1
+    dec = dsets.decode(t)
+    assert dec == (1.0, 2) and type(dec[0]) is TitledFloat
+
+
+class Norm(Transform):
+    def encodes(self, o):
+        return (o - self.m) / self.s
+
+    def decodes(self, o):
+        return (o * self.s) + self.m
+
+    def setups(self, items):
+        its = torch.tensor(list(items)).float()
+        self.m, self.s = its.mean(), its.std()
+
+
+def test_datasets_setup_sees_previous_transforms(capsys):
+    items = [1, 2, 3, 4]
+    nrm = Norm()
+    dsets = Datasets(items, [[neg_tfm, int2f_tfm], [neg_tfm, nrm]])
+    x, y = zip(*dsets)
+    assert torch.tensor(y).mean().abs() < 1e-6 and torch.tensor(y).std().sub(1).abs() < 1e-6
+    assert x == (-1, -2, -3, -4) and nrm.m == -2.5
+    show_at(dsets, 1)
+    assert capsys.readouterr().out == "-2\n"
+    assert dsets.m == nrm.m and dsets.norm.m == nrm.m and dsets.train.norm.m == nrm.m
+
+
+class AddOne(Transform):
+    def encodes(self, x) -> None:
+        return int(x + 1)
+
+    def decodes(self, x):
+        return TitledInt(x - 1)
+
+
+def test_datasets_split_idx_filters_transforms():
+    add1 = AddOne(split_idx=1)
+    dsets = Datasets([1, 2, 3, 4], [neg_tfm, [neg_tfm, int2f_tfm, add1]], splits=[[3], [0, 1, 2]])
+    assert dsets[1] == (-2, -2)
+    assert dsets.valid[1] == (-2, -1)
+    assert dsets.valid[[1, 1]] == [(-2, -1), (-2, -1)]
+    assert dsets.train[0] == (-4, -4)
+
+
+class Cat(Transform):
+    """The docs' `_Cat`: a vocab learned in setups (on the training subset)."""
+
+    order = 1
+
+    def encodes(self, o):
+        return int(self.o2i[o])
+
+    def decodes(self, o):
+        return TitledStr(self.vocab[o])
+
+    def setups(self, items):
+        self.vocab = sorted(set(items))
+        self.o2i = {v: i for i, v in enumerate(self.vocab)}
+
+
+def _lbl_titled(o):
+    return TitledStr(o.split("_")[0])
+
+
+def test_datasets_setup_on_training_subset_only(capsys):
+    test_fns = ["dog_0.jpg", "cat_0.jpg", "cat_2.jpg", "cat_1.jpg", "kid_1.jpg"]
+    tcat = Cat()
+    dsets = Datasets(test_fns, [[tcat, _lbl_titled]], splits=[[0, 1, 2], [3, 4]])
+    assert tcat.vocab == ["cat", "dog"]
+    assert list(dsets.train) == [(1,), (0,), (0,)] and dsets.valid[0] == (0,)
+    show_at(dsets.train, 0)
+    assert capsys.readouterr().out == "dog\n"
+
+
+def test_datasets_indexing_by_list_and_mask():
+    inp = [0, 1, 2, 3, 4]
+    dsets = Datasets(inp, tfms=[None])
+    assert dsets[2] == (2,) and dsets[1, 2] == [(1,), (2,)]
+    mask = [True, False, False, True, False]
+    assert dsets[mask] == [(0,), (3,)]
+    df = pd.DataFrame(dict(a=[5, 1, 2, 3, 4]))
+    dsets = Datasets(df, tfms=attrgetter("a")).subset(0)
+    assert dsets[2] == (2,) and dsets[1, 2] == [(1,), (2,)] and dsets[mask] == [(5,), (3,)]
+
+
+def test_datasets_n_inp():
+    inp = [0, 1, 2, 3, 4]
+    assert Datasets(inp, tfms=[None]).n_inp == 1
+    assert Datasets(inp, tfms=[[None], [None], [None]]).n_inp == 2
+    assert Datasets(inp, tfms=[[None], [None], [None]], n_inp=1).n_inp == 1
+
+
+def test_datasets_splits_as_indices_or_masks():
+    dsets = Datasets(range(5), tfms=[None], splits=[torch.tensor([0, 2]), [1, 3, 4]])
+    assert list(dsets.subset(0)) == list(dsets.train) == [(0,), (2,)]
+    assert list(dsets.subset(1)) == list(dsets.valid) == [(1,), (3,), (4,)]
+    assert dsets.valid[2] == (4,)
+    splits = [[False, True, True, False, True], [True, False, False, False, False]]
+    dsets = Datasets(range(5), tfms=[None], splits=splits)
+    assert list(dsets.train) == [(1,), (2,), (4,)] and list(dsets.valid) == [(0,)]
+
+
+class ValidTimes2(Transform):
+    split_idx = 1
+
+    def encodes(self, x):
+        return x * 2
+
+    def decodes(self, x):
+        return TitledStr(x // 2)
+
+
+class TrainTimes3(Transform):
+    split_idx = 0
+
+    def encodes(self, x):
+        return x * 3
+
+
+def test_datasets_transforms_on_all_or_one_subset():
+    dsets = Datasets(range(5), [[lambda x: x * 2, lambda x: x + 1]], splits=[[1, 2], [0, 3, 4]])
+    assert list(dsets.train) == [(3,), (5,)] and list(dsets.valid) == [(1,), (7,), (9,)]
+    assert dsets.train[False, True] == [(5,)]
+    dsets = Datasets(range(5), [ValidTimes2()], splits=[[1, 2], [0, 3, 4]])
+    assert list(dsets.train) == [(1,), (2,)] and list(dsets.valid) == [(0,), (6,), (8,)]
+    assert dsets.train[False, True] == [(2,)]
+    ds = dsets.train
+    with ds.set_split_idx(1):
+        assert list(ds) == [(2,), (4,)]
+    assert list(dsets.train) == [(1,), (2,)]
+    dsrc1 = pickle.loads(pickle.dumps(dsets))
+    assert list(dsrc1.train) == list(dsets.train) and list(dsrc1.valid) == list(dsets.valid)
+    # fastai's example passes `noop`; plies.typecore's `noop` (return annotation `Any`) fails inside a
+    # Transform at the time of writing (typecore retain_type bug, reported), so an identity lambda here
+    dsets = Datasets(range(5), [ValidTimes2(), lambda o: o], splits=[[1, 2], [0, 3, 4]])
+    assert list(dsets.train) == [(1, 1), (2, 2)] and list(dsets.valid) == [(0, 0), (6, 3), (8, 4)]
+
+
+def test_tfmddl_over_datasets_decode_batch_and_show(capsys):
+    tds = Datasets(torch.arange(0, 50), [ShowIntTfm()])
+    tdl = TfmdDL(tds, after_item=NegTfm(), bs=4)
+    b = tdl.one_batch()
+    assert b[0].tolist() == [0, -1, -2, -3]
+    assert tdl.decode_batch(b) == [(0,), (1,), (2,), (3,)]
+    tdl.show_batch()
+    assert capsys.readouterr().out == "0\n1\n2\n3\n"
+
+
+def test_datasets_dataloaders_apply_split_transforms():
+    dsets = Datasets(range(8), [None], splits=[[1, 2, 5, 7], [0, 3, 4, 6]])
+    dls = dsets.dataloaders(bs=4, after_batch=ValidTimes2(), shuffle=False, device=torch.device("cpu"))
+    assert [[t.tolist() for t in b] for b in dls.train] == [[[1, 2, 5, 7]]]
+    assert [[t.tolist() for t in b] for b in dls.valid] == [[[0, 6, 8, 12]]]
+    assert dls.n_inp == 1
+
+
+def test_datasets_new_empty():
+    dsets = Datasets([1, 2, 3, 4], [[neg_tfm, int2f_tfm], [neg_tfm]])
+    empty = dsets.new_empty()
+    assert len(empty) == 0 and list(empty.items) == [] and empty.n_inp == 1
+
+
+def test_test_set_uses_validation_transforms():
+    dsets = Datasets(range(8), [[ValidTimes2(), TrainTimes3()]], splits=[[1, 2, 5, 7], [0, 3, 4, 6]])
+    assert list(dsets.train) == [(3,), (6,), (15,), (21,)]
+    assert list(dsets.valid) == [(0,), (6,), (8,), (12,)]
+    assert list(test_set(dsets, [1, 2, 3])) == [(2,), (4,), (6,)]
+    tfm = TrainTimes3()
+    tfm.split_idx, tfm.order = None, 2
+    dsets = Datasets(["dog", "cat", "cat", "dog"], [[Cat(), tfm]])
+    assert list(test_set(dsets, ["dog", "cat", "cat"])) == [(3,), (0,), (0,)]
+    assert list(test_set(dsets, [1, 2])) == [(3,), (6,)]
+
+
+def test_dataloaders_test_dl():
+    dsets = Datasets(range(8), [[ValidTimes2(), TrainTimes3()]], splits=[[1, 2, 5, 7], [0, 3, 4, 6]])
+    dls = dsets.dataloaders(bs=4, device=torch.device("cpu"))
+    tst_dl = dls.test_dl([2, 3, 4, 5])
+    assert tst_dl.n_inp == 1
+    assert [[t.tolist() for t in b] for b in tst_dl] == [[[4, 6, 8, 10]]]
+    tst_dl = dls.test_dl([2, 3, 4, 5], after_item=AddOne(split_idx=1))
+    assert [[t.tolist() for t in b] for b in tst_dl] == [[[5, 7, 9, 11]]]
+
+
+def test_dataloaders_from_dsets():
+    dsets = Datasets(range(8), [[lambda o: o * 10]], splits=[[1, 2, 5, 7], [0, 3, 4, 6]])
+    dls = DataLoaders.from_dsets(dsets.train, dsets.valid, bs=2, device=torch.device("cpu"))
+    assert len(dls.train) == 2 and len(dls.valid) == 2
+    assert [b[0].tolist() for b in dls.valid] == [[0, 30], [40, 60]]
+    assert sorted(v for b in dls.train for v in b[0].tolist()) == [10, 20, 50, 70]
+
+
+# =================================================================================================
+# data.transforms: getting files, splitters, labellers
+# =================================================================================================
+def test_get_files_and_image_files():
+    t3 = get_files(MNIST / "train" / "3", extensions=".png", recurse=False)
+    t7 = get_files(MNIST / "train" / "7", extensions=".png", recurse=False)
+    t = get_files(MNIST / "train", extensions=".png", recurse=True)
+    assert len(t) == len(t3) + len(t7) == 40
+    assert len(get_files(MNIST / "train" / "3", extensions=".jpg", recurse=False)) == 0
+    assert len(t) == len(get_files(MNIST, extensions=".png", recurse=True, folders="train"))
+    assert t[0] == MNIST / "train" / "3" / "7.png" and isinstance(t, L)
+    assert len(get_image_files(MNIST)) == 80 and len(get_image_files(MNIST, folders=["valid"])) == 40
+    assert len(get_image_files(MNIST / "train", recurse=False)) == 0
+    assert list(FileGetter(extensions=".png", recurse=False)(MNIST / "train" / "7")) == list(t7)
+    assert list(FileGetter("train", extensions=".png")(MNIST)) == list(t)
+    assert list(ImageGetter("train")(MNIST)) == list(t)
+    assert len(ImageGetter()(MNIST)) == 80
+
+
+def _check_splitter(f, items=None):
+    """fastai's `_test_splitter`: a basic set of conditions every splitter must pass."""
+    items = list(range(30)) if items is None else items
+    trn, val = f(items)
+    assert 0 < len(trn) < len(items)
+    assert all(o not in val for o in trn)
+    assert len(trn) == len(items) - len(val)
+    assert f(items)[0] == trn  # seed consistency
+    return trn, val
+
+
+def test_random_splitter():
+    trn, val = _check_splitter(RandomSplitter(seed=42))
+    assert len(val) == 6 and isinstance(trn, L) and isinstance(val, L)
+    assert sorted(trn + val) == list(range(30))
+    trn, val = RandomSplitter(valid_pct=0.5, seed=0)(list(range(10)))
+    assert len(trn) == len(val) == 5
+
+
+def test_train_test_splitter_stratified():
+    src = list(range(30))
+    labels = [0] * 20 + [1] * 10
+    test_size = 0.2
+    f = TrainTestSplitter(test_size=test_size, random_state=42, stratify=labels)
+    trn, val = _check_splitter(f, src)
+    assert len([t for t in val if t < 20]) / 20 == test_size
+    assert len([t for t in val if t >= 20]) / 10 == test_size
+
+
+def test_index_end_mask_splitters():
+    items = list(range(10))
+    assert IndexSplitter([3, 7, 9])(items) == ([0, 1, 2, 4, 5, 6, 8], [3, 7, 9])
+    assert EndSplitter(valid_last=True)(items) == ([0, 1, 2, 3, 4, 5, 6, 7], [8, 9])
+    assert EndSplitter(valid_last=False)(items) == ([2, 3, 4, 5, 6, 7, 8, 9], [0, 1])
+    assert MaskSplitter([True, False, False, True, False, True])(list(range(6))) == ([1, 2, 4], [0, 3, 5])
+
+
+fnames = [
+    Path("mnist_tiny/train/3/9932.png"),
+    Path("mnist_tiny/valid/7/7189.png"),
+    Path("mnist_tiny/valid/7/7320.png"),
+    Path("mnist_tiny/train/7/9833.png"),
+    Path("mnist_tiny/train/3/7666.png"),
+    Path("mnist_tiny/valid/3/925.png"),
+    Path("mnist_tiny/train/7/724.png"),
+    Path("mnist_tiny/valid/3/93055.png"),
+]
+
+
+def test_grandparent_and_func_splitters():
+    assert GrandparentSplitter()(fnames) == ([0, 3, 4, 6], [1, 2, 5, 7])
+    fnames2 = fnames + [
+        Path("mnist_tiny/test/3/4256.png"),
+        Path("mnist_tiny/test/7/2345.png"),
+        Path("mnist_tiny/valid/7/6467.png"),
+    ]
+    splitter = GrandparentSplitter(train_name=("train", "valid"), valid_name="test")
+    assert splitter(fnames2) == ([0, 3, 4, 6, 1, 2, 5, 7, 10], [8, 9])
+    splitter = FuncSplitter(lambda o: Path(o).parent.parent.name == "valid")
+    assert splitter(fnames) == ([0, 3, 4, 6], [1, 2, 5, 7])
+
+
+def test_file_splitter(tmp_path):
+    fname = tmp_path / "valid.txt"
+    fname.write_text("\n".join(fnames[i].name for i in [1, 3, 4]))
+    assert FileSplitter(fname)(fnames) == ([0, 2, 5, 6, 7], [1, 3, 4])
+
+
+def test_col_splitter():
+    df = pd.DataFrame({"a": [0, 1, 2, 3, 4], "b": [True, False, True, True, False]})
+    assert ColSplitter("b")(df) == ([1, 4], [0, 2, 3])
+    assert ColSplitter(1)(df) == ([1, 4], [0, 2, 3])  # a column name or position
+    df = pd.DataFrame({"a": [0, 1, 2, 3, 4], "b": ["x", "y", "x", "x", "y"]})
+    assert ColSplitter("b", on="x")(df) == ([1, 4], [0, 2, 3])
+    df = pd.DataFrame({"a": [0, 1, 2, 3, 4], "is_valid": [0, 1, 0, 0, 1]})
+    assert ColSplitter()(df) == ([0, 2, 3], [1, 4])
+    assert ColSplitter("a", on=[0, 4])(df) == ([1, 2, 3], [0, 4])
+
+
+def test_parent_label_and_regex_labeller():
+    assert parent_label(fnames[0]) == "3"
+    assert parent_label("fastai_dev/dev/data/mnist_tiny/train/3/9932.png") == "3"
+    assert [parent_label(o) for o in fnames] == ["3", "7", "7", "7", "3", "3", "7", "3"]
+    f = RegexLabeller(r"(\d+).png")
+    assert f(fnames[0]) == "9932" and f(str(fnames[0])) == "9932"
+    assert RegexLabeller(r"/(\d)/")(fnames[0]) == "3"  # as in fastai, the whole path is searched
+    f = RegexLabeller(pat=r"^(.*)_\d+.jpg$")
+    assert f("great_pyrenees_173.jpg") == "great_pyrenees"
+    get_y = Pipeline([attrgetter("name"), RegexLabeller(pat=r"^(.*)_\d+.jpg$")])
+    assert get_y(Path("images/great_pyrenees_173.jpg")) == "great_pyrenees"
+    with pytest.raises(ValueError, match="does not match"):
+        RegexLabeller(r"^(\d+).png", match=True)(str(fnames[0]))
+
+
+def test_col_reader():
+    df = pd.DataFrame({"a": "a b c d".split(), "b": ["1 2", "0", "", "1 2 3"]})
+    f = ColReader("a", pref="0", suff="1")
+    assert [f(o) for _, o in df.iterrows()] == "0a1 0b1 0c1 0d1".split()
+    f = ColReader("b", label_delim=" ")
+    assert [f(o) for _, o in df.iterrows()] == [["1", "2"], ["0"], [], ["1", "2", "3"]]
+    df["a1"] = df["a"]
+    f = ColReader(["a", "a1"], pref="0", suff="1")
+    assert [f(o) for _, o in df.iterrows()] == [L("0a1", "0a1"), L("0b1", "0b1"), L("0c1", "0c1"), L("0d1", "0d1")]
+    df = pd.DataFrame({"name": "a b c d".split(), "c": [1, 2, 3, 4]})
+    f = ColReader("name", pref=Path("some/path"))
+    assert f(df.iloc[0]) == str(Path("some/path") / "a")
+    assert ColReader("c")(df.iloc[2]) == 3
+
+
+# =================================================================================================
+# data.transforms: categories, one-hot, regression, tensors, normalisation
+# =================================================================================================
+def test_category_map():
+    t = CategoryMap([4, 2, 3, 4])
+    assert t == [2, 3, 4] and t.o2i == {2: 0, 3: 1, 4: 2}
+    assert t.map_objs([2, 3]) == [0, 1] and t.map_ids([0, 1]) == [2, 3]
+    with pytest.raises(KeyError):
+        t.o2i["unseen label"]
+    t = CategoryMap([4, 2, 3, 4], add_na=True)
+    assert t == ["#na#", 2, 3, 4] and t.o2i == {"#na#": 0, 2: 1, 3: 2, 4: 3}
+    t = CategoryMap(pd.Series([4, 2, 3, 4]), sort=False)
+    assert t == [4, 2, 3] and t.o2i == {4: 0, 2: 1, 3: 2}
+    col = pd.Series(pd.Categorical(["M", "H", "L", "M"], categories=["H", "M", "L"], ordered=True))
+    t = CategoryMap(col)
+    assert t == ["H", "M", "L"] and t.o2i == {"H": 0, "M": 1, "L": 2}
+    col = pd.Series(pd.Categorical(["M", "H", "M"], categories=["H", "M", "L"], ordered=True))
+    t = CategoryMap(col, strict=True)
+    assert t == ["H", "M"] and t.o2i == {"H": 0, "M": 1}
+
+
+def test_categorize(capsys):
+    cat = Categorize()
+    tds = Datasets(["cat", "dog", "cat"], tfms=[cat])
+    assert cat.vocab == ["cat", "dog"] and isinstance(cat.vocab, CategoryMap)
+    assert cat("cat") == 0 and type(cat("cat")) is TensorCategory and cat.decode(1) == "dog"
+    assert tds.vocab == ["cat", "dog"] and tds.c == 2
+    show_at(tds, 2)
+    assert capsys.readouterr().out == "cat\n"
+    with pytest.raises(KeyError, match="bird"):
+        cat("bird")
+    cat = Categorize(add_na=True)
+    tds = Datasets(["cat", "dog", "cat"], tfms=[cat])
+    assert cat.vocab == ["#na#", "cat", "dog"] and cat("cat") == 1 and cat.decode(2) == "dog"
+    show_at(tds, 2)
+    assert capsys.readouterr().out == "cat\n"
+    cat = Categorize(vocab=["dog", "cat"], sort=False, add_na=True)
+    tds = Datasets(["cat", "dog", "cat"], tfms=[cat])
+    assert cat.vocab == ["#na#", "dog", "cat"] and cat("dog") == 1 and cat.decode(2) == "cat"
+    show_at(tds, 2)
+    assert capsys.readouterr().out == "cat\n"
+
+
+def test_multi_categorize(capsys):
+    cat = MultiCategorize()
+    tds = Datasets([["b", "c"], ["a"], ["a", "c"], []], tfms=[cat])
+    assert tds[3][0].tolist() == [] and type(tds[3][0]) is TensorMultiCategory
+    assert cat.vocab == ["a", "b", "c"]
+    assert cat(["a", "c"]).tolist() == [0, 2] and cat([]).tolist() == []
+    assert cat.decode([1]) == ["b"] and cat.decode([0, 2]) == ["a", "c"]
+    show_at(tds, 2)
+    assert capsys.readouterr().out == "a;c\n"
+    cat = MultiCategorize(vocab=["z", "y", "x"])  # a given vocab keeps its order
+    assert cat.vocab == ["z", "y", "x"]
+    with pytest.raises(KeyError, match="bird"):
+        cat(["bird"])
+
+
+def test_one_hot_encode(capsys):
+    _tfm = OneHotEncode(c=3)
+    assert _tfm([0, 2]).tolist() == [1.0, 0.0, 1.0]
+    assert _tfm.decode(torch.tensor([0, 1, 1])).tolist() == [1, 2]
+    tds = Datasets([["b", "c"], ["a"], ["a", "c"], []], [[MultiCategorize(), OneHotEncode()]])
+    assert tds[1][0].tolist() == [1.0, 0.0, 0.0] and tds[3][0].tolist() == [0.0, 0.0, 0.0]
+    assert tds.decode([torch.tensor([False, True, True])]) == (["b", "c"],)
+    assert type(tds[1][0]) is TensorMultiCategory
+    show_at(tds, 2)
+    assert capsys.readouterr().out == "a;c\n"
+
+
+def test_encoded_multi_categorize():
+    _tfm = EncodedMultiCategorize(vocab=["a", "b", "c"])
+    assert _tfm([1, 0, 1]).tolist() == [1.0, 0.0, 1.0] and type(_tfm([1, 0, 1])) is TensorMultiCategory
+    assert _tfm.decode(torch.tensor([False, True, True])) == ["b", "c"]
+    assert EncodedMultiCategorize(vocab=["c", "b", "a"]).vocab == ["c", "b", "a"]
+
+
+def test_regression_setup():
+    dsets = Datasets([0, 1, 2], RegressionSetup)
+    assert dsets.c == 1 and dsets[0][0].dtype == torch.float32 and dsets[0][0].tolist() == 0.0
+    dsets = Datasets([[0, 1, 2], [3, 4, 5]], RegressionSetup)
+    assert dsets.c == 3 and dsets[0][0].tolist() == [0.0, 1.0, 2.0]
+
+
+class TensorMask(TensorBase):
+    pass
+
+
+def test_to_tensor_and_int_to_float_tensor():
+    x = ToTensor()(np.array([[1, 2], [3, 4]], dtype=np.uint8))
+    assert isinstance(x, TensorBase) and x.tolist() == [[1, 2], [3, 4]]
+    t = (TensorImage(torch.tensor(1)), torch.tensor(2).long())
+    tfm = IntToFloatTensor()
+    ft = tfm(t)
+    assert [float(o) for o in ft] == pytest.approx([1.0 / 255, 2.0])
+    assert type(ft[0]) is TensorImage and ft[0].dtype == torch.float32 and ft[1].dtype == torch.int64
+    assert tfm.decode(ft)[0].tolist() == 1
+
+
+def _open_image(o):
+    """The tests' image reader (vision types are not in loaders): a uint8 TensorImage of shape (1, 28, 28)."""
+    from PIL import Image
+
+    return TensorImage(torch.from_numpy(np.array(Image.open(o), dtype=np.uint8))[None])
+
+
+def _mnist_dsets():
+    items = get_image_files(MNIST)
+    return Datasets(
+        items,
+        tfms=[[_open_image], [parent_label, Categorize()]],
+        splits=GrandparentSplitter()(items),
+    )
+
+
+def test_normalize_from_stats_and_decode():
+    dsets = _mnist_dsets()
+    mean, std = broadcast_vec(1, 4, [0.5], [0.5])
+    assert mean.shape == (1, 1, 1, 1)
+    batch_tfms = [IntToFloatTensor(), Normalize.from_stats(mean, std)]
+    tdl = TfmdDL(dsets.train, after_batch=batch_tfms, bs=4, device=torch.device("cpu"))
+    x, y = tdl.one_batch()
+    xd, yd = tdl.decode((x, y))
+    assert x.dtype == torch.float32 and xd.dtype == torch.int64
+    assert type(x) is TensorImage and type(y) is TensorCategory
+    assert x.mean() < 0.0 and x.std() > 0.5
+    assert 0 < xd.float().mean() / 255.0 < 1 and 0 < xd.float().std() / 255.0 < 0.5
+    nrm = Normalize()  # statistics from one batch
+    tdl = TfmdDL(dsets.train, after_batch=[IntToFloatTensor(), nrm], bs=4)
+    x, y = tdl.one_batch()
+    assert abs(float(x.mean())) < 1e-4 and x.std() > 0.9

@@ -230,12 +230,16 @@ class DataLoaders:
         return dblock.dataloaders(source, path=path, **kwargs)
 
     def add_tfms(self, tfms: Any, event_name: str, loaders: Any = None) -> None:
-        """Add `tfms` to the `event_name` Pipeline (after_item, before_batch or after_batch) of `loaders`."""
+        """Add `tfms` to the `event_name` Pipeline (after_item, before_batch or after_batch) of `loaders`.
+
+        `loaders`: indices or names (`'train'`, `'valid'`); all loaders when None.
+        """
         if event_name not in _BATCH_TFMS:
             raise ValueError(
                 f"DataLoaders.add_tfms: event_name must be one of {list(_BATCH_TFMS)}, got {event_name!r}"
             )
-        targets = self.loaders if loaders is None else [self.loaders[i] for i in loaders]
+        names = {"train": 0, "valid": 1}
+        targets = self.loaders if loaders is None else [self.loaders[names.get(i, i)] for i in loaders]
         for dl in targets:
             getattr(dl, event_name).add(tfms)
 

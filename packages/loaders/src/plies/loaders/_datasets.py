@@ -7,9 +7,13 @@ name the item (index and value) and the step that failed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
+import torch
 from plies.pipes import Pipeline
 from plies.typecore import L, default_device, is_listy
 
@@ -79,6 +83,28 @@ class _SplitBase:
     def subset(self, i: int) -> Any:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    def _set_split(self, split_idx: int | None) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @contextmanager
+    def set_split_idx(self, split_idx: int | None) -> Generator[None, None, None]:
+        """Within the `with` block, apply the transforms of subset `split_idx` (e.g. 1: validation ones)."""
+        old = self.split_idx
+        self._set_split(split_idx)
+        try:
+            yield
+        finally:
+            self._set_split(old)
+
+    split_idx: int | None
+
+    def overlapping_splits(self) -> L:
+        """The indices that are in more than one split (empty when the splits are disjoint)."""
+        if self.splits is None:
+            return L()
+        counts = Counter(int(i) for s in self.splits for i in s)
+        return L(sorted(i for i, c in counts.items() if c > 1))
+
     def dataloaders(
         self,
         bs: int = 64,
@@ -138,10 +164,27 @@ class _SplitBase:
         return DataLoaders(first, *others, path=path, device=device)
 
 
+def _is_mask(idx: Any) -> bool:
+    """Whether `idx` is a boolean mask (a list/tuple of bools, or a bool array/tensor)."""
+    dtype = getattr(idx, "dtype", None)
+    if dtype is not None:
+        return dtype == torch.bool or dtype == np.bool_
+    return is_listy(idx) and len(idx) > 0 and all(isinstance(o, (bool, np.bool_)) for o in idx)
+
+
+def _mask_to_idxs(mask: Any, n: int, what: str) -> list[int]:
+    if len(mask) != n:
+        raise IndexError(f"{what}: a boolean mask of {len(mask)} entries for {n} items")
+    return [i for i, m in enumerate(mask) if m]
+
+
 def _check_splits(splits: Any, n: int) -> L | None:
     if splits is None:
         return None
-    splits = L(L(int(i) for i in s) for s in splits)
+    splits = L(
+        L(_mask_to_idxs(s, n, f"splits (subset {k})") if _is_mask(s) else [int(i) for i in s])
+        for k, s in enumerate(splits)
+    )
     for k, s in enumerate(splits):
         bad = [i for i in s if not 0 <= i < n]
         if bad:
@@ -175,6 +218,8 @@ class TfmdLists(_SplitBase):
             items = L(items)
         self.items, self.split_idx = items, split_idx
         self.splits = _check_splits(splits, len(items))
+        if is_listy(tfms):  # as in fastai, None entries are no transform (`tfms=[None]`)
+            tfms = [t for t in tfms if t is not None]
         self.tfms = (
             tfms if isinstance(tfms, Pipeline) and split_idx is None else Pipeline(tfms, split_idx=split_idx)
         )
@@ -215,6 +260,17 @@ class TfmdLists(_SplitBase):
             **kwargs,
         )
 
+    def new(self, items: Any, split_idx: int | None = None, **kwargs: Any) -> TfmdLists:
+        """A TfmdLists over `items` with these (already set up) transforms and this `split_idx` by default."""
+        return self._new(items, split_idx=self.split_idx if split_idx is None else split_idx, **kwargs)
+
+    def new_empty(self) -> TfmdLists:
+        """The same transforms over no items."""
+        return self.new([])
+
+    def _set_split(self, split_idx: int | None) -> None:
+        self.split_idx = self.tfms.split_idx = split_idx
+
     def subset(self, i: int) -> TfmdLists:
         """Subset `i` (0 = training) as a TfmdLists passing `split_idx=i` to the transforms."""
         if self.splits is None:
@@ -235,6 +291,8 @@ class TfmdLists(_SplitBase):
         if type(idx) is not int:  # the common case (a DataLoader's index) skips these checks
             if isinstance(idx, slice):
                 return L(self[i] for i in range(len(self))[idx])
+            if _is_mask(idx):
+                return L(self[i] for i in _mask_to_idxs(idx, len(self), "TfmdLists"))
             if is_listy(idx) or (hasattr(idx, "ndim") and idx.ndim > 0):
                 return L(self[int(i)] for i in idx)
         i, n = int(idx), len(self.items)
@@ -283,6 +341,22 @@ class TfmdLists(_SplitBase):
                 return f.vocab
         raise AttributeError(f"TfmdLists: no transform with a vocab in {self.tfms}")
 
+    def __getattr__(self, name: str) -> Any:
+        # as in fastai: `tl.categorize` is the transform of that type, `tl.m` an attribute of a transform
+        if name.startswith("_") or name in ("tfms", "items", "splits", "types", "split_idx"):
+            raise AttributeError(name)
+        tfms = self.__dict__.get("tfms")
+        if tfms is None:
+            raise AttributeError(name)
+        try:
+            return getattr(tfms, name)
+        except AttributeError:
+            pass
+        found = [getattr(f, name) for f in tfms.fs if getattr(f, name, None) is not None]
+        if found:
+            return found[0] if len(found) == 1 else L(found)
+        raise AttributeError(f"'TfmdLists' object has no attribute {name!r}, nor has any transform of {tfms}")
+
     def __repr__(self) -> str:
         return f"TfmdLists: {len(self)} items, {self.tfms}"
 
@@ -313,7 +387,8 @@ class Datasets(_SplitBase):
         if tls is not None:
             self.tls = L(tls)
         else:
-            self.tls = L(TfmdLists(items, t, **kwargs) for t in (tfms if tfms is not None else [None]))
+            tfms = [None] if tfms is None else (tfms if is_listy(tfms) else [tfms])
+            self.tls = L(TfmdLists(items, t, **kwargs) for t in tfms)
         lengths = [len(tl) for tl in self.tls]
         if len(set(lengths)) > 1:
             raise ValueError(f"Datasets: the pipelines see collections of different lengths {lengths}")
@@ -337,6 +412,10 @@ class Datasets(_SplitBase):
         """The subset index passed to the transforms (None for the whole collection)."""
         return self.tls[0].split_idx
 
+    def _set_split(self, split_idx: int | None) -> None:
+        for tl in self.tls:
+            tl._set_split(split_idx)
+
     def subset(self, i: int) -> Datasets:
         """Subset `i` (0 = training) of every pipeline."""
         return Datasets(tls=[tl.subset(i) for tl in self.tls], n_inp=self.n_inp, dl_type=self.dl_type)
@@ -357,9 +436,20 @@ class Datasets(_SplitBase):
         return tuple(tl.decode(x, full=full) for x, tl in zip(o, self.tls, strict=False))
 
     def show(self, o: Any, ctx: Any = None, **kwargs: Any) -> Any:
-        """Show each element of `o` with its pipeline on one ctx."""
+        """Show each element of `o` that can show itself once decoded, with its pipeline, on one ctx.
+
+        Elements that cannot (e.g. a plain tensor target) are left out; TypeError when none can.
+        """
+        shown = False
         for x, tl in zip(o, self.tls, strict=False):
-            ctx = tl.show(x, ctx=ctx, **kwargs)
+            d = tl.tfms.decode(x, full=False)
+            if hasattr(d, "show") or (isinstance(d, tuple) and any(hasattr(e, "show") for e in d)):
+                ctx, shown = tl.show(x, ctx=ctx, **kwargs), True
+        if not shown:
+            raise TypeError(
+                f"Datasets.show: no element of the decoded item {tuple(type(x).__name__ for x in o)} "
+                "has a show method; decode it with .decode(o) and display it yourself"
+            )
         return ctx
 
     def new_empty(self) -> Datasets:
@@ -379,6 +469,20 @@ class Datasets(_SplitBase):
             except AttributeError:
                 continue
         raise AttributeError("Datasets: no pipeline has a transform with a vocab")
+
+    def __getattr__(self, name: str) -> Any:
+        # as in fastai: an attribute found in exactly one pipeline (`dsets.norm`, `dsets.c`); several: an L
+        if name.startswith("_") or name == "tls":
+            raise AttributeError(name)
+        found = []
+        for tl in self.__dict__.get("tls", ()):
+            try:
+                found.append(getattr(tl, name))
+            except AttributeError:
+                continue
+        if found:
+            return found[0] if len(found) == 1 else L(found)
+        raise AttributeError(f"'Datasets' object has no attribute {name!r}, nor has any of its pipelines")
 
     def __repr__(self) -> str:
         return f"Datasets: {len(self)} items, {len(self.tls)} pipelines (n_inp={self.n_inp})"

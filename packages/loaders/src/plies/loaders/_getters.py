@@ -101,7 +101,11 @@ def parent_label(o: Any) -> str:
 
 @register_transform
 class RegexLabeller(DisplayedTransform):
-    """Label an item by the first group of regex `pat` found in its name (`match=True`: from the start)."""
+    """Label an item by the first group of regex `pat` found in its path (`match=True`: from the start).
+
+    As in fastai, the whole path is searched (as a string with `/` separators); to match the file
+    name only, get it first: `Pipeline([attrgetter('name'), RegexLabeller(pat)])`.
+    """
 
     def __init__(self, pat: str = "(.*)", match: bool = False) -> None:
         super().__init__()
@@ -109,7 +113,7 @@ class RegexLabeller(DisplayedTransform):
         self._re = re.compile(pat)
 
     def encodes(self, o: Any) -> str:
-        text = o.name if isinstance(o, Path) else str(o)
+        text = str(o).replace(os.sep, "/")
         found = self._re.match(text) if self.match else self._re.search(text)
         if found is None or not found.groups():
             raise ValueError(

@@ -109,12 +109,19 @@ def MaskSplitter(mask: Sequence[bool]) -> Splitter:
     return _inner
 
 
-def _grandparent_idxs(items: Sequence[Any], name: str) -> list[int]:
-    return [i for i, o in enumerate(items) if Path(o).parent.parent.name == name]
+def _grandparent_idxs(items: Sequence[Any], name: str | Sequence[str]) -> list[int]:
+    """Indices of the items under grandparent folder `name` (or each of several names, in turn)."""
+    names = [name] if isinstance(name, str) else list(name)
+    return [i for n in names for i, o in enumerate(items) if Path(o).parent.parent.name == n]
 
 
-def GrandparentSplitter(train_name: str = "train", valid_name: str = "valid") -> Splitter:
-    """Split file paths by the name of their grandparent folder (`train/3/x.png` vs `valid/3/y.png`)."""
+def GrandparentSplitter(
+    train_name: str | Sequence[str] = "train", valid_name: str | Sequence[str] = "valid"
+) -> Splitter:
+    """Split file paths by the name of their grandparent folder (`train/3/x.png` vs `valid/3/y.png`).
+
+    Each name may be a list of folder names (e.g. `train_name=('train', 'valid')`), taken in turn.
+    """
 
     def _inner(items: Sequence[Any]) -> tuple[L, L]:
         _require_items("GrandparentSplitter", items)

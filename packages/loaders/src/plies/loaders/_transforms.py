@@ -54,14 +54,21 @@ def _plain(o: Any) -> Any:
 
 
 class CategoryMap(L):
-    """The vocab of a categorical variable: sorted unique labels (`'#na#'` first with `add_na`) and `o2i`."""
+    """The vocab of a categorical variable: sorted unique labels (`'#na#'` first with `add_na`) and `o2i`.
+
+    A pandas categorical column keeps its categories' order (`strict=True`: only those present).
+    """
 
     def __init__(
         self, col: Iterable[Any], sort: bool = True, add_na: bool = False, strict: bool = False
     ) -> None:
         dtype = getattr(col, "dtype", None)
         if getattr(dtype, "name", None) == "category":
-            items = list(cast(Any, col).cat.categories)
+            cats = cast(Any, col).cat
+            items = list(cats.categories)
+            if strict:  # only the categories that occur
+                present = set(cats.remove_unused_categories().cat.categories)
+                items = [o for o in items if o in present]
         else:
             seen: dict[Any, None] = {}
             for o in col:
@@ -314,9 +321,15 @@ class MultiCategorize(_VocabTransform):
         return MultiCategory([self._labels()[int(i)] for i in o])
 
 
+def _one_hot_decode(o: Any) -> torch.Tensor:
+    """The indices where a one-hot row (ints, bools or probabilities) is set (above 0.5)."""
+    row = torch.as_tensor(o).as_subclass(torch.Tensor)
+    return torch.nonzero(row.float() > 0.5).flatten().long()
+
+
 @register_transform
 class OneHotEncode(DisplayedTransform):
-    """One-hot encode a `TensorMultiCategory` of indices into `c` floats; decode back to indices."""
+    """One-hot encode indices (a `TensorMultiCategory` or a list) into `c` floats; decode back to indices."""
 
     order = 2
 
@@ -338,19 +351,19 @@ class OneHotEncode(DisplayedTransform):
             raise ValueError("OneHotEncode: c not given and no label found in the training items to infer it")
         self.c = top + 1
 
-    def encodes(self, o: TensorMultiCategory):
-        if o.is_floating_point():
-            return o
+    def encodes(self, o: Any):
+        if isinstance(o, torch.Tensor) and o.is_floating_point():
+            return o  # already encoded
         if self.c is None:
             raise ValueError("OneHotEncode: number of classes c unknown; pass c= or set it up on items")
+        idxs = torch.as_tensor(o if isinstance(o, torch.Tensor) else list(o), dtype=torch.long)
         res = torch.zeros(self.c, dtype=torch.float32)
-        res[o.long()] = 1.0
+        res[idxs] = 1.0
         return TensorMultiCategory(res)
 
-    def decodes(self, o: TensorMultiCategory):
-        if not o.is_floating_point():
-            return o
-        return TensorMultiCategory(torch.nonzero(o > 0.5).flatten().long())
+    def decodes(self, o: Any):
+        """One-hot (or boolean, or probabilities thresholded at 0.5) → a `TensorMultiCategory` of indices."""
+        return TensorMultiCategory(_one_hot_decode(o))
 
 
 @register_transform
@@ -367,10 +380,10 @@ class EncodedMultiCategorize(_VocabTransform):
     def encodes(self, o: Any) -> TensorMultiCategory:
         return TensorMultiCategory(torch.as_tensor(np.asarray(o, dtype=np.float32)))
 
-    def decodes(self, o: TensorMultiCategory) -> MultiCategory:
+    def decodes(self, o: Any) -> MultiCategory:
         if self.vocab is None:
             raise ValueError("EncodedMultiCategorize: no vocab to decode with; pass vocab=")
-        return MultiCategory([self.vocab[i] for i in torch.nonzero(o > 0.5).flatten().tolist()])
+        return MultiCategory([self.vocab[i] for i in _one_hot_decode(o).tolist()])
 
 
 @register_transform
