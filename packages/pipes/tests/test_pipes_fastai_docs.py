@@ -332,3 +332,27 @@ def test_pipeline_setup_add_remove_and_attribute_gathering() -> None:
     assert pipe("dog") == 11 and pipe.decode(11) == "dog"
     pipe.remove(pipe.fs[-1])
     assert pipe("dog") == 1 and len(pipe) == 2
+
+
+def test_displayed_transform_without_super_init_like_fastai_categorize() -> None:
+    class Categorize(DisplayedTransform):
+        order = 1
+
+        def __init__(self, vocab=None, sort=True):  # type: ignore[no-untyped-def]
+            store_attr()  # fastai's transforms often skip super().__init__()
+
+        def setups(self, dsets):  # type: ignore[no-untyped-def]
+            if self.vocab is None:
+                self.vocab = L(dsets).unique().sorted() if self.sort else L(dsets).unique()
+
+        def encodes(self, o: str):  # type: ignore[no-untyped-def]
+            return self.vocab.index(o)
+
+        def decodes(self, o: int):  # type: ignore[no-untyped-def]
+            return self.vocab[o]
+
+    t = Categorize()
+    assert t.split_idx is None and t.order == 1
+    t.setup(["b", "a", "b"])
+    assert t.vocab == ["a", "b"] and t("b") == 1 and t.decode(0) == "a"
+    assert t.name == "Categorize -- {'vocab': None, 'sort': True}"  # the constructor's arguments
