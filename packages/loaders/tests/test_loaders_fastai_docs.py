@@ -901,3 +901,157 @@ def test_normalize_from_stats_and_decode():
     tdl = TfmdDL(dsets.train, after_batch=[IntToFloatTensor(), nrm], bs=4)
     x, y = tdl.one_batch()
     assert abs(float(x.mean())) < 1e-4 and x.std() > 0.9
+
+
+# =================================================================================================
+# data.block
+# =================================================================================================
+def label_func(fname):
+    return "three" if fname.parent.name == "3" else "seven"
+
+
+def test_datablock_step_by_step_tutorial():
+    fns = get_image_files(MNIST)
+    dblock = DataBlock()
+    dsets = dblock.datasets(fns)
+    x, y = dsets.train[0]
+    assert x == y and isinstance(x, Path)  # default: two TransformBlocks, the item twice
+    assert len(dsets.train) == 64 and len(dsets.valid) == 16  # RandomSplitter(0.2)
+    dblock = DataBlock(get_items=get_image_files)
+    dsets = dblock.datasets(MNIST)
+    assert len(dsets) == 80 and isinstance(dsets.train[0][0], Path)
+    dblock = DataBlock(get_items=get_image_files, get_y=label_func)
+    dsets = dblock.datasets(MNIST)
+    x, y = dsets.train[0]
+    assert y == label_func(x)
+    dblock = DataBlock(
+        blocks=(TransformBlock(type_tfms=_open_image), CategoryBlock),
+        get_items=get_image_files,
+        get_y=label_func,
+        splitter=RandomSplitter(seed=42),
+    )
+    dsets = dblock.datasets(MNIST)
+    x, y = dsets.train[0]
+    assert type(x) is TensorImage and x.shape == (1, 28, 28) and type(y) is TensorCategory
+    assert dsets.vocab == ["seven", "three"]
+    dls = dblock.dataloaders(MNIST, bs=8)
+    xb, yb = dls.one_batch()
+    assert xb.shape == (8, 1, 28, 28) and yb.shape == (8,) and dls.c == 2 and dls.vocab == ["seven", "three"]
+
+
+def test_datablock_mnist_tiny():
+    mnist = DataBlock(
+        blocks=(TransformBlock(type_tfms=_open_image, batch_tfms=IntToFloatTensor), CategoryBlock),
+        get_items=get_image_files,
+        splitter=GrandparentSplitter(),
+        get_y=parent_label,
+    )
+    assert mnist.type_tfms[1].map(type) == [Categorize]
+    assert mnist.default_item_tfms.map(type) == [ToTensor]
+    assert mnist.default_batch_tfms.map(type) == [IntToFloatTensor]
+    dsets = mnist.datasets(MNIST)
+    assert dsets.vocab == ["3", "7"] and len(dsets.train) == 40 and len(dsets.valid) == 40
+    x, y = dsets.train[0]
+    assert x.shape == (1, 28, 28) and y == 0
+    assert dsets.decode(dsets.train[0])[1] == "3"
+    dls = mnist.dataloaders(MNIST, bs=16)
+    xb, yb = dls.train.one_batch()
+    assert xb.shape == (16, 1, 28, 28) and xb.dtype == torch.float32 and float(xb.max()) <= 1.0
+    assert len(dls.train) == 2 and len(dls.valid) == 3  # 40 items: the training loader drops the last
+    dec = dls.valid.decode_batch(dls.valid.one_batch(), max_n=3)
+    assert [s[1] for s in dec] == ["3", "3", "3"] and len(dec) == 3
+    with pytest.raises(TypeError):
+        DataBlock(wrong_kwarg=42, wrong_kwarg2="foo")
+
+
+def test_datablock_pipeline_getter_with_regex_labeller(tmp_path):
+    for name in ["great_pyrenees_1.jpg", "great_pyrenees_2.jpg", "Abyssinian_1.jpg", "Abyssinian_12.jpg"]:
+        (tmp_path / name).write_bytes(b"")
+    pets = DataBlock(
+        blocks=(TransformBlock, CategoryBlock),
+        get_items=get_files,
+        splitter=IndexSplitter([3]),
+        get_y=Pipeline([attrgetter("name"), RegexLabeller(pat=r"^(.*)_\d+.jpg$")]),
+    )
+    dsets = pets.datasets(tmp_path)
+    assert dsets.vocab == ["Abyssinian", "great_pyrenees"]
+    assert [dsets.decode(o)[1] for o in dsets.train] == ["Abyssinian", "Abyssinian", "great_pyrenees"]
+
+
+def test_datablock_getters_and_n_inp_over_a_dataframe():
+    df = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "b": [5.0, 6.0, 7.0, 8.0], "y": ["x", "y", "x", "y"]})
+    dblock = DataBlock(
+        blocks=(TransformBlock, TransformBlock, CategoryBlock),
+        getters=[ColReader("a"), ColReader("b"), ColReader("y")],
+        n_inp=2,
+        splitter=IndexSplitter([3]),
+    )
+    dsets = dblock.datasets(df)
+    assert dsets.n_inp == 2 and dsets.train[0] == (1.0, 5.0, 0) and dsets.vocab == ["x", "y"]
+    dls = dblock.dataloaders(df, bs=3, shuffle=False)
+    a, b, y = dls.one_batch()
+    assert a.tolist() == [1.0, 2.0, 3.0] and b.tolist() == [5.0, 6.0, 7.0] and y.tolist() == [0, 1, 0]
+    assert dls.n_inp == 2
+
+
+def test_multicategory_and_regression_blocks():
+    df = pd.DataFrame(
+        {"x": [0.0, 1.0, 2.0, 3.0], "labels": ["a b", "b", "c a", ""], "t": [0.5, 1.5, 2.5, 3.5]}
+    )
+    dblock = DataBlock(
+        blocks=(TransformBlock, MultiCategoryBlock),
+        get_x=ColReader("x"),
+        get_y=ColReader("labels", label_delim=" "),
+        splitter=IndexSplitter([3]),
+    )
+    dsets = dblock.datasets(df)
+    assert dsets.vocab == ["a", "b", "c"] and dsets.train[0][1].tolist() == [1.0, 1.0, 0.0]
+    assert dsets.decode(dsets.train[2])[1] == ["a", "c"]
+    dblock = DataBlock(
+        blocks=(TransformBlock, MultiCategoryBlock(encoded=True, vocab=["a", "b"])),
+        get_x=ColReader("x"),
+        get_y=lambda r: [float(r["x"] > 1), float(r["x"] > 2)],
+        splitter=IndexSplitter([3]),
+    )
+    dsets = dblock.datasets(df)
+    assert dsets.train[2][1].tolist() == [1.0, 0.0] and dsets.decode(dsets.train[2])[1] == ["a"]
+    dblock = DataBlock(
+        blocks=(TransformBlock, RegressionBlock(n_out=1)),
+        get_x=ColReader("x"),
+        get_y=ColReader("t"),
+        splitter=IndexSplitter([3]),
+    )
+    dls = dblock.dataloaders(df, bs=3, shuffle=False)
+    x, y = dls.one_batch()
+    assert y.dtype == torch.float32 and y.tolist() == [0.5, 1.5, 2.5] and dls.c == 1
+    assert CategoryBlock(vocab=["b", "a"]).type_tfms[0].vocab == ["a", "b"]
+
+
+def test_datablock_summary_prints_each_step(capsys):
+    mnist = DataBlock(
+        blocks=(TransformBlock(type_tfms=_open_image), CategoryBlock),
+        get_items=get_image_files,
+        splitter=GrandparentSplitter(),
+        get_y=parent_label,
+    )
+    mnist.summary(MNIST)
+    out = capsys.readouterr().out
+    assert "Found 80 items" in out and "2 datasets of sizes 40,40" in out
+    assert "parent_label" in out and "Categorize" in out and "TensorCategory" in out
+
+
+def test_dataloaders_test_dl_from_a_datablock():
+    mnist = DataBlock(
+        blocks=(TransformBlock(type_tfms=_open_image, batch_tfms=IntToFloatTensor), CategoryBlock),
+        get_items=get_image_files,
+        splitter=GrandparentSplitter(),
+        get_y=parent_label,
+    )
+    dls = mnist.dataloaders(MNIST, bs=8)
+    files = get_image_files(MNIST / "valid")[:5]
+    tdl = dls.test_dl(files)
+    (xb,) = tdl.one_batch()
+    assert xb.shape == (5, 1, 28, 28) and xb.dtype == torch.float32
+    tdl = dls.test_dl(files, with_labels=True)
+    xb, yb = tdl.one_batch()
+    assert yb.tolist() == [0] * 5

@@ -84,13 +84,13 @@ def _merge_key(o: Any) -> Any:
     return id(o)
 
 
-def _merge_tfms(*tfm_lists: Any) -> list[Any]:
-    """All transforms of the lists in one list, one per class (the last given wins), classes instantiated."""
+def _merge_tfms(*tfm_lists: Any) -> L:
+    """All transforms of the lists in one L, one per class (the last given wins), classes instantiated."""
     groups: dict[Any, Any] = {}
     for tfms in tfm_lists:
         for t in L(tfms):
             groups[_merge_key(t)] = t
-    return [t() if isinstance(t, type) else t for t in groups.values()]
+    return L(t() if isinstance(t, type) else t for t in groups.values())
 
 
 def _or_class(obj: Any, name: str, value: Any) -> Any:
@@ -148,7 +148,7 @@ class DataBlock:
         self.blocks = L(_as_block(b) for b in blocks)
         if not self.blocks:
             raise ValueError("DataBlock: blocks is empty; give one block per input and target")
-        self.type_tfms = [b.type_tfms for b in self.blocks]
+        self.type_tfms = L(b.type_tfms for b in self.blocks)
         self.default_item_tfms = _merge_tfms(*[b.item_tfms for b in self.blocks])
         self.default_batch_tfms = _merge_tfms(*[b.batch_tfms for b in self.blocks])
         self.dl_type: type = TfmdDL
