@@ -304,6 +304,23 @@ class _C(GetAttr):
         noop()
 
 
+def test_store_attr_self_keyword_and_store_args() -> None:
+    t = SimpleNamespace()
+
+    def init(a: int, b: int) -> None:
+        store_attr("a,b", self=t)
+
+    init(1, 2)
+    assert (t.a, t.b) == (1, 2) and t.__stored_args__ == {"a": 1, "b": 2}
+
+    class W:
+        def __init__(self, a: int) -> None:
+            store_attr(store_args=False)
+
+    w = W(5)
+    assert w.a == 5 and not hasattr(w, "__stored_args__")
+
+
 def test_GetAttr_delegates_everything_to_default() -> None:
     t = _C("Hi")
     assert t.lower() == "hi" and t.upper() == "HI"

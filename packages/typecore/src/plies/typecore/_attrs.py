@@ -40,26 +40,37 @@ def _caller_arguments(depth: int) -> tuple[list[str], dict[str, Any]]:
         del frame
 
 
-def store_attr(names: Any = None, but: Any = "", **attrs: Any) -> None:
+def store_attr(
+    names: Any = None, self: Any = None, but: Any = "", store_args: bool | None = None, **attrs: Any
+) -> None:
     """Store the calling method's arguments as attributes of its `self`.
 
     Call it from a method (usually `__init__`): `store_attr()` sets `self.a = a` for every
     argument after `self` (not `*args`/`**kwargs`); `names` (list or comma-separated str) picks
-    some, `but` excludes some, and keyword `attrs` are stored too. The stored names and values
-    are also kept in `self.__stored_args__`.
+    some, `but` excludes some, and keyword `attrs` are stored too. `self=obj` stores on `obj`
+    instead (then every argument of the calling function is a candidate). The stored names and
+    values are also kept in `self.__stored_args__` (unless `store_args=False`, or the object
+    has `__slots__`).
     """
     argnames, local_vars = _caller_arguments(1)
-    if not argnames:
-        raise TypeError("store_attr: must be called from a method whose first argument is self")
-    self = local_vars[argnames[0]]
-    wanted = _names(names) if names is not None else argnames[1:]
+    if self is None:
+        if not argnames:
+            raise TypeError(
+                "store_attr: must be called from a method whose first argument is self (or pass self=obj)"
+            )
+        self, candidates = local_vars[argnames[0]], argnames[1:]
+    else:
+        candidates = argnames
+    wanted = _names(names) if names is not None else candidates
     missing = [n for n in wanted if n not in local_vars]
     if missing:
         raise KeyError(f"store_attr: no argument or local variable named {', '.join(map(repr, missing))}")
     excluded = set(_names(but))
     values = {**attrs, **{n: local_vars[n] for n in wanted}}
     values = {k: v for k, v in values.items() if k not in excluded}
-    if not hasattr(self, "__slots__"):
+    if store_args is None:
+        store_args = not hasattr(self, "__slots__")
+    if store_args:
         stored = self.__dict__.setdefault("__stored_args__", {})
         stored.update(values)
     for k, v in values.items():
