@@ -17,7 +17,7 @@ from ._steppers import (
     sgd_step,
     weight_decay,
 )
-from ._wrapper import OptimWrapper
+from ._wrapper import OptimWrapper, detuplify_pg, pytorch_hp_map, set_item_pg
 
 __all__: list[str] = [
     "__version__",
@@ -32,6 +32,9 @@ __all__: list[str] = [
     "Lookahead",
     "ranger",
     "OptimWrapper",
+    "pytorch_hp_map",
+    "detuplify_pg",
+    "set_item_pg",
     "average_grad",
     "average_sqr_grad",
     "step_stat",

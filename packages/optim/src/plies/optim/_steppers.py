@@ -78,7 +78,7 @@ def _momentum_step_foreach(
 
 @with_defaults(eps=1e-8)
 def rms_prop_step(
-    p: Tensor, lr: float, sqr_avg: Tensor, eps: float, grad_avg: Tensor | None = None, **kwargs: Any
+    p: Tensor, sqr_avg: Tensor, lr: float, eps: float, grad_avg: Tensor | None = None, **kwargs: Any
 ) -> None:
     """RMSProp step: `p -= lr * (grad_avg or grad) / (sqrt(sqr_avg) + eps)`."""
     denom = sqr_avg.sqrt().add_(eps)
@@ -89,8 +89,8 @@ def rms_prop_step(
 def _rms_prop_step_foreach(
     ps: list[Tensor],
     grads: list[Tensor],
-    lr: float,
     sqr_avg: list[Tensor],
+    lr: float,
     eps: float,
     grad_avg: list[Tensor] | None = None,
     **kwargs: Any,

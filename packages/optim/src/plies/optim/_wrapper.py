@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import inspect
 from collections import defaultdict
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
+from types import MappingProxyType
 from typing import Any
 
 import torch
@@ -13,26 +14,46 @@ from torch import Tensor
 from ._hypers import NOT_HYPERS, HyperMixin
 from ._optimizer import _as_groups
 
-# plies name -> torch name; a (name, index) pair addresses one entry of a tuple such as betas
-Target = tuple[str, int | None]
+pytorch_hp_map: Mapping[str, str] = MappingProxyType(
+    {"momentum": "mom", "weight_decay": "wd", "alpha": "sqr_mom", "betas__0": "mom", "betas__1": "sqr_mom"}
+)
+"""torch hyper-parameter name -> plies name; `name__i` addresses entry i of a tuple such as betas."""
 
 
-def _targets(group: dict[str, Any]) -> dict[str, Target]:
-    """Where each plies hyper-parameter lives in a torch param group."""
-    found: dict[str, Target] = {}
-    for key, value in group.items():
-        if key in NOT_HYPERS:
+def detuplify_pg(d: Mapping[str, Any]) -> dict[str, Any]:
+    """The hyper-parameters of torch param group `d` with tuples split: betas -> betas__0, betas__1."""
+    res: dict[str, Any] = {}
+    for k, v in d.items():
+        if k in NOT_HYPERS:
             continue
-        if key == "betas" and isinstance(value, (tuple, list)) and len(value) == 2:
-            found["mom"], found["sqr_mom"] = ("betas", 0), ("betas", 1)
-        elif key == "momentum":
-            found["mom"] = ("momentum", None)
-        elif key == "alpha" and "sqr_mom" not in found and "betas" not in group:
-            found["sqr_mom"] = ("alpha", None)
-        elif key == "weight_decay":
-            found["wd"] = ("weight_decay", None)
+        if isinstance(v, (tuple, list)):
+            res.update({f"{k}__{i}": item for i, item in enumerate(v)})
         else:
-            found[key] = (key, None)
+            res[k] = v
+    return res
+
+
+def set_item_pg(pg: dict[str, Any], k: str, v: Any) -> dict[str, Any]:
+    """Set hyper-parameter `k` of torch param group `pg` to `v` and return `pg`.
+
+    `name__i` sets entry i of a tuple hyper-parameter (`betas__0`).
+    """
+    if "__" not in k:
+        pg[k] = v
+        return pg
+    name, idx = k.split("__")
+    if name not in pg:
+        raise KeyError(f"set_item_pg: the param group has no hyper-parameter {name!r} (from {k!r})")
+    pg[name] = tuple(v if i == int(idx) else item for i, item in enumerate(pg[name]))
+    return pg
+
+
+def _targets(group: dict[str, Any], hp_map: Mapping[str, str]) -> dict[str, str]:
+    """plies hyper name -> detuplified torch name, for the hyper-parameters of a torch param group."""
+    found: dict[str, str] = {}
+    for key in detuplify_pg(group):
+        if not key.startswith("_"):
+            found.setdefault(hp_map.get(key, key), key)
     return found
 
 
@@ -65,31 +86,23 @@ def _torch_kwargs(opt: type, kwargs: dict[str, Any]) -> dict[str, Any]:
 class _WrappedHypers(MutableMapping):
     """A live view of one torch param group under plies hyper names."""
 
-    def __init__(self, group: dict[str, Any]) -> None:
-        self._group = group
+    def __init__(self, group: dict[str, Any], hp_map: Mapping[str, str]) -> None:
+        self._group, self._hp_map = group, hp_map
 
     def __getitem__(self, key: str) -> Any:
-        name, idx = _targets(self._group)[key]
-        value = self._group[name]
-        return value if idx is None else value[idx]
+        return detuplify_pg(self._group)[_targets(self._group, self._hp_map)[key]]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        name, idx = _targets(self._group).get(key, (key, None))
-        if idx is None:
-            self._group[name] = value
-        else:
-            items = list(self._group[name])
-            items[idx] = value
-            self._group[name] = tuple(items)
+        set_item_pg(self._group, _targets(self._group, self._hp_map).get(key, key), value)
 
     def __delitem__(self, key: str) -> None:
         raise KeyError(f"cannot delete hyper-parameter {key!r} of a wrapped torch optimizer")
 
     def __iter__(self) -> Any:
-        return iter(_targets(self._group))
+        return iter(_targets(self._group, self._hp_map))
 
     def __len__(self) -> int:
-        return len(_targets(self._group))
+        return len(_targets(self._group, self._hp_map))
 
     def __repr__(self) -> str:
         return repr(dict(self))
@@ -98,20 +111,30 @@ class _WrappedHypers(MutableMapping):
 class OptimWrapper(HyperMixin):
     """Any torch.optim optimizer behind the plies interface (`OptimWrapper(ps, torch.optim.AdamW, lr=1e-3)`).
 
-    `params` as for `Optimizer` (tensors, a list of parameter lists, or torch-style dicts); keyword
-    arguments go to `opt`, with plies names translated: mom -> momentum or betas[0], sqr_mom -> betas[1]
-    or alpha, wd -> weight_decay. `opt` may also be an already built torch optimizer (then `params=None`).
-    `hypers` and `set_hyper` use plies names; `state` holds only the per-parameter flags
-    (`force_train`, `do_wd`); the torch optimizer and its state are `.opt` and `.opt.state`.
+    `params` as for `Optimizer` (tensors, a list of parameter lists, or torch-style dicts); `opt` a
+    torch optimizer class, or an already built torch optimizer (then `params=None`). Keyword arguments
+    go to `opt` under torch names (`momentum=`, `betas=`, `weight_decay=`) or plies names, translated:
+    mom -> momentum or betas[0], sqr_mom -> betas[1] or alpha, wd -> weight_decay.
+    `hp_map`: torch name -> plies name for `hypers`/`set_hyper` (default `pytorch_hp_map`; a tuple entry
+    is `name__i`, e.g. 'betas__0'). `convert_groups=False` hands `params` to `opt` unchanged.
+    `state` holds only the per-parameter flags (`force_train`, `do_wd`); the torch optimizer and its
+    state are `.opt` and `.opt.state`.
     """
 
     def __init__(
         self,
-        params: Any,
-        opt: Callable[..., torch.optim.Optimizer] | torch.optim.Optimizer = torch.optim.SGD,
+        params: Any = None,
+        opt: Callable[..., torch.optim.Optimizer] | torch.optim.Optimizer | None = None,
+        hp_map: Mapping[str, str] | None = None,
+        convert_groups: bool = True,
+        *,
         train_bn: bool = True,
         **kwargs: Any,
     ) -> None:
+        if opt is None:
+            raise ValueError(
+                "OptimWrapper: pass opt, a torch optimizer class (with params) or a built torch optimizer"
+            )
         if isinstance(opt, torch.optim.Optimizer):
             if params is not None or kwargs:
                 raise TypeError("OptimWrapper: with a built torch optimizer pass params=None and no keywords")
@@ -121,7 +144,12 @@ class OptimWrapper(HyperMixin):
                 raise TypeError(
                     f"OptimWrapper: opt must be a torch.optim.Optimizer class or instance, got {opt!r}"
                 )
-            self.opt = opt(_as_groups(params), **_torch_kwargs(opt, kwargs))
+            if params is None:
+                raise ValueError(f"OptimWrapper: params is None; {opt.__name__} needs parameters")
+            groups = _as_groups(params) if convert_groups else params
+            self.opt = opt(groups, **_torch_kwargs(opt, kwargs))
+        # a plain dict copy: the instance stays picklable and deep-copyable
+        self.hp_map: dict[str, str] = dict(pytorch_hp_map if hp_map is None else hp_map)
         self.train_bn, self.frozen_idx = train_bn, 0
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
 
@@ -148,10 +176,10 @@ class OptimWrapper(HyperMixin):
     @property
     def hypers(self) -> list[MutableMapping[str, Any]]:
         """The hyper-parameters of each group under plies names (live views)."""
-        return [_WrappedHypers(g) for g in self.opt.param_groups]
+        return [_WrappedHypers(g, self.hp_map) for g in self.opt.param_groups]
 
     def _write_hyper(self, i: int, name: str, value: Any) -> None:
-        _WrappedHypers(self.opt.param_groups[i])[name] = value
+        _WrappedHypers(self.opt.param_groups[i], self.hp_map)[name] = value
 
     def _flags(self, p: Tensor) -> dict[str, Any]:
         return self.state.get(p, {})
@@ -166,7 +194,7 @@ class OptimWrapper(HyperMixin):
 
     def clear_state(self) -> None:
         """Forget the torch optimizer's state (moving averages, steps)."""
-        self.opt.state.clear()
+        self.opt.state = defaultdict(dict)
 
     def state_dict(self) -> dict[str, Any]:
         """The torch optimizer's state dict."""
