@@ -105,7 +105,10 @@ def test_fa_collate_and_fa_convert_match_torch_and_keep_tuples():
     assert torch.equal(res[0], default_collate(t)[0]) and [o.tolist() for o in res[1]] == [[2, 2], [3, 3]]
     t = [(1, (2, (3, 4))), (1, (2, (3, 4)))]
     res = fa_collate(t)
-    assert [type(o) for o in res] == [torch.Tensor, tuple] and [type(o) for o in res[1]] == [torch.Tensor, tuple]
+    assert [type(o) for o in res] == [torch.Tensor, tuple] and [type(o) for o in res[1]] == [
+        torch.Tensor,
+        tuple,
+    ]
     t0 = np.array([1, 2])
     t = [t0, (t0, t0)]
     conv = fa_convert(t)
@@ -416,7 +419,7 @@ def test_tfmdlists_setup_and_attribute_access():
     tl = TfmdLists(L([1.0, 2.0, 3.0, 10.0]), MeanTfm(), splits=[[0, 1, 2], [3]])
     assert tl.m == 2  # set up on the training subset only
     with pytest.raises(AttributeError, match="nothing"):
-        tl.nothing
+        _ = tl.nothing
 
 
 def _lbl(o):
@@ -469,7 +472,7 @@ def test_datasets_setup_sees_previous_transforms(capsys):
     items = [1, 2, 3, 4]
     nrm = Norm()
     dsets = Datasets(items, [[neg_tfm, int2f_tfm], [neg_tfm, nrm]])
-    x, y = zip(*dsets)
+    x, y = zip(*dsets, strict=True)
     assert torch.tensor(y).mean().abs() < 1e-6 and torch.tensor(y).std().sub(1).abs() < 1e-6
     assert x == (-1, -2, -3, -4) and nrm.m == -2.5
     show_at(dsets, 1)
@@ -680,6 +683,7 @@ def test_random_splitter():
     assert len(trn) == len(val) == 5
 
 
+@pytest.mark.slow  # imports scikit-learn
 def test_train_test_splitter_stratified():
     src = list(range(30))
     labels = [0] * 20 + [1] * 10
@@ -763,7 +767,12 @@ def test_col_reader():
     assert [f(o) for _, o in df.iterrows()] == [["1", "2"], ["0"], [], ["1", "2", "3"]]
     df["a1"] = df["a"]
     f = ColReader(["a", "a1"], pref="0", suff="1")
-    assert [f(o) for _, o in df.iterrows()] == [L("0a1", "0a1"), L("0b1", "0b1"), L("0c1", "0c1"), L("0d1", "0d1")]
+    assert [f(o) for _, o in df.iterrows()] == [
+        L("0a1", "0a1"),
+        L("0b1", "0b1"),
+        L("0c1", "0c1"),
+        L("0d1", "0d1"),
+    ]
     df = pd.DataFrame({"name": "a b c d".split(), "c": [1, 2, 3, 4]})
     f = ColReader("name", pref=Path("some/path"))
     assert f(df.iloc[0]) == str(Path("some/path") / "a")
