@@ -30,18 +30,21 @@ from plies.loaders import (
     EncodedMultiCategorize,
     EndSplitter,
     FileGetter,
+    AttrGetter,
     FileSplitter,
     FuncSplitter,
     GrandparentSplitter,
     ImageGetter,
     IndexSplitter,
     IntToFloatTensor,
+    ItemGetter,
     MaskSplitter,
     MultiCategorize,
     MultiCategoryBlock,
     Normalize,
     OneHotEncode,
     RandomSplitter,
+    RandomSubsetSplitter,
     RegexLabeller,
     RegressionBlock,
     RegressionSetup,
@@ -272,6 +275,14 @@ def test_before_iter_after_iter_subclass_hooks():
 
     list(HookDL(list(range(6)), bs=3))
     assert events == ["before_iter", "after_iter"]
+
+
+def test_get_idxs_and_shuffle_fn_replaced_and_prebatched():
+    dl = DataLoader(list(range(10)), bs=3, get_idxs=lambda: [9, 8, 7, 6])
+    assert [b.tolist() for b in dl] == [[9, 8, 7], [6]]
+    dl = DataLoader(list(range(6)), bs=2, shuffle=True, shuffle_fn=lambda idxs: list(reversed(idxs)))
+    assert [b.tolist() for b in dl] == [[5, 4], [3, 2], [1, 0]]
+    assert DataLoader(letters).prebatched and not DataLoader(letters, bs=4).prebatched
 
 
 def test_unknown_keyword_is_an_error():
@@ -742,6 +753,22 @@ def test_col_splitter():
     df = pd.DataFrame({"a": [0, 1, 2, 3, 4], "is_valid": [0, 1, 0, 0, 1]})
     assert ColSplitter()(df) == ([0, 2, 3], [1, 4])
     assert ColSplitter("a", on=[0, 4])(df) == ([1, 2, 3], [0, 4])
+
+
+def test_random_subset_splitter():
+    trn, val = RandomSubsetSplitter(0.3, 0.1, seed=0)(list(range(30)))
+    assert len(trn) == 9 and len(val) == 3 and not set(trn) & set(val)
+    assert RandomSubsetSplitter(0.3, 0.1, seed=0)(list(range(30))) == (trn, val)
+
+
+def test_item_getter_and_attr_getter():
+    assert ItemGetter(1)((1, 2, 3)) == 2 and ItemGetter(1)(L(1, 2, 3)) == 2
+    assert ItemGetter("b")({"a": 1, "b": 2}) == 2
+    assert AttrGetter("shape")(torch.randn([4, 5])) == (4, 5)
+    assert AttrGetter("shape", [0])([4, 5]) == [0]
+    dblock = DataBlock(getters=[ItemGetter(0), ItemGetter(1)], splitter=IndexSplitter([2]))
+    dsets = dblock.datasets([(1, "a"), (2, "b"), (3, "c")])
+    assert list(dsets.train) == [(1, "a"), (2, "b")] and list(dsets.valid) == [(3, "c")]
 
 
 def test_parent_label_and_regex_labeller():

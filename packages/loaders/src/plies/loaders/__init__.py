@@ -7,9 +7,11 @@ from ._dataloader import DataLoader
 from ._dataloaders import DataLoaders
 from ._datasets import Datasets, TfmdLists, test_set
 from ._getters import (
+    AttrGetter,
     ColReader,
     FileGetter,
     ImageGetter,
+    ItemGetter,
     RegexLabeller,
     get_files,
     get_image_files,
@@ -26,6 +28,7 @@ from ._splitters import (
     IndexSplitter,
     MaskSplitter,
     RandomSplitter,
+    RandomSubsetSplitter,
     TrainTestSplitter,
 )
 from ._tfmddl import TfmdDL
@@ -77,9 +80,12 @@ __all__: list[str] = [
     "ImageGetter",
     "image_extensions",
     "ColReader",
+    "ItemGetter",
+    "AttrGetter",
     "RegexLabeller",
     "parent_label",
     "RandomSplitter",
+    "RandomSubsetSplitter",
     "IndexSplitter",
     "EndSplitter",
     "GrandparentSplitter",

@@ -293,6 +293,11 @@ class DataLoader:
         return n // self.bs if self.drop_last else math.ceil(n / self.bs)
 
     @property
+    def prebatched(self) -> bool:
+        """Whether the source yields ready batches (`bs=None`: items are not collated)."""
+        return self.bs is None
+
+    @property
     def items_per_rank(self) -> int:
         """Number of items this rank loads in one epoch (padding included; `n` when not sharded)."""
         if self.n is None:

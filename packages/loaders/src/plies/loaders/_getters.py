@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from plies.pipes import DisplayedTransform, register_transform
+from plies.pipes import DisplayedTransform, ItemTransform, register_transform
 from plies.typecore import L, listify
 
 __all__ = [
@@ -19,6 +19,8 @@ __all__ = [
     "ImageGetter",
     "image_extensions",
     "ColReader",
+    "ItemGetter",
+    "AttrGetter",
     "RegexLabeller",
     "parent_label",
 ]
@@ -156,3 +158,33 @@ class ColReader(DisplayedTransform):
 
     def __repr__(self) -> str:
         return f"ColReader({self.cols!r})"
+
+
+@register_transform
+class ItemGetter(ItemTransform):
+    """Get element `i` of an item (`item[i]`), the item taken whole (a tuple is not split)."""
+
+    def __init__(self, i: Any) -> None:
+        super().__init__()
+        self.i = i
+
+    def encodes(self, x: Any):
+        return x[self.i]
+
+    def __repr__(self) -> str:
+        return f"ItemGetter({self.i!r})"
+
+
+@register_transform
+class AttrGetter(ItemTransform):
+    """Get attribute `nm` of an item (`default` when the item has no such attribute)."""
+
+    def __init__(self, nm: str, default: Any = None) -> None:
+        super().__init__()
+        self.nm, self.default = nm, default
+
+    def encodes(self, x: Any):
+        return getattr(x, self.nm, self.default)
+
+    def __repr__(self) -> str:
+        return f"AttrGetter({self.nm!r})"

@@ -12,6 +12,7 @@ from plies.typecore import L, mask2idxs
 
 __all__ = [
     "RandomSplitter",
+    "RandomSubsetSplitter",
     "IndexSplitter",
     "GrandparentSplitter",
     "FuncSplitter",
@@ -53,6 +54,25 @@ def RandomSplitter(valid_pct: float = 0.2, seed: int | None = None) -> Splitter:
         perm = torch.randperm(n, generator=g).tolist()
         cut = int(valid_pct * n)
         return L(perm[cut:]), L(perm[:cut])
+
+    return _inner
+
+
+def RandomSubsetSplitter(train_sz: float, valid_sz: float, seed: int | None = None) -> Splitter:
+    """Random disjoint subsets of `train_sz` and `valid_sz` of the items (fractions; the rest unused)."""
+    if not (0 < train_sz < 1 and 0 < valid_sz < 1 and train_sz + valid_sz <= 1):
+        raise ValueError(
+            f"RandomSubsetSplitter: need 0 < train_sz, valid_sz < 1 with a sum <= 1, "
+            f"got train_sz={train_sz}, valid_sz={valid_sz}"
+        )
+
+    def _inner(items: Sequence[Any]) -> tuple[L, L]:
+        n = _require_items("RandomSubsetSplitter", items)
+        g = torch.Generator()
+        g.manual_seed(seed if seed is not None else int(torch.randint(0, 2**62, (1,)).item()))
+        perm = torch.randperm(n, generator=g).tolist()
+        n_train, n_valid = int(n * train_sz), int(n * valid_sz)
+        return L(perm[:n_train]), L(perm[n_train : n_train + n_valid])
 
     return _inner
 
