@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 import torch
 from plies.loaders import (
+    AttrGetter,
     Categorize,
     CategoryBlock,
     CategoryMap,
@@ -30,7 +31,6 @@ from plies.loaders import (
     EncodedMultiCategorize,
     EndSplitter,
     FileGetter,
-    AttrGetter,
     FileSplitter,
     FuncSplitter,
     GrandparentSplitter,
