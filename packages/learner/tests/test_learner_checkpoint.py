@@ -154,6 +154,31 @@ def test_checkpoint_file_is_plain_safetensors_with_json_state(tmp_path):
     assert latest_checkpoint(tmp_path / "models") == file
 
 
+class ValidateMidEpoch(Callback):
+    """Runs learn.validate() after training batch 1 and notes what the nested pass left behind."""
+
+    order = 100
+
+    def after_batch(self) -> None:
+        if self.learn.training and self.learn.train_iter == 1:
+            handler = signal.getsignal(signal.SIGTERM)
+            self.valid = self.learn.validate()
+            self.file_after_validate = (self.learn.path / "models" / "checkpoint.safetensors").exists()
+            self.same_handler = signal.getsignal(signal.SIGTERM) == handler
+
+
+def test_validate_inside_a_fit_writes_no_checkpoint_and_keeps_the_sigterm_handler(tmp_path):
+    probe = ValidateMidEpoch()
+    learn = tiny_learner(tmp_path, cbs=[CheckpointCallback(), probe])
+    learn.fit(1)
+    assert len(probe.valid) == 1 and probe.valid[0] > 0  # the validation loss
+    assert probe.file_after_validate is False  # no checkpoint at the nested pass's "after_epoch"
+    assert probe.same_handler  # the fit's SIGTERM handler is still installed
+    with safe_open(tmp_path / "models" / "checkpoint.safetensors", "pt") as f:
+        state = json.loads(f.metadata()["state"])
+    assert state["progress"]["train_iter"] == 3 and state["progress"]["epoch_done"] is True
+
+
 def test_tampered_checkpoint_is_refused_naming_file(tmp_path):
     learn = tiny_learner(tmp_path, cbs=CheckpointCallback())
     learn.fit(1)

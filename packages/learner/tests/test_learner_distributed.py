@@ -136,8 +136,10 @@ def test_two_gloo_ranks_match_one_process_with_the_doubled_batch(tmp_path):
 
 
 @pytest.mark.slow
-def test_torchrun_with_gradient_accumulation_and_lr_find(tmp_path):
-    common = ["--fit", "fit", "--epochs", "1", "--lr-find"]
+def test_torchrun_with_gradient_accumulation_lr_find_and_save_best(tmp_path):
+    # one learner path for both ranks (a shared disk): SaveModelCallback writes on rank 0 only, and
+    # every rank reloads the best weights only once rank 0 has finished writing them
+    common = ["--fit", "fit", "--epochs", "2", "--lr-find", "--save-best"]
     env = loopback_env(2)
     cmd = [
         str(TORCHRUN),
@@ -150,7 +152,6 @@ def test_torchrun_with_gradient_accumulation_and_lr_find(tmp_path):
         str(SCRIPT),
         "--path",
         str(tmp_path / "ddp"),
-        "--path-per-rank",
         "--out",
         str(tmp_path / "ddp-out"),
         "--bs",
@@ -165,6 +166,10 @@ def test_torchrun_with_gradient_accumulation_and_lr_find(tmp_path):
     for k in w0:
         assert torch.equal(w0[k], w1[k]), f"{k} differs between ranks"
     assert h0["lr_find"] == h1["lr_find"] and h0["lr_find_restored"] and h1["lr_find_restored"]
+    assert [p.name for p in files_under(tmp_path / "ddp")] == ["model.safetensors"]
+    best = load_file(tmp_path / "ddp" / "models" / "model.safetensors")  # learn.save's file: plain safetensors
+    for k in w0:  # both ranks ended on the best weights (reloaded from that file)
+        assert torch.equal(best[f"/model/{k}"], w0[k]), k
     # 4 micro-batches of 8 per rank and step == 4 micro-batches of 16 in one process
     ws, hs = single_process(tmp_path, "--bs", "16", "--accum", "64", *common)
     assert_close(w0, ws)

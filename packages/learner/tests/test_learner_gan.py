@@ -213,3 +213,26 @@ def test_wgan_clips_the_critic_and_takes_five_critic_steps_per_generator_step():
     assert [m for m, *_ in rec.log] == [False] * 5 + [True] + [False] * 5 + [True]
     # clipping happens before each training batch: the critic's last update moved it by at most one step
     assert max(p.abs().max().item() for p in crit.parameters()) <= 0.01 + 5e-3 * 1.01
+
+
+def test_validate_inside_a_gan_fit_keeps_the_training_mode():
+    class ValidateInCriticMode(Callback):
+        order = 100
+
+        def after_batch(self):
+            trainer = self.learn.gan_trainer
+            if self.learn.training and self.learn.train_iter == 1:  # after the first batch
+                self.mode_before = trainer.gen_mode
+                self.valid = self.learn.validate()
+                self.mode_after = trainer.gen_mode
+                self.crit_trainable = all(p.requires_grad for p in self.learn.model.critic.parameters())
+
+    set_seed(0)
+    learn = make_learner(FixedGANSwitcher(n_crit=2, n_gen=1), n=160, bs=32)
+    probe, rec = ValidateInCriticMode(), ModeLog()
+    with learn.no_bar(), learn.no_logging():
+        learn.fit(1, cbs=[probe, rec])
+    assert probe.mode_before is False and probe.mode_after is False and probe.crit_trainable
+    assert len(probe.valid) == 3  # valid loss, gen_loss, crit_loss
+    assert [m for m, *_ in rec.log] == [False, False, True, False, False]  # the schedule is unchanged
+    assert len(learn.gan_trainer.crit_losses) == 4 and len(learn.gan_trainer.gen_losses) == 1

@@ -209,3 +209,25 @@ def test_learn_summary_on_a_real_learner():
 def test_summary_without_data_says_why():
     with pytest.raises(ValueError, match="no DataLoaders"):
         learner_summary(SimpleNamespace(dls=None, model=mlp()))
+
+
+def test_activation_stats_keep_recording_across_a_validate_inside_the_fit():
+    from plies.learner import Callback
+
+    class ValidateAfterBatch1(Callback):
+        order = 100
+
+        def after_batch(self):
+            if self.learn.training and self.learn.train_iter == 1:
+                self.valid = self.learn.validate()
+
+    cb, probe = ActivationStats(), ValidateAfterBatch1()
+    learn = tiny_learner(cbs=[cb, probe])
+    with learn.no_bar(), learn.no_logging():
+        learn.fit(1)
+    assert len(probe.valid) == 1
+    assert len(cb.stats) == 4  # all 4 training batches: the nested pass neither reset nor removed the hooks
+    last = learn.model[0](learn.dls.train.one_batch()[0]).detach()  # hooks are gone after the fit
+    assert cb.stats[-1][0]["mean"] != pytest.approx(float(last.mean()), abs=0)
+    learn.validate()  # a validate after the fit keeps the fit's statistics
+    assert len(cb.stats) == 4

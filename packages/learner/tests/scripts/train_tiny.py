@@ -15,7 +15,14 @@ import time
 from pathlib import Path
 
 import torch
-from plies.learner import Callback, CheckpointCallback, GradientAccumulation, Learner, accuracy
+from plies.learner import (
+    Callback,
+    CheckpointCallback,
+    GradientAccumulation,
+    Learner,
+    SaveModelCallback,
+    accuracy,
+)
 from plies.loaders import DataLoader, DataLoaders
 from plies.typecore import set_seed
 from safetensors.torch import save_file
@@ -79,6 +86,7 @@ def main(argv: list[str] | None = None) -> Learner:
     p.add_argument("--get-preds", action="store_true")
     p.add_argument("--lr-find", action="store_true")
     p.add_argument("--accum", type=int, default=0, help="GradientAccumulation(n_acc=ACCUM)")
+    p.add_argument("--save-best", action="store_true", help="SaveModelCallback(monitor='accuracy')")
     p.add_argument(
         "--fit", default="one_cycle", choices=["one_cycle", "fit", "flat_cos", "sgdr", "fine_tune"]
     )
@@ -97,6 +105,8 @@ def main(argv: list[str] | None = None) -> Learner:
         cbs.append(CheckpointCallback(every_n_batches=args.ckpt_every))
     if args.accum:
         cbs.append(GradientAccumulation(n_acc=args.accum))
+    if args.save_best:
+        cbs.append(SaveModelCallback(monitor="accuracy"))
     learn = Learner(dls, model, loss_func=nn.CrossEntropyLoss(), metrics=accuracy, path=path, cbs=cbs)
     extra: dict[str, torch.Tensor] = {}
     history: dict = {}

@@ -99,6 +99,14 @@ def noop_logger(*args: Any, **kwargs: Any) -> None:
     return None
 
 
+def validation_only(learn: Any) -> bool:
+    """Whether `learn` runs a validate/get_preds pass (maybe inside a fit) rather than training.
+
+    Callbacks skip their per-fit bookkeeping then; a stand-in learner without the flag trains.
+    """
+    return bool(getattr(learn, "_validation_only", False))
+
+
 def _camel2snake(name: str) -> str:
     s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()

@@ -7,7 +7,7 @@ from typing import Any
 
 from torch import nn
 
-from ._callback import Callback, CancelBatchException, CancelFitException
+from ._callback import Callback, CancelBatchException, CancelFitException, validation_only
 from ._utils import batch_size
 
 __all__ = ["GradientAccumulation", "GradientClip", "TerminateOnNaNCallback"]
@@ -30,8 +30,9 @@ class GradientAccumulation(Callback):
         self.count = 0
 
     def before_fit(self) -> None:
-        """Start counting samples."""
-        self.count = 0
+        """Start counting samples (a validate/get_preds pass inside the fit keeps the count)."""
+        if not validation_only(self.learn):
+            self.count = 0
 
     def after_loss(self) -> None:
         """Scale the loss used for the gradient by ``bs / n_acc``."""

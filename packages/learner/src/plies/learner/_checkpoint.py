@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._callback import Callback
+from ._callback import Callback, validation_only
 from ._checkpoint_file import FORMAT, SUFFIX, header_metadata, read_checkpoint, write_checkpoint
 from ._distributed import (
     _rank,
@@ -353,6 +353,8 @@ class CheckpointCallback(Callback):
 
     def before_fit(self) -> None:
         """Install the SIGTERM handler (main thread only); stay idle during `lr_find`'s mock training."""
+        if validation_only(self.learn):  # validate/get_preds, maybe inside a fit: not a training run
+            return
         self._stop = False
         self._active = not any(isinstance(cb, LRFinder) for cb in self.learn.cbs)
         if self._active and self.on_sigterm and threading.current_thread() is threading.main_thread():
@@ -382,7 +384,7 @@ class CheckpointCallback(Callback):
 
     def after_epoch(self) -> None:
         """Checkpoint at the end of each epoch (if `every_epoch`), or now and exit after a SIGTERM."""
-        if not self._active:
+        if not self._active or validation_only(self.learn):  # a validation pass's epoch trains nothing
             return
         stop = self._stop_requested()
         if self.every_epoch or stop:
@@ -392,6 +394,8 @@ class CheckpointCallback(Callback):
 
     def after_fit(self) -> None:
         """Put back the SIGTERM handler that was there before the fit."""
+        if validation_only(self.learn):  # the end of a nested validation: the fit goes on
+            return
         if self._old_handler is not None:
             if signal.getsignal(signal.SIGTERM) == self._on_sigterm:
                 signal.signal(signal.SIGTERM, self._old_handler)

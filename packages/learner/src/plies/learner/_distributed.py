@@ -21,7 +21,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ._callback import Callback
+from ._callback import Callback, validation_only
 from ._callbacks_train import GradientAccumulation
 from ._utils import batch_size
 
@@ -287,7 +287,13 @@ class DistributedTrainer(Callback):
 
     # ---- events --------------------------------------------------------------------------------
     def before_fit(self) -> None:
-        """Wrap the model in DDP, shard the DataLoaders (unless `distrib_ctx` did); ranks > 0 log nothing."""
+        """Wrap the model in DDP, shard the DataLoaders (unless `distrib_ctx` did); ranks > 0 log nothing.
+
+        A validation-only pass (validate / get_preds, maybe inside a fit) needs none of it: its batches
+        are sharded and gathered by `before_validate` / `after_pred`.
+        """
+        if validation_only(self.learn):
+            return
         self._wrap_model()
         self._sharded_here = self._old_loaders is None
         self.shard_loaders()
@@ -352,6 +358,8 @@ class DistributedTrainer(Callback):
 
     def after_fit(self) -> None:
         """Unwrap the model and put the unsharded DataLoaders back (keeping their position)."""
+        if validation_only(self.learn):  # the end of a validation pass, maybe inside a fit that goes on
+            return
         self._unwrap_model()
         self._exit_no_sync()
         if self._sharded_here:

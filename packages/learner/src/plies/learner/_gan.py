@@ -16,7 +16,7 @@ import torch
 from plies.typecore import delegates
 from torch import Tensor, nn
 
-from ._callback import Callback, TrainEvalCallback
+from ._callback import Callback, TrainEvalCallback, validation_only
 from ._learner import Learner
 from ._metric import AvgSmoothLoss
 from ._metrics import LossMetrics
@@ -170,6 +170,9 @@ class GANTrainer(Callback):
                 f"{type(model).__name__} and {type(self.learn.loss_func).__name__} (use GANLearner)"
             )
         self.generator, self.critic = model.generator, model.critic
+        if validation_only(self.learn):  # validate/get_preds, maybe inside a fit: back to this mode after
+            self._outer_mode = self.gen_mode
+            return
         self.switch(self.gen_first)
         self.gen_losses, self.crit_losses = [], []
         self.gen_loss.reset()
@@ -207,6 +210,11 @@ class GANTrainer(Callback):
         else:
             self.crit_loss.accumulate(self.learn)
             self.crit_losses.append(float(self.crit_loss.value))  # type: ignore[arg-type]
+
+    def after_fit(self) -> None:
+        """After a validate/get_preds pass, go back to the mode the fit (or the learner) was in."""
+        if validation_only(self.learn) and "_outer_mode" in self.__dict__:
+            self.switch(self.__dict__.pop("_outer_mode"))
 
     def switch(self, gen_mode: bool | None = None) -> None:
         """Switch model and loss to generator mode (True), critic mode (False), or toggle (None)."""

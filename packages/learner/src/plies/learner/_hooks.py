@@ -14,7 +14,7 @@ from plies.layers import Hook, Hooks, flatten_model, hook_output, hook_outputs
 from plies.typecore import L
 from torch import Tensor, nn
 
-from ._callback import Callback
+from ._callback import Callback, validation_only
 
 __all__ = [
     "Hook",
@@ -67,7 +67,13 @@ class HookCallback(Callback):
         raise NotImplementedError(f"{type(self).__name__}: define `hook(self, m, i, o)` or pass hook=")
 
     def before_fit(self) -> None:
-        """Pick the modules (when not given) and register the hooks unless `every` is set."""
+        """Pick the modules (when not given) and register the hooks unless `every` is set.
+
+        A validate/get_preds pass inside a fit leaves the fit's hooks as they are.
+        """
+        self._nested = validation_only(self.learn) and self._registered()
+        if self._nested:
+            return
         if self.modules is None:
             leaves = flatten_model(self.learn.model)
             self.modules = [m for m in leaves if self.include_paramless or _has_params(m)]
@@ -86,17 +92,24 @@ class HookCallback(Callback):
 
     def after_fit(self) -> None:
         """Remove the hooks (when `remove_end`)."""
+        if self.__dict__.pop("_nested", False):
+            return
         if self.remove_end:
             self._remove()
 
     def _register(self) -> None:
         hook = self.hook_func if self.hook_func is not None else self.hook
         self.hooks = Hooks(self.modules or [], hook, self.is_forward, self.detach, self.cpu)
+        self._hooks_on = True
+
+    def _registered(self) -> bool:
+        return bool(self.__dict__.get("_hooks_on"))
 
     def _remove(self) -> None:
         hooks = self.__dict__.get("hooks")  # may be missing when __init__ failed (called from __del__)
         if hooks is not None:
             hooks.remove()
+        self.__dict__["_hooks_on"] = False
 
     def __del__(self) -> None:
         self._remove()
@@ -117,9 +130,10 @@ class ActivationStats(HookCallback):
         self.stats: L = L()
 
     def before_fit(self) -> None:
-        """Start with empty statistics, then register the hooks."""
+        """Start with empty statistics (not in a validate/get_preds pass), then register the hooks."""
         super().before_fit()
-        self.stats = L()
+        if not validation_only(self.learn):  # validation batches are not recorded: keep the fit's
+            self.stats = L()
 
     def hook(self, m: nn.Module, i: Any, o: Any) -> Any:
         """The statistics of the output `o` (one dict per tensor when it is a tuple)."""

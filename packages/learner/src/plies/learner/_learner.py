@@ -14,7 +14,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from plies.optim import Adam
 from plies.typecore import L
@@ -35,30 +34,13 @@ from ._callback import (
     noop_logger,
     sort_by_run,
 )
-from ._inference import (
-    GatherPredsCallback,
-    blend_tta,
-    decode_prediction,
-    finish_preds,
-    loss_not_reduced,
-    training_transforms,
-)
+from ._learner_fit import LearnerScheduleMixin
+from ._learner_infer import LearnerInferenceMixin
 from ._loss import default_loss_func
 from ._metric import Metric, mk_metric
 from ._progress import ProgressCallback
 from ._recorder import Recorder
-from ._schedule import (
-    LRFinder,
-    ParamScheduler,
-    SchedCos,
-    combine_scheds,
-    combined_cos,
-    minimum,
-    steep,
-    suggest_lrs,
-    valley,
-)
-from ._utils import detach_cpu, first_tensor, norm_bias_params, to_device_fast, trainable_params
+from ._utils import as_list, first_tensor, norm_bias_params, to_device_fast, trainable_params
 
 __all__ = ["Learner"]
 
@@ -69,8 +51,11 @@ _PHASE_EVENTS = {
 }
 
 
-class Learner:
+class Learner(LearnerScheduleMixin, LearnerInferenceMixin):
     """Group data, model and loss to train with `opt_func`, driven by two-way callbacks.
+
+    The scheduled fits, `lr_find` and freezing are written in `_learner_fit.py`; validation,
+    prediction, save/load and export in `_learner_infer.py` (mixins this class inherits).
 
     `dls` provides ``train`` / ``valid`` DataLoaders (and ``device``); `splitter(model)` returns
     the parameter groups (a list of tensors, or a list of lists for discriminative learning rates
@@ -130,6 +115,7 @@ class Learner:
         self.add_cbs(cbs)
 
     # ---- setup -------------------------------------------------------------------------------
+
     @staticmethod
     def _default_loss(dls: Any) -> Callable[..., Tensor]:
         loss = getattr(dls, "loss_func", None)
@@ -197,6 +183,7 @@ class Learner:
             self.model.to(device)
 
     # ---- callbacks ---------------------------------------------------------------------------
+
     def _refresh_events(self) -> None:
         """Bind, per event and per phase, the methods of the active callbacks that define it."""
         fns: dict[bool, dict[str, list[Callable[[], Any]]]] = {True: {}, False: {}}
@@ -238,7 +225,7 @@ class Learner:
 
     def add_cbs(self, cbs: Callback | Iterable[Callback] | None) -> Learner:
         """Add several callbacks."""
-        for cb in _as_list(cbs):
+        for cb in as_list(cbs):
             self.add_cb(cb)
         return self
 
@@ -259,14 +246,14 @@ class Learner:
 
     def remove_cbs(self, cbs: Callback | Iterable[Callback] | None) -> Learner:
         """Remove several callbacks."""
-        for cb in _as_list(cbs):
+        for cb in as_list(cbs):
             self.remove_cb(cb)
         return self
 
     @contextlib.contextmanager
     def added_cbs(self, cbs: Callback | Iterable[Callback] | None) -> Iterator[Learner]:
         """Context manager: add `cbs` for the duration of the block."""
-        cbs = _as_list(cbs)
+        cbs = as_list(cbs)
         self.add_cbs(cbs)
         try:
             yield self
@@ -276,7 +263,7 @@ class Learner:
     @contextlib.contextmanager
     def removed_cbs(self, cbs: Callback | Iterable[Callback] | None) -> Iterator[Learner]:
         """Context manager: remove `cbs` for the duration of the block, then put them back."""
-        cbs = [c for c in _as_list(cbs) if c in self.cbs]
+        cbs = [c for c in as_list(cbs) if c in self.cbs]
         self.remove_cbs(cbs)
         try:
             yield self
@@ -311,6 +298,7 @@ class Learner:
                 self(e)
 
     # ---- the loop ----------------------------------------------------------------------------
+
     def _with_events(
         self,
         f: Callable[[], Any],
@@ -452,373 +440,6 @@ class Learner:
             finally:
                 self._resuming = False
 
-    # ---- schedules -----------------------------------------------------------------------------
-    def _current_lrs(self, lr: Any) -> np.ndarray:
-        if self.opt is None:
-            self.create_opt()
-        self.opt.set_hyper("lr", self.lr if lr is None else lr)
-        return np.array([h["lr"] for h in self.opt.hypers])
-
-    def fit_one_cycle(
-        self,
-        n_epoch: int,
-        lr_max: float | slice | None = None,
-        div: float = 25.0,
-        div_final: float = 1e5,
-        pct_start: float = 0.25,
-        wd: float | None = None,
-        moms: tuple[float, ...] | None = None,
-        cbs: Callback | Sequence[Callback] | None = None,
-        reset_opt: bool = False,
-        start_epoch: int = 0,
-        resume_from: str | Path | None = None,
-    ) -> None:
-        """Train with the 1cycle policy: lr warms up from lr_max/div to lr_max (cosine) over `pct_start`
-        of training then anneals to lr_max/div_final, while momentum goes the opposite way (`moms`)."""
-        if reset_opt:
-            self.create_opt()
-        lr_max_arr = self._current_lrs(lr_max)
-        moms = self.moms if moms is None else moms
-        scheds: dict[str, Any] = {
-            "lr": combined_cos(pct_start, lr_max_arr / div, lr_max_arr, lr_max_arr / div_final)
-        }
-        if "mom" in self.opt.hypers[0]:
-            scheds["mom"] = combined_cos(pct_start, *moms)
-        self.fit(
-            n_epoch,
-            cbs=[ParamScheduler(scheds), *_as_list(cbs)],
-            reset_opt=False,
-            wd=wd,
-            start_epoch=start_epoch,
-            resume_from=resume_from,
-        )
-
-    def fit_flat_cos(
-        self,
-        n_epoch: int,
-        lr: float | slice | None = None,
-        div_final: float = 1e5,
-        pct_start: float = 0.75,
-        wd: float | None = None,
-        cbs: Callback | Sequence[Callback] | None = None,
-        reset_opt: bool = False,
-        start_epoch: int = 0,
-        resume_from: str | Path | None = None,
-    ) -> None:
-        """Train at a flat `lr` for `pct_start` of training, then cosine-anneal to lr/div_final."""
-        if reset_opt:
-            self.create_opt()
-        lrs = self._current_lrs(lr)
-        scheds = {"lr": combined_cos(pct_start, lrs, lrs, lrs / div_final)}
-        self.fit(
-            n_epoch,
-            cbs=[ParamScheduler(scheds), *_as_list(cbs)],
-            reset_opt=False,
-            wd=wd,
-            start_epoch=start_epoch,
-            resume_from=resume_from,
-        )
-
-    def fit_sgdr(
-        self,
-        n_cycles: int,
-        cycle_len: int,
-        lr_max: float | slice | None = None,
-        cycle_mult: int = 2,
-        cbs: Callback | Sequence[Callback] | None = None,
-        reset_opt: bool = False,
-        wd: float | None = None,
-        start_epoch: int = 0,
-        resume_from: str | Path | None = None,
-    ) -> None:
-        """SGD with warm restarts: `n_cycles` cosine cycles from lr_max to 0, each `cycle_mult` x longer."""
-        if reset_opt:
-            self.create_opt()
-        lrs = self._current_lrs(lr_max)
-        n_epoch = (
-            cycle_len * (cycle_mult**n_cycles - 1) // (cycle_mult - 1)
-            if cycle_mult != 1
-            else cycle_len * n_cycles
-        )
-        pcts = [cycle_len * cycle_mult**i / n_epoch for i in range(n_cycles)]
-        scheds = {"lr": combine_scheds(pcts, [SchedCos(lrs, lrs * 0) for _ in range(n_cycles)])}
-        self.fit(
-            n_epoch,
-            cbs=[ParamScheduler(scheds), *_as_list(cbs)],
-            reset_opt=False,
-            wd=wd,
-            start_epoch=start_epoch,
-            resume_from=resume_from,
-        )
-
-    def fine_tune(
-        self,
-        epochs: int,
-        base_lr: float = 2e-3,
-        freeze_epochs: int = 1,
-        lr_mult: float = 100,
-        pct_start: float = 0.3,
-        div: float = 5.0,
-        div_final: float = 1e5,
-        wd: float | None = None,
-        moms: tuple[float, ...] | None = None,
-        cbs: Callback | Sequence[Callback] | None = None,
-        reset_opt: bool = False,
-        resume_from: str | Path | None = None,
-    ) -> None:
-        """Transfer learning: `freeze_epochs` of 1cycle on the head (body frozen), then `epochs` of
-        1cycle on the whole model with discriminative rates slice(base_lr/2/lr_mult, base_lr/2)."""
-        kw: dict[str, Any] = {"div_final": div_final, "wd": wd, "moms": moms, "cbs": cbs}
-        phase = 0
-        if resume_from is not None:
-            phase = _checkpoint_fit_phase(self, resume_from, freeze_epochs, epochs)
-        if phase == 0 and freeze_epochs > 0:
-            self.fit_phase = 0
-            self.freeze()
-            self.fit_one_cycle(
-                freeze_epochs,
-                slice(base_lr),
-                pct_start=0.99,
-                reset_opt=reset_opt,
-                resume_from=resume_from,
-                **kw,
-            )
-            resume_from = None
-        self.fit_phase = 1
-        base_lr /= 2
-        self.unfreeze()
-        self.fit_one_cycle(
-            epochs,
-            slice(base_lr / lr_mult, base_lr),
-            pct_start=pct_start,
-            div=div,
-            resume_from=resume_from,
-            **kw,
-        )
-
-    def lr_find(
-        self,
-        start_lr: float = 1e-7,
-        end_lr: float = 10,
-        num_it: int = 100,
-        stop_div: bool = True,
-        show_plot: bool = True,
-        suggest_funcs: Sequence[Callable[..., Any]] = (minimum, steep, valley),
-    ) -> Any:
-        """Mock-train with an exponentially growing lr over `num_it` batches, restore the model and the
-        optimizer, and return the suggested learning rates as a named tuple (one field per function)."""
-        n_epoch = num_it // len(self.dls.train) + 1
-        cb = LRFinder(start_lr=start_lr, end_lr=end_lr, num_it=num_it, stop_div=stop_div)
-        if self.opt is None:
-            self.create_opt()
-        current_lrs = [h["lr"] for h in self.opt.hypers]  # fit must not change the hypers LRFinder restores
-        with self.no_logging():
-            self.fit(n_epoch, lr=current_lrs, cbs=cb)
-        rec = self.__dict__.get("recorder")
-        if rec is None or not suggest_funcs:
-            return None
-        return suggest_lrs(rec, num_it, suggest_funcs, show_plot)
-
-    # ---- transfer learning ---------------------------------------------------------------------
-    def freeze_to(self, n: int) -> None:
-        """Freeze the parameter groups before `n` (normalisation layers stay trainable when `train_bn`)."""
-        if self.opt is None:
-            self.create_opt()
-        self.opt.freeze_to(n)
-        self.opt.clear_state()
-
-    def freeze(self) -> None:
-        """Freeze every parameter group but the last."""
-        self.freeze_to(-1)
-
-    def unfreeze(self) -> None:
-        """Make every parameter group trainable."""
-        self.freeze_to(0)
-
-    # ---- inference -----------------------------------------------------------------------------
-    def to_detach(self, b: Any, cpu: bool = True, gather: bool = True) -> Any:
-        """Detach `b` (to the CPU when `cpu`); the DataLoader's own `to_detach` (distributed gather) wins."""
-        dl_detach = getattr(self.dl, "to_detach", None)
-        if dl_detach is not None:
-            return dl_detach(b, cpu, gather)
-        return detach_cpu(b, cpu)
-
-    _LOOP_STATE = (
-        "epoch",
-        "n_epoch",
-        "iter",
-        "n_iter",
-        "dl",
-        "xb",
-        "yb",
-        "pred",
-        "loss",
-        "loss_grad",
-        "training",
-        "pct_train",
-        "_skip_iters",
-        "_move_batches",
-        "_n_inp",
-    )
-
-    @contextlib.contextmanager
-    def validation_context(self, cbs: Callback | Sequence[Callback] | None = None) -> Iterator[Learner]:
-        """Context manager for a validation-only pass (no logging, extra `cbs`, fit/epoch events around it).
-
-        The loop state is restored afterwards, so `validate` / `get_preds` also work inside a fit.
-        """
-        saved = {k: getattr(self, k) for k in self._LOOP_STATE}
-        old_flag = self._validation_only
-        self._validation_only = True
-        with self.no_logging(), self.added_cbs(cbs):
-            self.epoch, self.n_epoch = 0, 1
-            try:
-                self("before_fit")
-                self("before_epoch")
-                yield self
-                self("after_epoch")
-                self("after_fit")
-            finally:
-                self._validation_only = old_flag
-                for k, v in saved.items():
-                    setattr(self, k, v)
-
-    @contextlib.contextmanager
-    def loss_not_reduced(self) -> Iterator[Learner]:
-        """Context manager: the loss function returns one value per item (``reduction='none'``)."""
-        with loss_not_reduced(self):
-            yield self
-
-    def validate(
-        self, ds_idx: int = 1, dl: Any = None, cbs: Callback | Sequence[Callback] | None = None
-    ) -> list[Any]:
-        """Validation loss and metrics on ``dls[ds_idx]`` (or `dl`)."""
-        with self.validation_context(cbs=cbs):
-            self._do_epoch_validate(ds_idx, dl)
-        return self.final_record
-
-    def _unshuffled(self, dl: Any) -> Any:
-        if hasattr(dl, "new") and (getattr(dl, "shuffle", False) or getattr(dl, "drop_last", False)):
-            return dl.new(shuffle=False, drop_last=False)
-        return dl
-
-    def get_preds(
-        self,
-        ds_idx: int = 1,
-        dl: Any = None,
-        with_input: bool = False,
-        with_decoded: bool = False,
-        with_loss: bool = False,
-        act: Callable[[Tensor], Tensor] | None = None,
-        reorder: bool = True,
-        cbs: Callback | Sequence[Callback] | None = None,
-    ) -> tuple[Any, ...]:
-        """Predictions and targets on ``dls[ds_idx]`` (or `dl`), in dataset order.
-
-        Returns ``(inputs?, preds, targets, decoded?, losses?)``: preds go through `act` (default: the
-        loss function's ``activation``), decoded through its ``decodes``; losses are per item.
-        """
-        if dl is None:
-            dl = self.dls[ds_idx]
-        if reorder:
-            dl = self._unshuffled(dl)
-        cb = GatherPredsCallback(with_input=with_input, with_loss=with_loss)
-        with contextlib.ExitStack() as stack:
-            if with_loss:
-                stack.enter_context(loss_not_reduced(self))
-            with self.validation_context(cbs=[cb, *_as_list(cbs)]):
-                self._do_epoch_validate(dl=dl)
-            res = cb.all_tensors()
-        return finish_preds(self.loss_func, res, with_input, with_decoded, act)
-
-    def predict(self, item: Any, rm_type_tfms: Any = None, with_input: bool = False) -> tuple[Any, ...]:
-        """Predict one raw `item`: ``(decoded prediction, decoded tensor, activations)`` (+ input first)."""
-        dl = self.dls.test_dl([item], rm_type_tfms=rm_type_tfms)
-        inp, preds, _, dec_preds = self.get_preds(dl=dl, with_input=True, with_decoded=True)
-        return decode_prediction(self.dls, inp, preds, dec_preds, with_input)
-
-    def tta(
-        self,
-        ds_idx: int = 1,
-        dl: Any = None,
-        n: int = 4,
-        beta: float | None = 0.25,
-        use_max: bool = False,
-    ) -> tuple[Any, Any]:
-        """Test-time augmentation: average `n` predictions with the training transforms, blended with
-        the plain prediction by `beta` (or the max when `use_max`)."""
-        if dl is None:
-            dl = self.dls[ds_idx]
-        dl = self._unshuffled(dl)
-        with training_transforms(dl) as has_tfms:
-            if not has_tfms:
-                warnings.warn(
-                    "tta: the data has no training-time transforms to apply (its dataset has no "
-                    "split_idx); the augmented predictions equal the plain ones",
-                    stacklevel=2,
-                )
-            aug_preds = torch.stack([self.get_preds(dl=dl, reorder=False)[0] for _ in range(n)])
-        preds, targs = self.get_preds(dl=dl, reorder=False)[:2]
-        return blend_tta(aug_preds, preds, beta, use_max), targs
-
-    def show_results(
-        self, ds_idx: int = 1, dl: Any = None, max_n: int = 9, shuffle: bool = True, **kwargs: Any
-    ) -> Any:
-        """Show `max_n` items of one batch of ``dls[ds_idx]`` with their targets and decoded predictions.
-
-        Extra keywords go to the DataLoader's ``show_results`` (``show=False`` returns what would be shown).
-        """
-        if dl is None:
-            dl = self.dls[ds_idx].new(shuffle=shuffle) if shuffle else self.dls[ds_idx]
-        b = dl.one_batch()
-        _, _, decoded = self.get_preds(dl=[b], with_decoded=True, reorder=False)
-        return dl.show_results(b, decoded, max_n=max_n, **kwargs)
-
-    # ---- persistence ---------------------------------------------------------------------------
-    def _model_file(self, file: str | Path) -> Path:
-        file = Path(file)
-        if file.suffix != ".safetensors":
-            file = file.with_name(file.name + ".safetensors")
-        return file if file.is_absolute() else self.path / self.model_dir / file
-
-    def save(self, file: str | Path, with_opt: bool = True) -> Path:
-        """Save model weights (and optimizer state) to ``path/model_dir/file.safetensors`` (no pickle)."""
-        from ._checkpoint_file import write_checkpoint
-
-        state = {
-            "model": self.model.state_dict(),
-            "opt": self.opt.state_dict() if with_opt and self.opt is not None else None,
-        }
-        return write_checkpoint(state, self._model_file(file))
-
-    def load(
-        self, file: str | Path, device: Any = None, with_opt: bool = True, strict: bool = True
-    ) -> Learner:
-        """Load what `save` wrote: weights (onto the model's device) and optimizer state (`with_opt`)."""
-        from ._checkpoint_file import read_checkpoint
-
-        state = read_checkpoint(self._model_file(file))
-        target = device if device is not None else _model_device(self.model)
-        model_sd = {k: v.to(target) if isinstance(v, Tensor) else v for k, v in state["model"].items()}
-        self.model.load_state_dict(model_sd, strict=strict)
-        if with_opt and state.get("opt") is not None:
-            if self.opt is None:
-                self.create_opt()
-            self.opt.load_state_dict(state["opt"])
-        return self
-
-    def export(self, fname: str | Path = "export.plies", pickle: bool = False) -> Path | None:
-        """Export model, data pipeline and config for inference (see `load_learner`); None off rank 0."""
-        from ._export import export_learner
-
-        return export_learner(self, fname, pickle=pickle)
-
-    def summary(self) -> str:
-        """Per-layer output shapes, parameter counts and trainability (a printable table)."""
-        from ._hooks import learner_summary
-
-        return learner_summary(self)
-
     def distrib_ctx(
         self,
         sync_bn: bool = False,
@@ -837,60 +458,5 @@ class Learner:
             timeout=timeout,
         )
 
-    # ---- mixed precision -----------------------------------------------------------------------
-    def to_fp16(self, **kwargs: Any) -> Learner:
-        """Train in float16 mixed precision with a gradient scaler (`MixedPrecision`)."""
-        from ._mixed_precision import MixedPrecision
-
-        self.remove_cb(MixedPrecision)
-        return self.add_cb(MixedPrecision(amp_mode="fp16", **kwargs))
-
-    def to_bf16(self) -> Learner:
-        """Train in bfloat16 mixed precision (no scaler needed)."""
-        from ._mixed_precision import MixedPrecision
-
-        self.remove_cb(MixedPrecision)
-        return self.add_cb(MixedPrecision(amp_mode="bf16"))
-
-    def to_fp32(self) -> Learner:
-        """Back to full float32 precision (removes `MixedPrecision`)."""
-        from ._mixed_precision import MixedPrecision
-
-        return self.remove_cb(MixedPrecision)
-
     def __repr__(self) -> str:
         return f"Learner(model={type(self.model).__name__}, loss_func={self.loss_func!r}, cbs={self.cbs!r})"
-
-
-def _checkpoint_fit_phase(learn: Learner, resume_from: Any, freeze_epochs: int, epochs: int) -> int:
-    """Which `fine_tune` phase (0: frozen, 1: unfrozen) a checkpoint belongs to (0 when there is none)."""
-    from ._checkpoint import _resolve
-    from ._checkpoint_file import read_checkpoint
-
-    file = _resolve(learn, resume_from)
-    if file is None:
-        return 0
-    state = read_checkpoint(file)
-    if "fit_phase" in state:
-        return int(state["fit_phase"])
-    n_epoch = state["progress"]["n_epoch"]
-    if freeze_epochs == epochs:
-        raise ValueError(
-            f"fine_tune(resume_from={str(resume_from)!r}): the checkpoint does not record its phase "
-            f"and both phases have {epochs} epochs"
-        )
-    return 0 if n_epoch == freeze_epochs else 1
-
-
-def _model_device(model: nn.Module) -> torch.device:
-    for p in model.parameters():
-        return p.device
-    return torch.device("cpu")
-
-
-def _as_list(cbs: Any) -> list[Any]:
-    if cbs is None:
-        return []
-    if isinstance(cbs, (list, tuple)):
-        return list(cbs)
-    return [cbs]

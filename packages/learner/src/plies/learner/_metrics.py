@@ -58,7 +58,7 @@ def _learn_y(learn: Any) -> Any:
 def _detach(learn: Any, x: Any) -> Any:
     """Detach `x` to the CPU: through the learner's ``to_detach`` when it runs a loop (its DataLoader
     drops distributed padding), else typecore's `to_detach` (which gathers across processes too)."""
-    if learn is not None and callable(getattr(learn, "to_detach", None)) and hasattr(learn, "dl"):
+    if learn is not None and callable(getattr(learn, "to_detach", None)):
         return learn.to_detach(x)
     return to_detach(x)
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._callback import Callback, CancelFitException, CancelValidException
+from ._callback import Callback, CancelFitException, CancelValidException, validation_only
 
 __all__ = [
     "SchedLin",
@@ -124,7 +124,9 @@ class ParamScheduler(Callback):
         self.hps: dict[str, list[Any]] = {}
 
     def before_fit(self) -> None:
-        """Start recording the values set."""
+        """Start recording the values set (not for a validate/get_preds pass inside the fit)."""
+        if validation_only(self.learn):
+            return
         self.hps = {p: [] for p in self.scheds}
 
     def before_batch(self) -> None:
@@ -144,6 +146,8 @@ class ParamScheduler(Callback):
 
     def after_fit(self) -> None:
         """Hand the recorded values to the Recorder (for `plot_sched`)."""
+        if validation_only(self.learn):
+            return
         rec = self.learn.__dict__.get("recorder")
         if rec is not None:
             rec.hps = self.hps
@@ -175,6 +179,8 @@ class LRFinder(ParamScheduler):
         """Snapshot model and optimizer state (in memory)."""
         super().before_fit()
         learn = self.learn
+        if validation_only(learn):  # a validate/get_preds pass inside the search: keep the first snapshot
+            return
         self._model_state = copy.deepcopy(learn.model.state_dict())
         self._opt_state = copy.deepcopy(learn.opt.state_dict())
         self._hypers = [dict(h) for h in learn.opt.hypers]
@@ -198,12 +204,15 @@ class LRFinder(ParamScheduler):
             raise CancelFitException()
 
     def before_validate(self) -> None:
-        """No validation during the search."""
-        raise CancelValidException()
+        """No validation during the search (an explicit validate/get_preds inside it still runs)."""
+        if not validation_only(self.learn):
+            raise CancelValidException()
 
     def after_fit(self) -> None:
         """Restore the model, the optimizer state and the hyper-parameters exactly."""
         learn = self.learn
+        if validation_only(learn):
+            return
         learn.opt.zero_grad()
         learn.model.load_state_dict(self._model_state)
         learn.opt.load_state_dict(self._opt_state)

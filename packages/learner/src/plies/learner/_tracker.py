@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._callback import Callback, CancelFitException
+from ._distributed import distrib_barrier
 
 __all__ = ["TrackerCallback", "EarlyStoppingCallback", "SaveModelCallback", "ReduceLROnPlateau"]
 
@@ -145,8 +146,8 @@ class SaveModelCallback(TrackerCallback):
         self.last_saved: Any = None
 
     def _save(self, name: str) -> None:
-        if _is_rank0():
-            self.last_saved = self.learn.save(name, with_opt=self.with_opt)
+        # every rank calls it (the monitored values are gathered, so ranks agree): rank 0 writes, all wait
+        self.last_saved = self.learn.save(name, with_opt=self.with_opt)
 
     def after_epoch(self) -> None:
         """Save when the monitored value improved (or every epoch)."""
@@ -159,7 +160,10 @@ class SaveModelCallback(TrackerCallback):
             return
         super().after_epoch()
         if self.new_best:
-            print(f"Better model found at epoch {self.learn.epoch} with {self.monitor} value: {self.best}.")
+            if _is_rank0():
+                print(
+                    f"Better model found at epoch {self.learn.epoch} with {self.monitor} value: {self.best}."
+                )
             self._save(self.fname)
 
     def after_fit(self) -> None:
@@ -168,7 +172,9 @@ class SaveModelCallback(TrackerCallback):
             return
         if self.at_end:
             self._save(self.fname)
-        elif not self.every_epoch and self.learn._model_file(self.fname).exists():
+            return
+        distrib_barrier()  # under torch.distributed: rank 0 has finished writing before any rank reads
+        if not self.every_epoch and self.learn._model_file(self.fname).exists():
             self.learn.load(self.fname, with_opt=self.with_opt)
 
 

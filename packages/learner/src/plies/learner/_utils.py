@@ -106,3 +106,12 @@ def concat_batches(items: list[Any]) -> Any:
     if isinstance(first, dict):
         return {k: concat_batches([it[k] for it in items]) for k in first}
     return items
+
+
+def as_list(o: Any) -> list[Any]:
+    """`o` as a list: None is empty, a list or tuple is copied, anything else is wrapped."""
+    if o is None:
+        return []
+    if isinstance(o, (list, tuple)):
+        return list(o)
+    return [o]

@@ -1,0 +1,250 @@
+"""Part of `Learner`: validation and prediction passes (validate, get_preds, predict, tta, show_results),
+save / load of weights, export and the summary.
+
+`LearnerInferenceMixin` only makes sense mixed into `Learner` (which inherits it); it is split out
+to keep each module to one concept. Its methods are documented and called as ``Learner`` methods.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import Tensor, nn
+
+from ._callback import Callback
+from ._inference import (
+    GatherPredsCallback,
+    blend_tta,
+    decode_prediction,
+    finish_preds,
+    loss_not_reduced,
+    training_transforms,
+)
+from ._utils import as_list, detach_cpu
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["LearnerInferenceMixin"]
+
+
+class LearnerInferenceMixin:
+    """Part of `Learner`: validation and prediction passes, weights on disk, export and summary."""
+
+    if TYPE_CHECKING:  # provided by Learner
+        dls: Any
+        model: nn.Module
+        opt: Any
+        loss_func: Callable[..., Tensor]
+        path: Path
+        model_dir: Path
+        final_record: Any
+        epoch: int
+        n_epoch: int
+        _validation_only: bool
+
+        def create_opt(self) -> None: ...
+        def no_logging(self) -> contextlib.AbstractContextManager[Any]: ...
+        def added_cbs(self, cbs: Any) -> contextlib.AbstractContextManager[Any]: ...
+        def __call__(self, event_name: str) -> None: ...
+        def _do_epoch_validate(self, ds_idx: int = 1, dl: Any = None) -> None: ...
+
+    def to_detach(self, b: Any, cpu: bool = True, gather: bool = True) -> Any:
+        """Detach `b` (to the CPU when `cpu`); the DataLoader's own `to_detach` (distributed gather) wins."""
+        dl_detach = getattr(getattr(self, "dl", None), "to_detach", None)  # a bare subclass may have no `dl`
+        if dl_detach is not None:
+            return dl_detach(b, cpu, gather)
+        return detach_cpu(b, cpu)
+
+    _LOOP_STATE = (
+        "epoch",
+        "n_epoch",
+        "iter",
+        "n_iter",
+        "dl",
+        "xb",
+        "yb",
+        "pred",
+        "loss",
+        "loss_grad",
+        "training",
+        "pct_train",
+        "_skip_iters",
+        "_move_batches",
+        "_n_inp",
+    )
+
+    @contextlib.contextmanager
+    def validation_context(self, cbs: Callback | Sequence[Callback] | None = None) -> Iterator[Self]:
+        """Context manager for a validation-only pass (no logging, extra `cbs`, fit/epoch events around it).
+
+        The loop state is restored afterwards, so `validate` / `get_preds` also work inside a fit.
+        """
+        saved = {k: getattr(self, k) for k in self._LOOP_STATE}
+        old_flag = self._validation_only
+        self._validation_only = True
+        with self.no_logging(), self.added_cbs(cbs):
+            self.epoch, self.n_epoch = 0, 1
+            try:
+                self("before_fit")
+                self("before_epoch")
+                yield self
+                self("after_epoch")
+                self("after_fit")
+            finally:
+                self._validation_only = old_flag
+                for k, v in saved.items():
+                    setattr(self, k, v)
+
+    @contextlib.contextmanager
+    def loss_not_reduced(self) -> Iterator[Self]:
+        """Context manager: the loss function returns one value per item (``reduction='none'``)."""
+        with loss_not_reduced(self):
+            yield self
+
+    def validate(
+        self, ds_idx: int = 1, dl: Any = None, cbs: Callback | Sequence[Callback] | None = None
+    ) -> list[Any]:
+        """Validation loss and metrics on ``dls[ds_idx]`` (or `dl`)."""
+        with self.validation_context(cbs=cbs):
+            self._do_epoch_validate(ds_idx, dl)
+        return self.final_record
+
+    def _unshuffled(self, dl: Any) -> Any:
+        if hasattr(dl, "new") and (getattr(dl, "shuffle", False) or getattr(dl, "drop_last", False)):
+            return dl.new(shuffle=False, drop_last=False)
+        return dl
+
+    def get_preds(
+        self,
+        ds_idx: int = 1,
+        dl: Any = None,
+        with_input: bool = False,
+        with_decoded: bool = False,
+        with_loss: bool = False,
+        act: Callable[[Tensor], Tensor] | None = None,
+        reorder: bool = True,
+        cbs: Callback | Sequence[Callback] | None = None,
+    ) -> tuple[Any, ...]:
+        """Predictions and targets on ``dls[ds_idx]`` (or `dl`), in dataset order.
+
+        Returns ``(inputs?, preds, targets, decoded?, losses?)``: preds go through `act` (default: the
+        loss function's ``activation``), decoded through its ``decodes``; losses are per item.
+        """
+        if dl is None:
+            dl = self.dls[ds_idx]
+        if reorder:
+            dl = self._unshuffled(dl)
+        cb = GatherPredsCallback(with_input=with_input, with_loss=with_loss)
+        with contextlib.ExitStack() as stack:
+            if with_loss:
+                stack.enter_context(loss_not_reduced(self))
+            with self.validation_context(cbs=[cb, *as_list(cbs)]):
+                self._do_epoch_validate(dl=dl)
+            res = cb.all_tensors()
+        return finish_preds(self.loss_func, res, with_input, with_decoded, act)
+
+    def predict(self, item: Any, rm_type_tfms: Any = None, with_input: bool = False) -> tuple[Any, ...]:
+        """Predict one raw `item`: ``(decoded prediction, decoded tensor, activations)`` (+ input first)."""
+        dl = self.dls.test_dl([item], rm_type_tfms=rm_type_tfms)
+        inp, preds, _, dec_preds = self.get_preds(dl=dl, with_input=True, with_decoded=True)
+        return decode_prediction(self.dls, inp, preds, dec_preds, with_input)
+
+    def tta(
+        self,
+        ds_idx: int = 1,
+        dl: Any = None,
+        n: int = 4,
+        beta: float | None = 0.25,
+        use_max: bool = False,
+    ) -> tuple[Any, Any]:
+        """Test-time augmentation: average `n` predictions with the training transforms, blended with
+        the plain prediction by `beta` (or the max when `use_max`)."""
+        if dl is None:
+            dl = self.dls[ds_idx]
+        dl = self._unshuffled(dl)
+        with training_transforms(dl) as has_tfms:
+            if not has_tfms:
+                warnings.warn(
+                    "tta: the data has no training-time transforms to apply (its dataset has no "
+                    "split_idx); the augmented predictions equal the plain ones",
+                    stacklevel=2,
+                )
+            aug_preds = torch.stack([self.get_preds(dl=dl, reorder=False)[0] for _ in range(n)])
+        preds, targs = self.get_preds(dl=dl, reorder=False)[:2]
+        return blend_tta(aug_preds, preds, beta, use_max), targs
+
+    def show_results(
+        self, ds_idx: int = 1, dl: Any = None, max_n: int = 9, shuffle: bool = True, **kwargs: Any
+    ) -> Any:
+        """Show `max_n` items of one batch of ``dls[ds_idx]`` with their targets and decoded predictions.
+
+        Extra keywords go to the DataLoader's ``show_results`` (``show=False`` returns what would be shown).
+        """
+        if dl is None:
+            dl = self.dls[ds_idx].new(shuffle=shuffle) if shuffle else self.dls[ds_idx]
+        b = dl.one_batch()
+        _, _, decoded = self.get_preds(dl=[b], with_decoded=True, reorder=False)
+        return dl.show_results(b, decoded, max_n=max_n, **kwargs)
+
+    def _model_file(self, file: str | Path) -> Path:
+        file = Path(file)
+        if file.suffix != ".safetensors":
+            file = file.with_name(file.name + ".safetensors")
+        return file if file.is_absolute() else self.path / self.model_dir / file
+
+    def save(self, file: str | Path, with_opt: bool = True) -> Path:
+        """Save model weights (and optimizer state) to ``path/model_dir/file.safetensors`` (no pickle).
+
+        Under torch.distributed only rank 0 writes, and every rank waits until the file is complete
+        (so every rank must call it); all ranks return the file's path.
+        """
+        from ._checkpoint_file import write_checkpoint
+        from ._distributed import _rank, distrib_barrier
+
+        target = self._model_file(file)
+        if _rank() == 0:
+            state = {
+                "model": self.model.state_dict(),
+                "opt": self.opt.state_dict() if with_opt and self.opt is not None else None,
+            }
+            write_checkpoint(state, target)
+        distrib_barrier()
+        return target
+
+    def load(self, file: str | Path, device: Any = None, with_opt: bool = True, strict: bool = True) -> Self:
+        """Load what `save` wrote: weights (onto the model's device) and optimizer state (`with_opt`)."""
+        from ._checkpoint_file import read_checkpoint
+
+        state = read_checkpoint(self._model_file(file))
+        target = device if device is not None else _model_device(self.model)
+        model_sd = {k: v.to(target) if isinstance(v, Tensor) else v for k, v in state["model"].items()}
+        self.model.load_state_dict(model_sd, strict=strict)
+        if with_opt and state.get("opt") is not None:
+            if self.opt is None:
+                self.create_opt()
+            self.opt.load_state_dict(state["opt"])
+        return self
+
+    def export(self, fname: str | Path = "export.plies", pickle: bool = False) -> Path | None:
+        """Export model, data pipeline and config for inference (see `load_learner`); None off rank 0."""
+        from ._export import export_learner
+
+        return export_learner(self, fname, pickle=pickle)
+
+    def summary(self) -> str:
+        """Per-layer output shapes, parameter counts and trainability (a printable table)."""
+        from ._hooks import learner_summary
+
+        return learner_summary(self)
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    for p in model.parameters():
+        return p.device
+    return torch.device("cpu")
