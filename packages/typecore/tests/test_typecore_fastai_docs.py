@@ -616,6 +616,72 @@ def test_typedispatch_on_methods() -> None:
     assert a.f(1) == "int 1" and a.f("b") == "str b"
 
 
+def test_TypeDispatch_as_class_attribute_binds_instance() -> None:
+    def m_nin(self, x: (str, numbers.Integral)):  # type: ignore[no-untyped-def,valid-type]
+        return str(x) + "1"
+
+    def m_bll(self, x: bool):  # type: ignore[no-untyped-def]
+        self.foo = "a"
+
+    def m_num(self, x: numbers.Number):  # type: ignore[no-untyped-def]
+        return x * 2  # type: ignore[operator]
+
+    t = TypeDispatch([m_nin, m_num, m_bll])
+
+    class A:
+        f = t
+
+    a = A()
+    assert a.f(1) == "11"
+    assert a.f(1.0) == 2.0
+    assert a.f.inst is a
+    a.f(False)
+    assert a.foo == "a"  # type: ignore[attr-defined]
+    assert A.f is t  # `self` implementations read from the class stay unbound
+
+
+def test_TypeDispatch_as_class_attribute_binds_class_for_cls_functions() -> None:
+    def m_nin(cls, x: (str, numbers.Integral)):  # type: ignore[no-untyped-def,valid-type]
+        return str(x) + "1"
+
+    def m_bll(cls, x: bool):  # type: ignore[no-untyped-def]
+        cls.foo = "a"
+
+    def m_num(cls, x: numbers.Number):  # type: ignore[no-untyped-def]
+        return x * 2  # type: ignore[operator]
+
+    t = TypeDispatch([m_nin, m_num, m_bll])
+
+    class A:
+        f = t
+
+    assert A.f(1) == "11"
+    assert A.f(1.0) == 2.0
+    assert A.f.owner is A
+    A.f(False)
+    assert A.foo == "a"  # type: ignore[attr-defined]
+
+
+def test_typedispatch_methods_paper_example() -> None:
+    class A:
+        @typedispatch
+        def f_td_test(self, x: numbers.Integral, y):  # type: ignore[no-untyped-def]
+            return x + 1
+
+        @typedispatch
+        def f_td_test(self, x: int, y: float):  # type: ignore[no-untyped-def]  # noqa: F811
+            return x + y
+
+        @typedispatch
+        def f_td_test(self, x: int, y: int):  # type: ignore[no-untyped-def]  # noqa: F811
+            return x * y
+
+    a = A()
+    assert a.f_td_test(3, 2.0) == 5
+    assert a.f_td_test(3, 2) == 6
+    assert a.f_td_test(3, "a") == 4
+
+
 def test_retain_type_and_retain_types() -> None:
     class _T(tuple):
         pass

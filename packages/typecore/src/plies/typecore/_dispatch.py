@@ -52,8 +52,7 @@ def _annotations(f: Callable[..., Any]) -> tuple[list[str], dict[str, Any]]:
         sig = inspect.signature(f)
     except (TypeError, ValueError):  # some builtins have no signature: dispatch on object
         return [], {}
-    params = [p for p in sig.parameters.values()
-              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    params = [p for p in sig.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if params and params[0].name in _SKIPPED_FIRST:
         params = params[1:]
     annos = {p.name: p.annotation for p in params[:2] if p.annotation is not p.empty}
@@ -64,9 +63,11 @@ def _annotations(f: Callable[..., Any]) -> tuple[list[str], dict[str, Any]]:
         try:
             evaluated = inspect.get_annotations(f, eval_str=True)
         except NameError as e:
-            raise TypeError(f"typedispatch: cannot evaluate the annotations of {f.__qualname__} ({e}); "
-                            "string annotations (e.g. from `from __future__ import annotations`) "
-                            "must name classes visible in the function's module") from e
+            raise TypeError(
+                f"typedispatch: cannot evaluate the annotations of {f.__qualname__} ({e}); "
+                "string annotations (e.g. from `from __future__ import annotations`) "
+                "must name classes visible in the function's module"
+            ) from e
         annos = {k: evaluated[k] for k in annos}
     return [p.name for p in params[:2]], annos
 
@@ -130,8 +131,12 @@ class TypeDispatch:
     matches. `default=None` returns the first argument unchanged.
     """
 
-    def __init__(self, funcs: Callable[..., Any] | Iterable[Callable[..., Any]] = (),
-                 bases: Iterable[TypeDispatch] = (), default: Callable[..., Any] | None = None) -> None:
+    def __init__(
+        self,
+        funcs: Callable[..., Any] | Iterable[Callable[..., Any]] = (),
+        bases: Iterable[TypeDispatch] = (),
+        default: Callable[..., Any] | None = None,
+    ) -> None:
         self._impls: dict[tuple[type, type], Callable[..., Any]] = {}
         self._returns: dict[Callable[..., Any], type | None] = {}
         # resolved (implementation, return class): by first type (one argument), by first then second
@@ -141,6 +146,7 @@ class TypeDispatch:
         self.default = default
         self._dependents: weakref.WeakSet[TypeDispatch] = weakref.WeakSet()
         self._scope_codes: set[Any] = set()  # code objects of the `typedispatch` definitions added
+        self._binds_class: bool | None = None  # whether implementations take `cls` (computed lazily)
         for b in self.bases:
             if not isinstance(b, TypeDispatch):
                 raise TypeError(f"TypeDispatch: bases must be TypeDispatch objects, got {type(b).__name__}")
@@ -148,7 +154,7 @@ class TypeDispatch:
         self.__name__ = self.__qualname__ = "TypeDispatch"
         self.__module__ = __name__
         self.__doc__ = None
-        for f in ([funcs] if callable(funcs) else funcs):
+        for f in [funcs] if callable(funcs) else funcs:
             if f is not None:  # `TypeDispatch([f, None])`: None stands for "no function" (as fastai)
                 self.add(f)
 
@@ -182,6 +188,7 @@ class TypeDispatch:
     def _invalidate(self) -> None:
         self._cache1.clear()
         self._cache2.clear()
+        self._binds_class = None
         for d in list(self._dependents):
             d._invalidate()
 
@@ -267,10 +274,18 @@ class TypeDispatch:
         return self.default(x, *args, **kwargs)
 
     def __get__(self, inst: Any, owner: type | None = None) -> Any:
-        """Bind to an instance: it is passed as `self`, and dispatch uses the arguments after it."""
+        """Bind to an instance: it is passed as `self`, and dispatch uses the arguments after it.
+
+        Read from a class, it binds to the class when its implementations take `cls` as first
+        parameter (class-level dispatch, as fastcore); otherwise it is returned unbound.
+        """
         if inst is None:
-            return self
-        return _BoundDispatch(self, inst)
+            if owner is None:
+                return self
+            if self._binds_class is None:
+                self._binds_class = any(_first_param(f) == "cls" for _, f in self.signatures())
+            return _BoundDispatch(self, owner, owner) if self._binds_class else self
+        return _BoundDispatch(self, inst, owner)
 
     def __len__(self) -> int:
         return len(self._impls)
@@ -292,13 +307,23 @@ class TypeDispatch:
         return "\n".join(lines)
 
 
+def _first_param(f: Callable[..., Any]) -> str | None:
+    """The name of the first parameter of `f` (None when it has none or no signature)."""
+    try:
+        params = list(inspect.signature(f).parameters)
+    except (TypeError, ValueError):
+        return None
+    return params[0] if params else None
+
+
 class _BoundDispatch:
     """A `TypeDispatch` bound to an instance (what `obj.method` returns for a dispatched method)."""
 
-    __slots__ = ("dispatch", "inst")
+    __slots__ = ("dispatch", "inst", "owner")
 
-    def __init__(self, dispatch: TypeDispatch, inst: Any) -> None:
-        self.dispatch, self.inst = dispatch, inst
+    def __init__(self, dispatch: TypeDispatch, inst: Any, owner: type | None = None) -> None:
+        # `inst` is passed as first argument: the instance, or the class itself when bound to a class
+        self.dispatch, self.inst, self.owner = dispatch, inst, owner
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         td = self.dispatch
@@ -339,17 +364,22 @@ class _NoMatch:
         name = td.__qualname__
         found = ", ".join(type(a).__name__ for a in args[:2])
         known = "; ".join(f"({_type_name(a)}, {_type_name(b)})" for a, b in td._impls)
-        raise TypeError(f"{name}: no implementation for argument types ({found}); "
-                        f"registered: {known}. Add one with @{name.rsplit('.', 1)[-1]}.register")
+        raise TypeError(
+            f"{name}: no implementation for argument types ({found}); "
+            f"registered: {known}. Add one with @{name.rsplit('.', 1)[-1]}.register"
+        )
 
     def __repr__(self) -> str:
         return "raise TypeError"
 
 
-def _rebuild(impls: dict[tuple[type, type], Callable[..., Any]],
-             returns: dict[Callable[..., Any], type | None], bases: tuple[TypeDispatch, ...],
-             default: Callable[..., Any] | None,
-             names: tuple[str, str, str, str | None]) -> TypeDispatch:
+def _rebuild(
+    impls: dict[tuple[type, type], Callable[..., Any]],
+    returns: dict[Callable[..., Any], type | None],
+    bases: tuple[TypeDispatch, ...],
+    default: Callable[..., Any] | None,
+    names: tuple[str, str, str, str | None],
+) -> TypeDispatch:
     """Unpickle a `TypeDispatch` that is not reachable as a global."""
     td = TypeDispatch(bases=bases, default=default)
     td._impls, td._returns = dict(impls), dict(returns)
@@ -440,8 +470,9 @@ def retain_type(new: Any, old: Any = None, typ: type | None = None) -> Any:
         typ = type(old)
         if type(new) is typ or not issubclass(typ, type(new)):
             return new
-    elif isinstance(new, typ) or not (issubclass(typ, type(new)) or
-                                      (hasattr(new, "as_subclass") and hasattr(typ, "as_subclass"))):
+    elif isinstance(new, typ) or not (
+        issubclass(typ, type(new)) or (hasattr(new, "as_subclass") and hasattr(typ, "as_subclass"))
+    ):
         return new
     res = _cast(new, typ)
     meta = getattr(old, "__dict__", None)
