@@ -722,7 +722,10 @@ def test_TensorBase_metadata_through_ops() -> None:
     a = TensorBase(1, img_size=(128, 128))
     assert a.img_size == (128, 128)  # type: ignore[attr-defined]
     b = retain_type(torch.tensor(2), a)
-    assert type(b) is TensorBase
+    assert type(b) is TensorBase and b.img_size == (128, 128)
+    c = retain_type(torch.tensor(2), a, as_copy=True)
+    c.img_size = (1, 1)
+    assert a.img_size == (128, 128)  # type: ignore[attr-defined]
     assert torch.stack([a, a], 0).img_size == (128, 128)
     assert (a + 1).img_size == (128, 128)
     assert a.to(torch.float64).img_size == (128, 128)

@@ -455,12 +455,13 @@ def _cast(x: Any, typ: type) -> Any:
     return typ(x)
 
 
-def retain_type(new: Any, old: Any = None, typ: type | None = None) -> Any:
+def retain_type(new: Any, old: Any = None, typ: type | None = None, as_copy: bool = False) -> Any:
     """Cast `new` to the type of `old` (or to `typ`) when `type(new)` is a superclass of it.
 
     Metadata in `old.__dict__` that `new` lacks is copied over (e.g. a TensorBase's `img_size`).
     With an explicit `typ`, a tensor is also cast to a sibling tensor class. In any other case
-    `new` is returned unchanged.
+    `new` is returned unchanged. The metadata dict is always copied (shallowly), never shared, so
+    fastcore's `as_copy=True` is the behaviour whatever `as_copy` says (it is accepted for them).
     """
     if new is None:
         return None
