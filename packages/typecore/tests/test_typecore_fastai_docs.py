@@ -18,8 +18,11 @@ from plies.typecore import (
     TensorMultiCategory,
     TypeDispatch,
     add,
+    apply,
     camel2snake,
+    default_device,
     delegates,
+    find_bs,
     first,
     funcs_kwargs,
     gt,
@@ -37,6 +40,8 @@ from plies.typecore import (
     retain_types,
     setify,
     store_attr,
+    tensor,
+    to_detach,
     tuplify,
     typedispatch,
     uniqueify,
@@ -771,3 +776,21 @@ def test_TensorBase_ops_keep_type() -> None:
     assert issubclass(TensorMultiCategory, TensorCategory) and issubclass(TensorCategory, TensorBase)
     c = TensorCategory([1, 2])
     assert type(c + 1) is TensorCategory and (c + 1).tolist() == [2, 3]
+
+
+def test_torch_core_helpers() -> None:
+    x = torch.randn(4, 5)
+    assert find_bs(x) == 4 and find_bs((x, x)) == 4 and find_bs([x, x]) == 4
+    assert find_bs({"a": x, "b": x}) == 4
+    assert torch.equal(tensor(torch.tensor([1, 2, 3])), torch.tensor([1, 2, 3]))
+    assert torch.equal(tensor(np.array([1, 2, 3])), torch.tensor([1, 2, 3]))
+    assert torch.equal(tensor(1, 2, 3), torch.tensor([1, 2, 3]))
+    assert tensor(1.0).dtype is torch.float32 and tensor(np.array([1.0])).dtype is torch.float32
+    expected = torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else None
+    if expected is not None or not torch.backends.mps.is_available():
+        assert default_device(-1) == (expected or torch.device("cpu")) == default_device()
+    assert default_device(False) == torch.device("cpu")
+    b = apply(lambda o: o * 2, (x, [x, {"k": x}]))
+    assert torch.equal(b[1][1]["k"], x * 2) and isinstance(b, tuple) and isinstance(b[1], list)
+    d = to_detach((x.requires_grad_(),))
+    assert not d[0].requires_grad

@@ -45,11 +45,14 @@ def apply(func: Callable[..., Any], x: Any, *args: Any, **kwargs: Any) -> Any:
     return res if x is None else retain_type(res, x)
 
 
-def default_device(use: bool | None = None) -> torch.device:
+def default_device(use: bool | int | None = None) -> torch.device:
     """The device to use: CUDA (or Apple MPS) when available and `use` is not False, else the CPU.
 
-    `use=True` asks for an accelerator and warns when none is available.
+    `use=True` asks for an accelerator and warns when none is available; `use=-1` (fastai's
+    default) means the same as None.
     """
+    if use == -1 and not isinstance(use, bool):
+        use = None
     if use is False:
         return torch.device("cpu")
     if torch.cuda.is_available():
