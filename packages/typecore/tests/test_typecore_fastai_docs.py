@@ -687,6 +687,28 @@ def test_typedispatch_methods_paper_example() -> None:
     assert a.f_td_test(3, "a") == 4
 
 
+def test_typedispatch_with_classmethod_and_staticmethod() -> None:
+    class A:
+        @typedispatch
+        def f_td_test(self, x: numbers.Integral, y):  # type: ignore[no-untyped-def]
+            return x + 1
+
+        @typedispatch  # type: ignore[misc]
+        @classmethod
+        def f_td_test(cls, x: int, y: float):  # type: ignore[no-untyped-def]  # noqa: F811
+            return (cls.__name__, x + y)
+
+        @typedispatch  # type: ignore[misc]
+        @staticmethod
+        def f_td_test(x: int, y: int):  # type: ignore[no-untyped-def]  # noqa: F811
+            return x * y
+
+    assert A.f_td_test(3, 2) == 6
+    assert A.f_td_test(3, 2.0) == ("A", 5.0)
+    assert A().f_td_test(3, "2.0") == 4
+    assert A().f_td_test(3, 2.0) == ("A", 5.0) and A().f_td_test(3, 2) == 6
+
+
 def test_retain_type_and_retain_types() -> None:
     class _T(tuple):
         pass

@@ -167,13 +167,14 @@ class TypeDispatch:
             for g in f.implementations():
                 self.add(g)
             return f
-        if not callable(f):
+        func = _unwrap(f)
+        if not callable(func):
             raise TypeError(f"TypeDispatch.add: expected a function, got {type(f).__name__} {f!r}")
         if not self._impls and self.__name__ == "TypeDispatch":
             for attr in ("__name__", "__qualname__", "__module__", "__doc__"):
-                if hasattr(f, attr):
-                    setattr(self, attr, getattr(f, attr))
-        keys, ret = _dispatch_types(f)
+                if hasattr(func, attr):
+                    setattr(self, attr, getattr(func, attr))
+        keys, ret = _dispatch_types(func)
         for key in keys:
             self._impls[key] = f
         self._returns = {g: self._returns.get(g, ret) for g in self._impls.values()}
@@ -307,8 +308,16 @@ class TypeDispatch:
         return "\n".join(lines)
 
 
+def _unwrap(f: Any) -> Any:
+    """The function inside a `staticmethod` or `classmethod`; anything else as is."""
+    return f.__func__ if isinstance(f, (staticmethod, classmethod)) else f
+
+
 def _first_param(f: Callable[..., Any]) -> str | None:
-    """The name of the first parameter of `f` (None when it has none or no signature)."""
+    """The name of the first parameter of `f` (None when it has none or no signature); "cls" for a
+    classmethod and None for a staticmethod."""
+    if isinstance(f, (staticmethod, classmethod)):
+        return "cls" if isinstance(f, classmethod) else None
     try:
         params = list(inspect.signature(f).parameters)
     except (TypeError, ValueError):
@@ -331,6 +340,11 @@ class _BoundDispatch:
             raise TypeError(f"{td.__qualname__}: dispatch needs at least one positional argument")
         f = td.resolve(type(args[0]), type(args[1]) if len(args) > 1 else object)[0]
         if f is not None:
+            if isinstance(f, staticmethod):
+                return f.__func__(*args, **kwargs)
+            if isinstance(f, classmethod):
+                owner = self.owner if self.owner is not None else type(self.inst)
+                return f.__func__(owner, *args, **kwargs)
             return f(self.inst, *args, **kwargs)
         if td.default is None:
             return args[0]
@@ -410,6 +424,7 @@ def _existing_in_scope(f: Callable[..., Any]) -> TypeDispatch | None:
     this very definition (same code object) — then the scope is running again (a class defined
     anew, a function called again) and gets a new dispatcher. No frame is inspected.
     """
+    f = _unwrap(f)
     qualname = f.__qualname__
     if "." not in qualname:
         found = getattr(f, "__globals__", {}).get(f.__name__)
@@ -426,15 +441,17 @@ def typedispatch(f: Callable[..., Any]) -> TypeDispatch:
     A second `@typedispatch def f(...)` in the same module, class body or function body adds an
     implementation (at module level: to the TypeDispatch bound to `f` there, even an imported
     one); `@f.register` adds from anywhere. Calling with argument types no implementation
-    accepts raises TypeError.
+    accepts raises TypeError. In a class body, implementations may be instance methods,
+    `@classmethod`s or `@staticmethod`s (put `@typedispatch` above them); each is called as such.
     """
-    td = _existing_in_scope(f)
+    func = _unwrap(f)
+    td = _existing_in_scope(func)
     if td is None:
         td = TypeDispatch(default=_NoMatch())
-        if "." in f.__qualname__:
-            _SCOPED[f.__module__, f.__qualname__] = td
+        if "." in func.__qualname__:
+            _SCOPED[func.__module__, func.__qualname__] = td
     td.add(f)
-    td._scope_codes.add(getattr(f, "__code__", None))
+    td._scope_codes.add(getattr(func, "__code__", None))
     return td
 
 
