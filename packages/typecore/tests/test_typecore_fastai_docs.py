@@ -5,6 +5,7 @@ import inspect
 import numbers
 import operator
 import pickle
+import typing
 from types import SimpleNamespace
 
 import numpy as np
@@ -575,7 +576,7 @@ def test_typedispatch_no_match_raises_typeerror() -> None:
 
 
 def test_TypeDispatch_docs_example() -> None:
-    def f_col(x: list | tuple | str) -> object:
+    def f_col(x: typing.Collection) -> object:  # type: ignore[type-arg]
         return x
 
     def f_nin(x: numbers.Integral) -> int:
@@ -590,7 +591,7 @@ def test_TypeDispatch_docs_example() -> None:
     def f_num(x: numbers.Number) -> object:
         return x
 
-    t = TypeDispatch([f_nin, f_ni2, f_num, f_bll])
+    t = TypeDispatch([f_nin, f_ni2, f_num, f_bll, None])
     t.add(f_ni2)  # adding the same function twice works
     assert t[int] is f_ni2
     assert t[np.int32] is f_nin
@@ -619,6 +620,25 @@ def test_typedispatch_on_methods() -> None:
 
     a = A()
     assert a.f(1) == "int 1" and a.f("b") == "str b"
+
+
+def test_TypeDispatch_two_arguments_and_bases() -> None:
+    def f_nin(x: numbers.Integral, y: str) -> str:
+        return "int-str"
+
+    def f_num(x: numbers.Number, y) -> str:  # type: ignore[no-untyped-def]
+        return "number-any"
+
+    t = TypeDispatch([f_nin, f_num])
+    assert t[int, str] is f_nin and t[int, float] is f_num and t[float, str] is f_num
+    assert t(1, "a") == "int-str" and t(1.5, "a") == "number-any"
+
+    def f_str(x: str) -> str:
+        return "str"
+
+    t2 = TypeDispatch(f_str, bases=t)  # one base, or a list of them
+    assert t2("a") == "str" and t2(1, "a") == "int-str"
+    assert TypeDispatch(f_str, bases=[t, None])(2.0, 1) == "number-any"
 
 
 def test_TypeDispatch_as_class_attribute_binds_instance() -> None:

@@ -134,7 +134,7 @@ class TypeDispatch:
     def __init__(
         self,
         funcs: Callable[..., Any] | Iterable[Callable[..., Any]] = (),
-        bases: Iterable[TypeDispatch] = (),
+        bases: TypeDispatch | Iterable[TypeDispatch | None] = (),
         default: Callable[..., Any] | None = None,
     ) -> None:
         self._impls: dict[tuple[type, type], Callable[..., Any]] = {}
@@ -142,7 +142,10 @@ class TypeDispatch:
         # resolved (implementation, return class): by first type (one argument), by first then second
         self._cache1: dict[type, tuple[Callable[..., Any] | None, type | None]] = {}
         self._cache2: dict[type, dict[type, tuple[Callable[..., Any] | None, type | None]]] = {}
-        self.bases: tuple[TypeDispatch, ...] = tuple(bases)
+        # one TypeDispatch or several (None entries skipped), as fastcore accepts
+        self.bases: tuple[TypeDispatch, ...] = (
+            (bases,) if isinstance(bases, TypeDispatch) else tuple(b for b in bases if b is not None)
+        )
         self.default = default
         self._dependents: weakref.WeakSet[TypeDispatch] = weakref.WeakSet()
         self._scope_codes: set[Any] = set()  # code objects of the `typedispatch` definitions added
