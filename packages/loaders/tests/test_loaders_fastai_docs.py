@@ -327,6 +327,9 @@ def test_tfmddl_with_function_after_item_and_show_batch(capsys):
     assert x.tolist() == [0, -1, -2, -3]
     tdl.show_batch()
     assert capsys.readouterr().out == "0\n1\n2\n3\n"
+    tdl.show_batch(unique=True)
+    assert capsys.readouterr().out == "0\n0\n0\n0\n"
+    assert tdl.one_batch().tolist() == [0, -1, -2, -3]  # get_idxs is back
     tdl = TfmdDL(start, after_item=lambda x: (x, x * 2), bs=4)
     x, y = tdl.one_batch()
     assert x.tolist() == [0, 1, 2, 3] and y.tolist() == [0, 2, 4, 6]

@@ -147,18 +147,38 @@ class TfmdDL(DataLoader):
         return _detuplify(b[:n_inp]), _detuplify(b[n_inp:]), its
 
     def show_batch(
-        self, b: Any = None, max_n: int = 9, ctxs: Any = None, show: bool = True, **kwargs: Any
+        self,
+        b: Any = None,
+        max_n: int = 9,
+        ctxs: Any = None,
+        show: bool = True,
+        unique: bool = False,
+        **kwargs: Any,
     ) -> Any:
         """Show `max_n` samples of batch `b` (one drawn when None) with the `show_batch` for its types.
 
-        With `show=False` return the decoded `(x, y, samples)` instead.
+        `unique=True` draws a batch of the first item repeated (to see what random transforms do
+        to one item). With `show=False` return the decoded `(x, y, samples)` instead.
         """
         if b is None:
-            b = self.one_batch()
+            b = self.one_batch() if not unique else self._unique_batch()
         x, y, its = self._pre_show_batch(b, max_n=max_n)
         if not show:
             return x, y, its
         return show_batch(x, y, its, ctxs=ctxs, max_n=max_n, **kwargs)
+
+    def _unique_batch(self) -> Any:
+        """One batch made of item 0 repeated (get_idxs replaced for the call)."""
+        had = "get_idxs" in self.__dict__
+        old = self.__dict__.get("get_idxs")
+        self.get_idxs = lambda: [0] * (self.n or 1)  # type: ignore[method-assign]
+        try:
+            return self.one_batch()
+        finally:
+            if had:
+                self.get_idxs = old  # type: ignore[method-assign,assignment]
+            else:
+                del self.get_idxs
 
     def show_results(
         self, b: Any, out: Any, max_n: int = 9, ctxs: Any = None, show: bool = True, **kwargs: Any
