@@ -541,6 +541,18 @@ def test_datasets_setup_on_training_subset_only(capsys):
     assert capsys.readouterr().out == "dog\n"
 
 
+def test_tfmdlists_infer_skips_the_steps_an_input_has_passed():
+    fns = ["dog_0.jpg", "cat_0.jpg", "cat_2.jpg", "cat_1.jpg", "dog_1.jpg"]
+    tl = TfmdLists(fns, [_lbl_titled, Cat(), mult])
+    assert tl.types == [str, TitledStr, int, int]
+    assert tl.infer_idx("dog_45.jpg") == 0 and tl.infer("dog_45.jpg") == 2
+    assert tl.infer_idx(4) == 2 and tl.infer(4) == 8
+    with pytest.raises(TypeError):
+        tl.infer_idx(2.0)
+    with pytest.raises(TypeError):
+        tl.infer(2.0)
+
+
 def test_datasets_indexing_by_list_and_mask():
     inp = [0, 1, 2, 3, 4]
     dsets = Datasets(inp, tfms=[None])
