@@ -17,6 +17,10 @@ from plies.learner import (
     SchedPoly,
     combine_scheds,
     combined_cos,
+    minimum,
+    slide,
+    steep,
+    valley,
 )
 from plies.loaders import DataLoader, DataLoaders
 from plies.optim import SGD
@@ -107,7 +111,7 @@ def test_lr_find_restores_model_and_optimizer_exactly_and_suggests():
         k: {n: v.clone() if torch.is_tensor(v) else v for n, v in s.items()}
         for k, s in opt_before["state"].items()
     }
-    res = learn.lr_find(num_it=30, show_plot=False)
+    res = learn.lr_find(num_it=30, show_plot=False, suggest_funcs=(minimum, steep, valley))
     after = learn.model.state_dict()
     assert all(torch.equal(model_before[k], after[k]) for k in model_before)  # incl. BatchNorm running stats
     opt_after = learn.opt.state_dict()
@@ -146,3 +150,20 @@ def test_lr_find_plot_and_sched_plot():
     axs = learn.recorder.plot_sched()
     assert [a.get_ylabel() for a in axs[0]] == ["lr", "mom"]
     assert learn.recorder.plot_loss(skip_start=0).get_ylabel() == "loss"
+
+
+def test_lr_find_default_suggests_valley_and_slide_is_available():
+    learn = make_learner()
+    res = learn.lr_find(num_it=40, show_plot=False)
+    assert type(res).__name__ == "SuggestedLRs" and res._fields == ("valley",)
+    both = learn.lr_find(num_it=40, show_plot=False, suggest_funcs=(valley, slide))
+    assert both._fields == ("valley", "slide") and 1e-7 <= both.slide <= 10
+
+
+def test_slide_on_a_known_curve():
+    lrs = torch.logspace(-7, 1, 100, dtype=torch.float64)
+    losses = torch.cat([torch.full((60,), 2.0), torch.linspace(2.0, 0.5, 30), torch.linspace(0.5, 5.0, 10)])
+    lr, (lr_again, loss) = slide(lrs, losses.double(), 100)
+    # walking left from the diverging end, the gradient settles where the descent is steady
+    assert lr == lr_again and lrs[60] <= lr <= lrs[89]
+    assert 0.5 <= loss <= 2.0

@@ -90,6 +90,7 @@ from ._schedule import (
     combine_scheds,
     combined_cos,
     minimum,
+    slide,
     steep,
     valley,
 )
@@ -152,6 +153,7 @@ __all__ = [
     "minimum",
     "steep",
     "valley",
+    "slide",
     # training callbacks (_mixed_precision, _callbacks_train, _tracker, _logging)
     "MixedPrecision",
     "GradientAccumulation",

@@ -21,8 +21,6 @@ from ._schedule import (
     SchedCos,
     combine_scheds,
     combined_cos,
-    minimum,
-    steep,
     suggest_lrs,
     valley,
 )
@@ -209,10 +207,11 @@ class LearnerScheduleMixin:
         num_it: int = 100,
         stop_div: bool = True,
         show_plot: bool = True,
-        suggest_funcs: Sequence[Callable[..., Any]] = (minimum, steep, valley),
+        suggest_funcs: Sequence[Callable[..., Any]] = (valley,),
     ) -> Any:
         """Mock-train with an exponentially growing lr over `num_it` batches, restore the model and the
-        optimizer, and return the suggested learning rates as a named tuple (one field per function)."""
+        optimizer, and return the suggested learning rates as a named tuple (one field per function:
+        ``SuggestedLRs(valley=...)`` by default, as fastai; also `minimum`, `steep`, `slide`)."""
         n_epoch = num_it // len(self.dls.train) + 1
         cb = LRFinder(start_lr=start_lr, end_lr=end_lr, num_it=num_it, stop_div=stop_div)
         if self.opt is None:

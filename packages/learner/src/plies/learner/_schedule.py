@@ -32,6 +32,7 @@ __all__ = [
     "minimum",
     "steep",
     "valley",
+    "slide",
 ]
 
 Schedule = Callable[[float], Any]
@@ -252,6 +253,25 @@ def valley(lrs: Tensor, losses: Tensor, num_it: int) -> tuple[float, tuple[float
     sections = (max_end - max_start) / 3
     idx = min(max_start + int(sections) + int(sections / 2), n - 1)
     return float(lrs[idx]), (float(lrs[idx]), float(losses[idx]))
+
+
+def slide(
+    lrs: Tensor, losses: Tensor, num_it: int, lr_diff: int = 15, thresh: float = 0.005, adjust_value: float = 1.0
+) -> tuple[float, tuple[float, float]]:
+    """Suggestion by the interval slide rule: walking left from the end, the learning rate where the loss
+    gradient over `lr_diff` points first changes by no more than `thresh`, times `adjust_value`."""
+    grads = np.gradient(losses.numpy()) if len(losses) > 1 else np.zeros(len(losses))
+    n = len(losses)
+    r_idx = -1
+    l_idx = r_idx - lr_diff
+    local_min_lr = float(lrs[max(l_idx, -n)])
+    while l_idx >= -n and abs(grads[r_idx] - grads[l_idx]) > thresh:
+        local_min_lr = float(lrs[l_idx])
+        r_idx -= 1
+        l_idx -= 1
+    lr = local_min_lr * adjust_value
+    loss = float(np.interp(np.log10(lr), np.log10(lrs.numpy()), losses.numpy()))
+    return lr, (lr, loss)
 
 
 def suggest_lrs(
