@@ -167,7 +167,7 @@ def test_torchrun_with_gradient_accumulation_lr_find_and_save_best(tmp_path):
         assert torch.equal(w0[k], w1[k]), f"{k} differs between ranks"
     assert h0["lr_find"] == h1["lr_find"] and h0["lr_find_restored"] and h1["lr_find_restored"]
     assert [p.name for p in files_under(tmp_path / "ddp")] == ["model.safetensors"]
-    best = load_file(tmp_path / "ddp" / "models" / "model.safetensors")  # learn.save's file: plain safetensors
+    best = load_file(tmp_path / "ddp" / "models" / "model.safetensors")  # plain safetensors
     for k in w0:  # both ranks ended on the best weights (reloaded from that file)
         assert torch.equal(best[f"/model/{k}"], w0[k]), k
     # 4 micro-batches of 8 per rank and step == 4 micro-batches of 16 in one process

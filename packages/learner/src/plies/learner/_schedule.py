@@ -256,7 +256,12 @@ def valley(lrs: Tensor, losses: Tensor, num_it: int) -> tuple[float, tuple[float
 
 
 def slide(
-    lrs: Tensor, losses: Tensor, num_it: int, lr_diff: int = 15, thresh: float = 0.005, adjust_value: float = 1.0
+    lrs: Tensor,
+    losses: Tensor,
+    num_it: int,
+    lr_diff: int = 15,
+    thresh: float = 0.005,
+    adjust_value: float = 1.0,
 ) -> tuple[float, tuple[float, float]]:
     """Suggestion by the interval slide rule: walking left from the end, the learning rate where the loss
     gradient over `lr_diff` points first changes by no more than `thresh`, times `adjust_value`."""
