@@ -757,6 +757,15 @@ def test_file_splitter(tmp_path):
     fname = tmp_path / "valid.txt"
     fname.write_text("\n".join(fnames[i].name for i in [1, 3, 4]))
     assert FileSplitter(fname)(fnames) == ([0, 2, 5, 6, 7], [1, 3, 4])
+    fname.write_text("my file 1.png\n")  # one name a line (names may hold spaces)
+    assert FileSplitter(fname)(["a/my file 1.png", "a/file.png"]) == ([1], [0])
+
+
+def test_random_splitter_matches_fastais_global_seed_permutation():
+    torch.manual_seed(42)  # fastai's RandomSplitter seeds torch's global RNG, then calls randperm
+    perm = torch.randperm(30).tolist()
+    trn, val = RandomSplitter(seed=42)(list(range(30)))
+    assert list(val) == perm[:6] and list(trn) == perm[6:]
 
 
 def test_col_splitter():

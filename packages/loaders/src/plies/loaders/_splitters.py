@@ -158,7 +158,7 @@ def GrandparentSplitter(
 
 def FileSplitter(fname: str | Path) -> Splitter:
     """Split file paths: those whose names are listed (one per line) in `fname` go to validation."""
-    names = set(Path(fname).read_text().split())
+    names = {line.strip() for line in Path(fname).read_text().splitlines() if line.strip()}
 
     def _inner(items: Sequence[Any]) -> tuple[L, L]:
         _require_items("FileSplitter", items)
