@@ -285,6 +285,14 @@ def test_get_idxs_and_shuffle_fn_replaced_and_prebatched():
     assert DataLoader(letters).prebatched and not DataLoader(letters, bs=4).prebatched
 
 
+def test_no_dataset_n_and_create_item_and_new():
+    assert L(DataLoader(n=5, create_item=lambda s: s * 2)) == [0, 2, 4, 6, 8]
+    assert [b.tolist() for b in DataLoader(n=5, create_item=lambda s: s * 2, bs=2)] == [[0, 2], [4, 6], [8]]
+    dl = DataLoader(list(range(10)), bs=4)
+    dl8 = dl.new(bs=8)
+    assert len(dl8) == 2 and dl8.one_batch().tolist() == list(range(8)) and dl.bs == 4
+
+
 def test_unknown_keyword_is_an_error():
     with pytest.raises(TypeError, match="shufle"):
         DataLoader(letters, shufle=True)
