@@ -1,12 +1,25 @@
 """plies.layers: Building blocks, XResNet, DynamicUnet and losses."""
 
 from .__about__ import __version__
-from ._activations import Mish, MishJit, MishJitAutoFn, SigmoidRange, Swish, mish, sigmoid_range, swish
+from ._activations import (
+    Mish,
+    MishJit,
+    MishJitAutoFn,
+    SigmoidRange,
+    Swish,
+    mish,
+    sigmoid,
+    sigmoid_,
+    sigmoid_range,
+    swish,
+    vleaky_relu,
+)
 from ._blocks import (
     Cat,
     Embedding,
     MergeLayer,
     PixelShuffle_ICNR,
+    PooledSelfAttention2d,
     ProdLayer,
     ResBlock,
     SEBlock,
@@ -30,6 +43,10 @@ from ._conv import (
     LinBnDrop,
     MaxPool,
     NormType,
+    PoolFlatten,
+    PoolType,
+    SimpleCNN,
+    adaptive_pool,
 )
 from ._hooks import (
     Hook,
@@ -69,7 +86,23 @@ from ._losses import (
     MSELossFlat,
     NoneReduce,
 )
-from ._module import Flatten, Identity, Lambda, Module, PartialLambda, ResizeBatch, ToTensorBase, View
+from ._module import (
+    Debugger,
+    Flatten,
+    Identity,
+    Lambda,
+    Module,
+    ParameterModule,
+    PartialLambda,
+    ResizeBatch,
+    ToTensorBase,
+    View,
+    children_and_parameters,
+    has_children,
+    module,
+    sequential,
+)
+from ._time_distributed import TimeDistributed
 from ._unet import DynamicUnet, ResizeToOrig, UnetBlock
 from ._xresnet import (
     XRESNETS,
@@ -111,8 +144,15 @@ __all__ = [
     "__version__",
     # modules and small layers
     "Module",
+    "module",
     "Lambda",
     "PartialLambda",
+    "sequential",
+    "Debugger",
+    "ParameterModule",
+    "children_and_parameters",
+    "has_children",
+    "TimeDistributed",
     "Flatten",
     "View",
     "ResizeBatch",
@@ -137,6 +177,9 @@ __all__ = [
     "MishJitAutoFn",
     "swish",
     "Swish",
+    "sigmoid",
+    "sigmoid_",
+    "vleaky_relu",
     "sigmoid_range",
     "SigmoidRange",
     # conv / norm / pool
@@ -151,6 +194,10 @@ __all__ = [
     "AvgPool",
     "AdaptiveConcatPool1d",
     "AdaptiveConcatPool2d",
+    "PoolType",
+    "adaptive_pool",
+    "PoolFlatten",
+    "SimpleCNN",
     # blocks
     "SequentialEx",
     "MergeLayer",
@@ -162,6 +209,7 @@ __all__ = [
     "SeparableBlock",
     "SimpleSelfAttention",
     "SelfAttention",
+    "PooledSelfAttention2d",
     "PixelShuffle_ICNR",
     "Embedding",
     "Cat",

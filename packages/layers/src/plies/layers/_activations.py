@@ -8,7 +8,19 @@ from torch import nn
 
 from ._module import Module
 
-__all__ = ["mish", "Mish", "MishJit", "MishJitAutoFn", "swish", "Swish", "sigmoid_range", "SigmoidRange"]
+__all__ = [
+    "mish",
+    "Mish",
+    "MishJit",
+    "MishJitAutoFn",
+    "swish",
+    "Swish",
+    "sigmoid",
+    "sigmoid_",
+    "vleaky_relu",
+    "sigmoid_range",
+    "SigmoidRange",
+]
 
 
 def mish(x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
@@ -52,6 +64,21 @@ def swish(x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
 
 
 Swish = nn.SiLU
+
+
+def sigmoid(input: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
+    """`torch.sigmoid`, clamped to (`eps`, 1 - `eps`) so that a log of it stays finite."""
+    return input.sigmoid().clamp(eps, 1 - eps)
+
+
+def sigmoid_(input: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
+    """In-place `sigmoid` (clamped to (`eps`, 1 - `eps`)); returns `input`."""
+    return input.sigmoid_().clamp_(eps, 1 - eps)
+
+
+def vleaky_relu(input: torch.Tensor, inplace: bool = True) -> torch.Tensor:
+    """`F.leaky_relu` with a 0.3 negative slope ("very leaky"); in place by default."""
+    return F.leaky_relu(input, negative_slope=0.3, inplace=inplace)
 
 
 def sigmoid_range(x: torch.Tensor, low: float, high: float) -> torch.Tensor:

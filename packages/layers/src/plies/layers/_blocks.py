@@ -27,6 +27,7 @@ __all__ = [
     "SeparableBlock",
     "SimpleSelfAttention",
     "SelfAttention",
+    "PooledSelfAttention2d",
     "PixelShuffle_ICNR",
     "Embedding",
     "Cat",
@@ -44,7 +45,10 @@ class SequentialEx(Module):
         for layer in self.layers:
             res.orig = x  # type: ignore[attr-defined]
             new = layer(res)
-            res.orig = None  # type: ignore[attr-defined]  # drop the reference so the input can be freed
+            # drop the references so the input can be freed (and typed tensors do not carry it along)
+            res.orig = None  # type: ignore[attr-defined]
+            if isinstance(new, torch.Tensor):
+                new.orig = None  # type: ignore[attr-defined]
             res = new
         return res
 
@@ -162,6 +166,40 @@ class SelfAttention(Module):
         beta = F.softmax(torch.bmm(f.transpose(1, 2), g), dim=1)
         o = self.gamma * torch.bmm(h, beta) + x
         return o.view(*size).contiguous()
+
+
+class PooledSelfAttention2d(Module):
+    """Self-attention (BigGAN style) whose keys and values are max-pooled 2x2, gated by `gamma` (starts at 0).
+
+    Needs even spatial sizes; the value path has `n_channels // 2` channels, projected back by `out`.
+    """
+
+    def __init__(self, n_channels: int) -> None:
+        if n_channels < 8:
+            raise ValueError(f"PooledSelfAttention2d: n_channels must be at least 8, got {n_channels}")
+        self.n_channels = n_channels
+        self.query, self.key, self.value = [
+            self._conv(n_channels, c) for c in (n_channels // 8, n_channels // 8, n_channels // 2)
+        ]
+        self.out = self._conv(n_channels // 2, n_channels)
+        self.gamma = nn.Parameter(torch.tensor([0.0]))
+
+    @staticmethod
+    def _conv(n_in: int, n_out: int) -> ConvLayer:
+        return ConvLayer(n_in, n_out, ks=1, norm_type=NormType.Spectral, act_cls=None, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[2] % 2 or x.shape[3] % 2:
+            raise ValueError(
+                f"PooledSelfAttention2d: spatial sizes must be even (2x2 pooling), got {tuple(x.shape[2:])}"
+            )
+        n_ftrs, c = x.shape[2] * x.shape[3], self.n_channels
+        f = self.query(x).view(-1, c // 8, n_ftrs)
+        g = F.max_pool2d(self.key(x), [2, 2]).view(-1, c // 8, n_ftrs // 4)
+        h = F.max_pool2d(self.value(x), [2, 2]).view(-1, c // 2, n_ftrs // 4)
+        beta = F.softmax(torch.bmm(f.transpose(1, 2), g), -1)
+        o = self.out(torch.bmm(h, beta.transpose(1, 2)).view(-1, c // 2, x.shape[2], x.shape[3]))
+        return self.gamma * o + x
 
 
 class _ShortcutAvgPool3d(nn.AvgPool3d):

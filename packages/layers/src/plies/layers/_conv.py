@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
 from typing import Any
 
@@ -10,7 +11,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm, weight_norm
 
 from ._init import init_linear
-from ._module import Module, _PlainSlices
+from ._module import Flatten, Module, _PlainSlices
 
 __all__ = [
     "NormType",
@@ -24,6 +25,10 @@ __all__ = [
     "AvgPool",
     "AdaptiveConcatPool1d",
     "AdaptiveConcatPool2d",
+    "PoolType",
+    "adaptive_pool",
+    "PoolFlatten",
+    "SimpleCNN",
 ]
 
 NormType = Enum("NormType", "Batch BatchZero Weight Spectral Instance InstanceZero")
@@ -199,3 +204,64 @@ class AdaptiveConcatPool2d(Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([self.mp(x), self.ap(x)], 1)
+
+
+class PoolType:
+    """The kinds of adaptive pooling `adaptive_pool` and `PoolFlatten` build: 'Avg', 'Max', 'Cat'."""
+
+    Avg, Max, Cat = "Avg", "Max", "Cat"
+
+
+def adaptive_pool(pool_type: str) -> type[nn.Module]:
+    """The adaptive 2d pooling class for `pool_type` ('Avg', 'Max' or 'Cat' for AdaptiveConcatPool2d)."""
+    pools: dict[str, type[nn.Module]] = {
+        PoolType.Avg: nn.AdaptiveAvgPool2d,
+        PoolType.Max: nn.AdaptiveMaxPool2d,
+        PoolType.Cat: AdaptiveConcatPool2d,
+    }
+    if pool_type not in pools:
+        raise ValueError(f"adaptive_pool: pool_type must be 'Avg', 'Max' or 'Cat', got {pool_type!r}")
+    return pools[pool_type]
+
+
+class PoolFlatten(_PlainSlices):
+    """Adaptive pooling to 1x1 (`pool_type` 'Avg', 'Max' or 'Cat') followed by `Flatten`."""
+
+    def __init__(self, pool_type: str = PoolType.Avg) -> None:
+        super().__init__(adaptive_pool(pool_type)(1), Flatten())
+
+
+class SimpleCNN(_PlainSlices):
+    """A plain CNN: one `ConvLayer` per pair of consecutive `filters`, then `PoolFlatten`.
+
+    `kernel_szs` and `strides` default to 3 and 2 for every conv; `bn` puts BatchNorm in all but the
+    last conv.
+    """
+
+    def __init__(
+        self,
+        filters: Sequence[int],
+        kernel_szs: Sequence[int] | None = None,
+        strides: Sequence[int] | None = None,
+        bn: bool = True,
+    ) -> None:
+        nl = len(filters) - 1
+        if nl < 1:
+            raise ValueError(f"SimpleCNN: filters needs at least 2 sizes, got {list(filters)}")
+        kernel_szs = [3] * nl if kernel_szs is None else list(kernel_szs)
+        strides = [2] * nl if strides is None else list(strides)
+        for name, values in (("kernel_szs", kernel_szs), ("strides", strides)):
+            if len(values) != nl:
+                raise ValueError(f"SimpleCNN: expected {nl} {name} (one per conv), got {len(values)}")
+        layers: list[nn.Module] = [
+            ConvLayer(
+                filters[i],
+                filters[i + 1],
+                kernel_szs[i],
+                stride=strides[i],
+                norm_type=NormType.Batch if bn and i < nl - 1 else None,
+            )
+            for i in range(nl)
+        ]
+        layers.append(PoolFlatten())
+        super().__init__(*layers)

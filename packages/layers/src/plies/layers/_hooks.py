@@ -9,6 +9,8 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from ._module import children_and_parameters, has_children
+
 __all__ = [
     "Hook",
     "Hooks",
@@ -130,13 +132,14 @@ def hook_outputs(
 
 
 def flatten_model(m: nn.Module) -> list[nn.Module]:
-    """The leaf modules of `m`, in order."""
-    children = list(m.children())
-    if not children or parametrize.is_parametrized(
-        m
-    ):  # a weight-normed conv is a leaf, not its parametrization
+    """The leaf modules of `m`, in order; a parameter held directly by a non-leaf module (the `gamma` of an
+    attention layer) appears as a `ParameterModule` after that module's children.
+
+    A weight-normed (parametrized) conv is one leaf.
+    """
+    if not has_children(m) or parametrize.is_parametrized(m):
         return [m]
-    return [leaf for c in children for leaf in flatten_model(c)]
+    return [leaf for c in children_and_parameters(m) for leaf in flatten_model(c)]
 
 
 def in_channels(m: nn.Module) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -9,7 +11,22 @@ import torch
 from plies.typecore import TensorBase
 from torch import nn
 
-__all__ = ["Module", "Lambda", "PartialLambda", "Flatten", "View", "ResizeBatch", "Identity", "ToTensorBase"]
+__all__ = [
+    "Module",
+    "module",
+    "Lambda",
+    "PartialLambda",
+    "sequential",
+    "Flatten",
+    "View",
+    "ResizeBatch",
+    "Identity",
+    "ToTensorBase",
+    "Debugger",
+    "ParameterModule",
+    "children_and_parameters",
+    "has_children",
+]
 
 
 class _ModuleMeta(type):
@@ -131,3 +148,90 @@ class ToTensorBase(Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.as_subclass(self.tensor_cls)
+
+
+def module(*flds: str, **defaults: Any) -> Callable[[Callable[..., Any]], type[nn.Module]]:
+    """Decorator: make an `nn.Module` class whose `forward` is the decorated function.
+
+    `flds` name the constructor's required arguments and `defaults` its optional ones; each is stored
+    as an attribute (`@module('low', 'high') def Clamp(self, x): return x.clamp(self.low, self.high)`).
+    """
+    names = [*flds, *defaults]
+    params = [inspect.Parameter(o, inspect.Parameter.POSITIONAL_OR_KEYWORD) for o in flds] + [
+        inspect.Parameter(k, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=v) for k, v in defaults.items()
+    ]
+    signature = inspect.Signature(params)
+
+    def make(f: Callable[..., Any]) -> type[nn.Module]:
+        def __init__(self: nn.Module, *args: Any, **kwargs: Any) -> None:
+            try:
+                bound = signature.bind(*args, **kwargs)
+            except TypeError as e:
+                raise TypeError(f"{f.__name__}: {e}") from None
+            bound.apply_defaults()
+            for k, v in bound.arguments.items():
+                setattr(self, k, v)
+
+        def __repr__(self: nn.Module) -> str:
+            args = ", ".join(f"{k}={getattr(self, k)!r}" for k in names)
+            return f"{f.__name__}({args})"
+
+        cls = type(f.__name__, (Module,), {"__init__": __init__, "forward": f, "__repr__": __repr__})
+        cls.__qualname__, cls.__doc__, cls.__module__ = f.__qualname__, f.__doc__, f.__module__
+        cls.__signature__ = signature  # type: ignore[attr-defined]
+        return cls
+
+    return make
+
+
+def sequential(*args: Any) -> nn.Sequential:
+    """An `nn.Sequential` of `args`, wrapping each plain function in a `Lambda`.
+
+    A single OrderedDict of named layers is passed to `nn.Sequential` as is.
+    """
+    if len(args) == 1 and isinstance(args[0], OrderedDict):
+        return nn.Sequential(args[0])
+    layers = []
+    for i, o in enumerate(args):
+        if isinstance(o, nn.Module):
+            layers.append(o)
+        elif callable(o):
+            layers.append(Lambda(o))
+        else:
+            raise TypeError(
+                f"sequential: item {i} must be an nn.Module or a function, got {type(o).__name__}"
+            )
+    return nn.Sequential(*layers)
+
+
+class Debugger(Module):
+    """A layer that opens the debugger (`breakpoint()`) in `forward`, then returns its input unchanged."""
+
+    def forward(self, x: Any) -> Any:
+        breakpoint()  # noqa: T100  # the point of this layer
+        return x
+
+
+class ParameterModule(Module):
+    """Hold a lone parameter `p` (as `val`) so it shows up as a layer; `forward` returns its input."""
+
+    def __init__(self, p: nn.Parameter) -> None:
+        self.val = p
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+
+def children_and_parameters(m: nn.Module) -> list[nn.Module]:
+    """The children of `m`, then its own parameters that no child holds, each in a `ParameterModule`."""
+    children = list(m.children())
+    held = {id(p) for c in children for p in c.parameters()}
+    for p in m.parameters():
+        if id(p) not in held:
+            children.append(ParameterModule(p))
+    return children
+
+
+def has_children(m: nn.Module) -> bool:
+    """Whether `m` has child modules."""
+    return next(m.children(), None) is not None
