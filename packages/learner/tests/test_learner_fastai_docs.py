@@ -494,3 +494,28 @@ def test_export_of_tensor_data_warns_and_keeps_the_model(tmp_path):
     x = torch.randn(8, 1)
     preds, targs = learn2.get_preds(dl=TfmdDL(TensorDataset(x, 2 * x), bs=4))
     assert torch.allclose(preds, learn.model(x).detach(), atol=1e-6)
+
+
+def test_tracker_callbacks_stay_idle_during_lr_find_and_nested_validate(tmp_path):
+    learn = synth_learner(path=tmp_path, lr=1e-7)
+    early = EarlyStoppingCallback(monitor="valid_loss", min_delta=0.1, patience=2)
+    learn.add_cbs([early, SaveModelCallback(), ReduceLROnPlateau(patience=1)])
+    with learn.no_bar():
+        learn.lr_find(end_lr=1e-2, num_it=25, stop_div=False, show_plot=False)  # 3 epochs of 10 batches
+    assert len(learn.recorder.lrs) == 25 and not (tmp_path / "models").exists()
+
+    class ValidateEachEpoch(Callback):
+        order = 70  # after the tracker callbacks
+
+        busy = False
+
+        def after_epoch(self):
+            if not self.busy:  # validate's own pass also has an after_epoch
+                self.busy = True
+                self.learn.validate()
+                self.busy = False
+
+    with learn.no_bar():
+        learn.fit(5, lr=1e-7, cbs=ValidateEachEpoch())
+    assert len(learn.recorder.values) == 3  # the nested validations did not reset the wait counter
+    assert (tmp_path / "models" / "model.safetensors").exists()

@@ -6,8 +6,9 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from ._callback import Callback, CancelFitException
+from ._callback import Callback, CancelFitException, validation_only
 from ._distributed import distrib_barrier
+from ._schedule import LRFinder
 
 __all__ = ["TrackerCallback", "EarlyStoppingCallback", "SaveModelCallback", "ReduceLROnPlateau"]
 
@@ -43,12 +44,16 @@ class TrackerCallback(Callback):
         self.best: float | None = None
         self.new_best = False
 
+    def _idle(self) -> bool:
+        """True in a validate/get_preds pass (maybe inside a fit) and during `lr_find`'s mock training."""
+        return validation_only(self.learn) or any(isinstance(cb, LRFinder) for cb in self.learn.cbs)
+
     def _initial_best(self) -> float:
         return float("inf") if self.comp(0, 1) else -float("inf")
 
     def before_fit(self) -> None:
         """Find the monitored column; reset the best value (when `reset_on_fit`)."""
-        if self.learn._validation_only:  # a validate/get_preds pass, possibly inside a fit
+        if self._idle():
             return
         if self.reset_on_fit or self.best is None:
             self.best = self._initial_best()
@@ -64,7 +69,7 @@ class TrackerCallback(Callback):
 
     def after_epoch(self) -> None:
         """Compare the epoch's value with the best so far; set `new_best`."""
-        if self.learn._validation_only:
+        if self._idle():
             return
         value = self.learn.recorder.values[-1][self.idx]
         best = self._initial_best() if self.best is None else self.best
@@ -97,14 +102,15 @@ class EarlyStoppingCallback(TrackerCallback):
         self.wait = 0
 
     def before_fit(self) -> None:
-        """Reset the wait counter."""
-        self.wait = 0
+        """Reset the wait counter (not in a validate/get_preds pass or during `lr_find`)."""
+        if not self._idle():
+            self.wait = 0
         super().before_fit()
 
     def after_epoch(self) -> None:
         """Count epochs without improvement; raise `CancelFitException` after `patience` of them."""
         super().after_epoch()
-        if self.learn._validation_only:
+        if self._idle():
             return
         if self.new_best:
             self.wait = 0
@@ -151,7 +157,7 @@ class SaveModelCallback(TrackerCallback):
 
     def after_epoch(self) -> None:
         """Save when the monitored value improved (or every epoch)."""
-        if self.learn._validation_only:
+        if self._idle():
             return
         if self.every_epoch:
             every = 1 if self.every_epoch is True else int(self.every_epoch)
@@ -168,7 +174,7 @@ class SaveModelCallback(TrackerCallback):
 
     def after_fit(self) -> None:
         """Save at the end (`at_end`) or load the best model back."""
-        if self.learn._validation_only:
+        if self._idle():
             return
         if self.at_end:
             self._save(self.fname)
@@ -196,14 +202,15 @@ class ReduceLROnPlateau(TrackerCallback):
         self.wait = 0
 
     def before_fit(self) -> None:
-        """Reset the wait counter."""
-        self.wait = 0
+        """Reset the wait counter (not in a validate/get_preds pass or during `lr_find`)."""
+        if not self._idle():
+            self.wait = 0
         super().before_fit()
 
     def after_epoch(self) -> None:
         """Reduce the learning rate of every group after `patience` epochs without improvement."""
         super().after_epoch()
-        if self.learn._validation_only:
+        if self._idle():
             return
         if self.new_best:
             self.wait = 0
