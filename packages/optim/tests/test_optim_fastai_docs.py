@@ -6,6 +6,7 @@ computed by hand, hypers as dicts, the OptimWrapper name mapping) so a fastai us
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -464,6 +465,8 @@ def test_optimwrapper_built_optimizer_hp_map_and_convert_groups() -> None:
     torch_groups = [{"params": [a], "lr": 0.5}, {"params": [b]}]
     raw = OptimWrapper(torch_groups, torch.optim.SGD, convert_groups=False, lr=0.1)
     assert [h["lr"] for h in raw.hypers] == [0.5, 0.1]
+    partial_adamw = OptimWrapper([a], functools.partial(torch.optim.AdamW, betas=(0.8, 0.9)), lr=0.1)
+    assert (partial_adamw.hypers[0]["mom"], partial_adamw.hypers[0]["sqr_mom"]) == (0.8, 0.9)
     grouped = OptimWrapper([[a], [b]], torch.optim.SGD, lr=0.1)
     assert len(grouped.param_lists) == 2
     grouped.freeze()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections import defaultdict
 from collections.abc import Callable, Mapping, MutableMapping
@@ -140,12 +141,14 @@ class OptimWrapper(HyperMixin):
                 raise TypeError("OptimWrapper: with a built torch optimizer pass params=None and no keywords")
             self.opt = opt
         else:
-            if not isinstance(opt, type) or not issubclass(opt, torch.optim.Optimizer):
+            cls = opt.func if isinstance(opt, functools.partial) else opt
+            if not isinstance(cls, type) or not issubclass(cls, torch.optim.Optimizer):
                 raise TypeError(
-                    f"OptimWrapper: opt must be a torch.optim.Optimizer class or instance, got {opt!r}"
+                    "OptimWrapper: opt must be a torch.optim.Optimizer class or instance (or a "
+                    f"functools.partial of such a class), got {opt!r}"
                 )
             if params is None:
-                raise ValueError(f"OptimWrapper: params is None; {opt.__name__} needs parameters")
+                raise ValueError(f"OptimWrapper: params is None; {cls.__name__} needs parameters")
             groups = _as_groups(params) if convert_groups else params
             self.opt = opt(groups, **_torch_kwargs(opt, kwargs))
         # a plain dict copy: the instance stays picklable and deep-copyable
