@@ -519,3 +519,24 @@ def test_tracker_callbacks_stay_idle_during_lr_find_and_nested_validate(tmp_path
         learn.fit(5, lr=1e-7, cbs=ValidateEachEpoch())
     assert len(learn.recorder.values) == 3  # the nested validations did not reset the wait counter
     assert (tmp_path / "models" / "model.safetensors").exists()
+
+
+def test_tracker_comp_given_as_numpy_ufuncs():
+    import numpy as np
+
+    learn = synth_learner(n_trn=2, metrics=nn.functional.mse_loss)
+    cb = EarlyStoppingCallback(monitor="mse_loss", comp=np.less, min_delta=0.1, patience=2)
+    with learn.no_bar():
+        learn.fit(n_epoch=200, lr=1e-7, cbs=cb)
+    assert len(learn.recorder.values) == 3  # the 0.1 margin applies downwards, as with the default comp
+    save = SaveModelCallback(monitor="valid_loss", comp=np.greater)  # a user's explicit choice is kept
+    assert save.comp is np.greater and save.min_delta == 0.0
+
+
+def test_show_training_loop_lists_events_and_callbacks(capsys):
+    learn = synth_learner()
+    text = learn.show_training_loop()
+    assert capsys.readouterr().out == text + "\n"
+    lines = text.splitlines()
+    assert lines[0] == "   - before_fit            : [TrainEvalCallback, Recorder, ProgressCallback]"
+    assert any(ln.startswith("   - after_batch") and "TrainEvalCallback, Recorder" in ln for ln in lines)

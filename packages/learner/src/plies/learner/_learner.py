@@ -285,6 +285,17 @@ class Learner(LearnerScheduleMixin, LearnerInferenceMixin):
         with self.removed_cbs([c for c in self.cbs if isinstance(c, ProgressCallback)]):
             yield self
 
+    def show_training_loop(self) -> str:
+        """Print (and return) each event of a fit in order with the callbacks that run at it."""
+        lines = []
+        for name in _EVENTS:
+            cbs = [type(cb).__name__ for cb in self.cbs if cb.run and getattr(cb, name, None) is not None]
+            if cbs:
+                lines.append(f"   - {name:<22}: [{', '.join(cbs)}]")
+        text = "\n".join(lines)
+        print(text)
+        return text
+
     def __call__(self, event_name: str | Iterable[str]) -> None:
         """Run the callbacks' methods for one event (or a list of events)."""
         if isinstance(event_name, str):

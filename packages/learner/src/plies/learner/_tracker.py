@@ -6,6 +6,8 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ._callback import Callback, CancelFitException, validation_only
 from ._distributed import distrib_barrier
 from ._schedule import LRFinder
@@ -38,7 +40,7 @@ class TrackerCallback(Callback):
     ) -> None:
         if comp is None:
             comp = operator.lt if ("loss" in monitor or "error" in monitor) else operator.gt
-        if comp in (operator.lt, operator.le):
+        if comp in (operator.lt, operator.le, np.less, np.less_equal):  # lower is better: improve by -delta
             min_delta = -abs(min_delta)
         self.monitor, self.comp, self.min_delta, self.reset_on_fit = monitor, comp, min_delta, reset_on_fit
         self.best: float | None = None
