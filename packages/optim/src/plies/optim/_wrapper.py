@@ -58,7 +58,7 @@ def _targets(group: dict[str, Any], hp_map: Mapping[str, str]) -> dict[str, str]
     return found
 
 
-def _torch_kwargs(opt: type, kwargs: dict[str, Any]) -> dict[str, Any]:
+def _torch_kwargs(opt: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
     """Translate plies hyper names (mom, sqr_mom, wd) in `kwargs` to the names `opt` takes."""
     sig = inspect.signature(opt).parameters
     out = {k: v for k, v in kwargs.items() if k not in ("mom", "sqr_mom", "wd")}
