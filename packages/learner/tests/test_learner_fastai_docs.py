@@ -346,6 +346,10 @@ def test_show_graph_callback_draws_the_losses():
     assert [ln.get_label() for ln in lines] == ["train", "valid"]
     assert list(lines[0].get_ydata()) == pytest.approx(learn.recorder.losses)
     plt.close("all")
+    with learn.no_bar():
+        learn.lr_find(num_it=10, show_plot=False)
+        learn.validate()
+    assert plt.get_fignums() == []  # nothing drawn for the LR finder's mock training or a validation
 
 
 def test_summary_and_show_results(tmp_path):

@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ._callback import Callback, noop_logger
+from ._callback import Callback, noop_logger, validation_only
+from ._schedule import LRFinder
 
 __all__ = ["ProgressCallback", "ShowGraphCallback"]
 
@@ -127,7 +128,10 @@ class ShowGraphCallback(Callback):
     run_valid = False
 
     def after_epoch(self) -> None:
-        """Plot the losses recorded so far."""
-        rec = self.learn.__dict__.get("recorder")
+        """Plot the losses recorded so far (not for a validate/get_preds pass or during `lr_find`)."""
+        learn = self.learn
+        if validation_only(learn) or any(isinstance(cb, LRFinder) for cb in learn.cbs):
+            return
+        rec = learn.__dict__.get("recorder")
         if rec is not None and rec.losses:
             rec.plot_loss(skip_start=0)
