@@ -619,9 +619,7 @@ def test_datasets_transforms_on_all_or_one_subset():
     assert list(dsets.train) == [(1,), (2,)]
     dsrc1 = pickle.loads(pickle.dumps(dsets))
     assert list(dsrc1.train) == list(dsets.train) and list(dsrc1.valid) == list(dsets.valid)
-    # fastai's example passes `noop`; plies.typecore's `noop` (return annotation `Any`) fails inside a
-    # Transform at the time of writing (typecore retain_type bug, reported), so an identity lambda here
-    dsets = Datasets(range(5), [ValidTimes2(), lambda o: o], splits=[[1, 2], [0, 3, 4]])
+    dsets = Datasets(range(5), [ValidTimes2(), noop], splits=[[1, 2], [0, 3, 4]])
     assert list(dsets.train) == [(1, 1), (2, 2)] and list(dsets.valid) == [(0, 0), (6, 3), (8, 4)]
 
 

@@ -356,3 +356,19 @@ def test_displayed_transform_without_super_init_like_fastai_categorize() -> None
     t.setup(["b", "a", "b"])
     assert t.vocab == ["a", "b"] and t("b") == 1 and t.decode(0) == "a"
     assert t.name == "Categorize -- {'vocab': None, 'sort': True}"  # the constructor's arguments
+
+
+def test_noop_and_any_annotated_functions_are_transforms():
+    # `-> Any` promises no type: the result is kept as the function returns it (fastai uses noop).
+    from typing import Any
+
+    from plies.typecore import TensorBase, noop
+
+    def as_float(x) -> Any:
+        return float(x)
+
+    assert Transform(noop)(1) == 1
+    assert Pipeline([noop])((1, "a")) == (1, "a")
+    assert Transform(as_float)(3) == 3.0 and type(Transform(as_float)(3)) is float
+    t = TensorBase([1, 2])
+    assert type(Transform(noop)(t)) is TensorBase

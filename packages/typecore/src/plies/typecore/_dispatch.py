@@ -80,6 +80,8 @@ def _dispatch_types(f: Callable[..., Any]) -> tuple[list[tuple[type, type]], typ
     ret = annos.get("return")
     if "return" in annos and ret is None:  # `-> None`: Transform keeps the result as it is
         ret = type(None)
+    if ret is typing.Any:  # a class since Python 3.11, but it promises nothing to cast to
+        ret = None
     return [(a, b) for a in firsts[0] for b in firsts[1]], ret if isinstance(ret, type) else None
 
 
