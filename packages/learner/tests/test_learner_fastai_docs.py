@@ -28,6 +28,10 @@ from plies.learner import (
     accuracy,
     error_rate,
     load_learner,
+    minimum,
+    slide,
+    steep,
+    valley,
 )
 from plies.loaders import Categorize, DataLoaders, Datasets, TfmdDL
 from plies.optim import SGD
@@ -171,12 +175,12 @@ def test_lr_find_returns_suggested_lrs_and_restores_the_model():
     before = [p.detach().clone() for p in learn.model.parameters()]
     with learn.no_bar():
         res = learn.lr_find(show_plot=False)
-    assert type(res).__name__ == "SuggestedLRs" and res._fields == ("minimum", "steep", "valley")
-    assert 1e-7 < res.valley < 10 and res.valley == res[2]
+    assert type(res).__name__ == "SuggestedLRs" and res._fields == ("valley",)  # fastai's default
+    assert 1e-7 < res.valley < 10 and res.valley == res[0]
     assert all(torch.equal(a, b) for a, b in zip(before, learn.model.parameters(), strict=True))
     assert len(learn.recorder.lrs) <= 100 and learn.recorder.lrs[0] == pytest.approx(1e-7, rel=0.2)
-    (valley,) = learn.lr_find(suggest_funcs=[__import__("plies.learner").learner.valley], show_plot=False)
-    assert valley > 0
+    res = learn.lr_find(suggest_funcs=(minimum, steep, valley, slide), show_plot=False)
+    assert res._fields == ("minimum", "steep", "valley", "slide") and all(1e-7 <= v <= 10 for v in res)
 
 
 def test_freeze_fine_tune_and_param_lists():
@@ -544,3 +548,41 @@ def test_show_training_loop_lists_events_and_callbacks(capsys):
     lines = text.splitlines()
     assert lines[0] == "   - before_fit            : [TrainEvalCallback, Recorder, ProgressCallback]"
     assert any(ln.startswith("   - after_batch") and "TrainEvalCallback, Recorder" in ln for ln in lines)
+
+
+def test_get_preds_inside_a_callback_with_inner_true():
+    class PredsAfterEpoch(Callback):
+        order = 70
+
+        def after_epoch(self):
+            if self.learn.training is False and not hasattr(self, "preds"):
+                self.preds = self.learn.get_preds(inner=True)[0]
+
+    cb = PredsAfterEpoch()
+    learn = synth_learner()
+    with learn.no_bar():
+        learn.fit(1, cbs=cb)
+    assert cb.preds.shape == (32, 1)
+    assert torch.allclose(cb.preds, learn.get_preds()[0])  # the same model: the fit had ended its epoch
+    assert len(learn.recorder.values) == 1
+
+
+def test_validate_mid_epoch_puts_the_model_back_in_training_mode():
+    class ValidateMidEpoch(Callback):
+        order = 70
+
+        def after_batch(self):
+            if self.training and self.iter == 2:
+                self.valid = self.learn.validate()
+                self.mode_after = self.learn.model.training
+
+        def before_batch(self):
+            if self.training and self.iter == 3:
+                self.mode_next_batch = self.learn.model.training
+
+    cb = ValidateMidEpoch()
+    learn = synth_learner(model=nn.Sequential(nn.Linear(1, 4), nn.Dropout(0.2), nn.Linear(4, 1)))
+    with learn.no_bar():
+        learn.fit(1, cbs=cb)
+    assert len(cb.valid) == 1 and cb.mode_after is True and cb.mode_next_batch is True
+    assert len(learn.recorder.values) == 1 and len(learn.recorder.values[0]) == 2

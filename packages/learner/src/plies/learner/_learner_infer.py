@@ -44,6 +44,7 @@ class LearnerInferenceMixin:
         path: Path
         model_dir: Path
         final_record: Any
+        cbs: Any
         epoch: int
         n_epoch: int
         _validation_only: bool
@@ -80,26 +81,43 @@ class LearnerInferenceMixin:
     )
 
     @contextlib.contextmanager
-    def validation_context(self, cbs: Callback | Sequence[Callback] | None = None) -> Iterator[Self]:
+    def validation_context(
+        self, cbs: Callback | Sequence[Callback] | None = None, inner: bool = False
+    ) -> Iterator[Self]:
         """Context manager for a validation-only pass (no logging, extra `cbs`, fit/epoch events around it).
 
-        The loop state is restored afterwards, so `validate` / `get_preds` also work inside a fit.
+        The loop state and the model's train/eval mode are restored afterwards, so `validate` /
+        `get_preds` also work inside a fit. With `inner` (fastai's flag for a pass made from a callback)
+        the callbacks see no fit/epoch events, only the validation phase (the Recorder still opens and
+        closes the pass's own log line): a callback may then call it from any event.
         """
         saved = {k: getattr(self, k) for k in self._LOOP_STATE}
+        model_training = self.model.training
         old_flag = self._validation_only
         self._validation_only = True
+        rec = self.__dict__.get("recorder")
+
+        def fire(name: str) -> None:
+            if not inner:
+                self(name)
+                return
+            f = getattr(rec, name, None) if rec is not None and rec in self.cbs else None
+            if f is not None:
+                f()
+
         with self.no_logging(), self.added_cbs(cbs):
             self.epoch, self.n_epoch = 0, 1
             try:
-                self("before_fit")
-                self("before_epoch")
+                fire("before_fit")
+                fire("before_epoch")
                 yield self
-                self("after_epoch")
-                self("after_fit")
+                fire("after_epoch")
+                fire("after_fit")
             finally:
                 self._validation_only = old_flag
                 for k, v in saved.items():
                     setattr(self, k, v)
+                self.model.train(model_training)
 
     @contextlib.contextmanager
     def loss_not_reduced(self) -> Iterator[Self]:
@@ -128,6 +146,7 @@ class LearnerInferenceMixin:
         with_decoded: bool = False,
         with_loss: bool = False,
         act: Callable[[Tensor], Tensor] | None = None,
+        inner: bool = False,
         reorder: bool = True,
         cbs: Callback | Sequence[Callback] | None = None,
     ) -> tuple[Any, ...]:
@@ -135,6 +154,8 @@ class LearnerInferenceMixin:
 
         Returns ``(inputs?, preds, targets, decoded?, losses?)``: preds go through `act` (default: the
         loss function's ``activation``), decoded through its ``decodes``; losses are per item.
+        Inside a running fit the loop state is restored after the pass and callbacks skip their per-fit
+        bookkeeping; `inner=True` (as fastai, for a call from a callback) also skips the fit/epoch events.
         """
         if dl is None:
             dl = self.dls[ds_idx]
@@ -144,7 +165,7 @@ class LearnerInferenceMixin:
         with contextlib.ExitStack() as stack:
             if with_loss:
                 stack.enter_context(loss_not_reduced(self))
-            with self.validation_context(cbs=[cb, *as_list(cbs)]):
+            with self.validation_context(cbs=[cb, *as_list(cbs)], inner=inner):
                 self._do_epoch_validate(dl=dl)
             res = cb.all_tensors()
         return finish_preds(self.loss_func, res, with_input, with_decoded, act)
