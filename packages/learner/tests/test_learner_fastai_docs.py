@@ -586,3 +586,16 @@ def test_validate_mid_epoch_puts_the_model_back_in_training_mode():
         learn.fit(1, cbs=cb)
     assert len(cb.valid) == 1 and cb.mode_after is True and cb.mode_next_batch is True
     assert len(learn.recorder.values) == 1 and len(learn.recorder.values[0]) == 2
+
+
+def test_learn_x_and_y_are_the_batch_input_and_target():
+    seen = []
+
+    class Peek(Callback):
+        def after_pred(self):
+            seen.append((self.x is self.learn.xb[0], self.y is self.learn.yb[0], tuple(self.x.shape)))
+
+    learn = synth_learner(n_trn=1, n_val=1, cbs=Peek())
+    with learn.no_bar():
+        learn.fit(1)
+    assert seen == [(True, True, (16, 1)), (True, True, (16, 1))]  # one training, one validation batch

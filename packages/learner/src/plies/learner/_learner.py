@@ -157,6 +157,16 @@ class Learner(LearnerScheduleMixin, LearnerInferenceMixin):
         else:
             self._smooth_loss = value
 
+    @property
+    def x(self) -> Any:
+        """The current batch's input: ``xb[0]`` when there is one input, else the tuple ``xb``."""
+        return self.xb[0] if len(self.xb) == 1 else self.xb
+
+    @property
+    def y(self) -> Any:
+        """The current batch's target: ``yb[0]`` when there is one target, else the tuple ``yb``."""
+        return self.yb[0] if len(self.yb) == 1 else self.yb
+
     def create_opt(self) -> None:
         """Build the optimizer from `opt_func(splitter(model), lr=lr)` and flag norm/bias parameters."""
         opt_func = self.opt_func
