@@ -62,6 +62,7 @@ from plies.layers import (
     children_and_parameters,
     create_body,
     create_head,
+    default_init_for,
     dummy_eval,
     flatten_model,
     has_children,
@@ -69,6 +70,7 @@ from plies.layers import (
     hook_outputs,
     icnr_init,
     in_channels,
+    init_linear,
     model_sizes,
     module,
     num_features_model,
@@ -82,6 +84,7 @@ from plies.layers import (
     xresnet50,
     xresnext50,
 )
+from plies.layers import mish as mish_fn
 from plies.typecore import TensorBase
 from torch import nn, tensor
 
@@ -222,6 +225,22 @@ def test_conv_layer_structure_padding_and_bias() -> None:
     assert len(mods) == 3 and isinstance(mods[2], nn.LeakyReLU) and mods[2].negative_slope == 0.1
     mods = list(ConvLayer(16, 32, bn_1st=False).children())
     assert isinstance(mods[1], nn.ReLU) and isinstance(mods[2], nn.BatchNorm2d)
+
+
+def test_default_init_follows_the_activation() -> None:
+    kaiming, xavier = nn.init.kaiming_uniform_, nn.init.xavier_uniform_
+    for act in (nn.ReLU, nn.ReLU(), F.relu, F.leaky_relu, nn.LeakyReLU, nn.SiLU, mish_fn, vleaky_relu):
+        assert default_init_for(act) is kaiming, act
+    for act in (nn.Sigmoid, nn.Tanh(), torch.sigmoid, F.tanh, sigmoid, sigmoid_):
+        assert default_init_for(act) is xavier, act
+    assert default_init_for(nn.GELU) is None  # nothing registered: PyTorch's default init stays
+    torch.manual_seed(0)
+    conv = nn.Conv2d(64, 64, 3)
+    init_linear(conv, nn.Sigmoid(), bias_std=0)
+    bound = (6 / (64 * 9 + 64 * 9)) ** 0.5  # xavier-uniform bound: sqrt(6 / (fan_in + fan_out))
+    top = float(conv.weight.detach().abs().max())
+    assert 0.9 * bound < top <= bound
+    assert torch.equal(conv.bias, torch.zeros(64))
 
 
 def test_pooling_constructors() -> None:

@@ -81,6 +81,17 @@ def vleaky_relu(input: torch.Tensor, inplace: bool = True) -> torch.Tensor:
     return F.leaky_relu(input, negative_slope=0.3, inplace=inplace)
 
 
+for _f, _init in (
+    (sigmoid, nn.init.xavier_uniform_),
+    (sigmoid_, nn.init.xavier_uniform_),
+    (mish, nn.init.kaiming_uniform_),
+    (swish, nn.init.kaiming_uniform_),
+    (vleaky_relu, nn.init.kaiming_uniform_),
+):
+    _f.__default_init__ = _init  # type: ignore[union-attr]  # read by default_init_for
+del _f, _init
+
+
 def sigmoid_range(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
     """Sigmoid of `x` scaled to the open interval (`low`, `high`)."""
     return torch.sigmoid(x) * (high - low) + low

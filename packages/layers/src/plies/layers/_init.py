@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
 
@@ -43,6 +44,17 @@ _DEFAULT_INITS: dict[type, InitFunc] = {
     nn.LeakyReLU: nn.init.kaiming_uniform_,
     nn.Mish: nn.init.kaiming_uniform_,
     nn.SiLU: nn.init.kaiming_uniform_,
+    nn.Sigmoid: nn.init.xavier_uniform_,
+    nn.Tanh: nn.init.xavier_uniform_,
+}
+
+# The same for activation functions (fastai's table: ReLU-like -> kaiming, sigmoid/tanh -> xavier).
+_FUNCTION_INITS: dict[object, InitFunc] = {
+    **dict.fromkeys(
+        (torch.relu, torch.relu_, F.relu, F.relu_, F.relu6, F.leaky_relu, F.leaky_relu_, F.mish, F.silu),
+        nn.init.kaiming_uniform_,
+    ),
+    **dict.fromkeys((torch.sigmoid, F.sigmoid, torch.tanh, F.tanh), nn.init.xavier_uniform_),
 }
 
 
@@ -53,8 +65,8 @@ def register_default_init(act_cls: type, init: InitFunc) -> None:
 
 def default_init_for(act: object) -> InitFunc | None:
     """The weight init registered for activation `act` (instance, class or function), or None."""
-    if act in (torch.relu_, nn.functional.relu_, nn.functional.leaky_relu_):
-        return nn.init.kaiming_uniform_
+    if not isinstance(act, type) and callable(act) and act in _FUNCTION_INITS:
+        return _FUNCTION_INITS[act]
     cls = act if isinstance(act, type) else type(act)
     for klass in cls.__mro__:
         if klass in _DEFAULT_INITS:
