@@ -113,7 +113,8 @@ class OptimWrapper(HyperMixin):
     """Any torch.optim optimizer behind the plies interface (`OptimWrapper(ps, torch.optim.AdamW, lr=1e-3)`).
 
     `params` as for `Optimizer` (tensors, a list of parameter lists, or torch-style dicts); `opt` a
-    torch optimizer class, or an already built torch optimizer (then `params=None`). Keyword arguments
+    torch optimizer class (or a functools.partial of one), or an already built torch optimizer (then
+    `params=None`). Keyword arguments
     go to `opt` under torch names (`momentum=`, `betas=`, `weight_decay=`) or plies names, translated:
     mom -> momentum or betas[0], sqr_mom -> betas[1] or alpha, wd -> weight_decay.
     `hp_map`: torch name -> plies name for `hypers`/`set_hyper` (default `pytorch_hp_map`; a tuple entry
