@@ -31,8 +31,9 @@ from ._basics import (
 )
 from ._builders import build_from_spec, register_builder
 from ._collections import L, is_listy
-from ._dispatch import TypeDispatch, retain_type, retain_types, typedispatch
+from ._dispatch import TypeDispatch, typedispatch
 from ._meta import delegates, funcs_kwargs, patch, patch_to
+from ._retain import retain_type, retain_types
 from ._tensors import TensorBase, TensorCategory, TensorMultiCategory, tensor
 from ._torch import (
     apply,

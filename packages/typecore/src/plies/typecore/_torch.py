@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._dispatch import retain_type
+from ._retain import retain_type
 
 __all__ = [
     "apply",
