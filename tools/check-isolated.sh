@@ -9,7 +9,7 @@ source tools/_pip.sh
 venv=${ISOLATED_VENV:-.venv-isolated}
 rm -rf "$venv"
 "${PYTHON:-python3.11}" -m venv "$venv"
-"$venv/bin/python" -m pip install -q -U "pip>=25.1"
+quiet_pip "$venv" -U "pip>=25.1"
 for name in "$@"; do
   deps=$(python3 - "$name" <<'PY'
 import sys

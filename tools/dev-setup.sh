@@ -17,7 +17,7 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   echo "dev-setup: $venv is up to date"
   exit 0
 fi
-"$venv/bin/python" -m pip install -q -U "pip>=25.1"
+quiet_pip "$venv" -U "pip>=25.1"
 args=()
 for p in packages/*/; do args+=(-e "$p"); done
 # All siblings in one pip call: pip cannot find plies-<lower> on an index (MONOREPO.md F11).
