@@ -165,10 +165,9 @@ def test_step_and_zero_grad() -> None:
     opt = Optimizer(params, sgd_step, lr=0.1)
     opt.step()
     assert close([p.item() for p in params], [i * 0.99 for i in range(4)])
-    # deviation (README): like torch, zero_grad() drops the gradients; set_to_none=False zeroes them
-    opt.zero_grad(set_to_none=False)
+    opt.zero_grad()  # as fastai: trainable gradients zeroed in place
     assert all(torch.equal(p.grad, tensor([0.0])) for p in params)  # type: ignore[arg-type]
-    opt.zero_grad()
+    opt.zero_grad(set_to_none=True)  # as torch
     assert all(p.grad is None for p in params)
 
 

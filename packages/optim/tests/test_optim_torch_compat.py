@@ -87,11 +87,21 @@ def test_step_with_closure_returns_the_loss() -> None:
     assert p.item() == 1.0
 
 
-def test_zero_grad_sets_none_by_default() -> None:
-    p = torch.nn.Parameter(torch.ones(2))
-    opt = Adam([p], lr=0.1)
-    p.grad = torch.ones(2)
+def test_zero_grad_zeroes_trainable_and_drops_frozen_gradients() -> None:
+    p, frozen = torch.nn.Parameter(torch.ones(2)), torch.nn.Parameter(torch.ones(2))
+    opt = Adam([p, frozen], lr=0.1, wd=0.1)
+    p.grad, frozen.grad = torch.ones(2), torch.ones(2)
+    kept = p.grad
+    frozen.requires_grad_(False)
     opt.zero_grad()
+    assert p.grad is kept and p.grad.tolist() == [0.0, 0.0]  # zeroed in place (fastai)
+    assert frozen.grad is None  # so no stepper moves a frozen weight
+    opt.step()
+    assert frozen.tolist() == [1.0, 1.0]
+    frozen.grad = torch.ones(2)  # a stale gradient from before the freeze: still never stepped
+    opt.step()
+    assert frozen.tolist() == [1.0, 1.0] and p.tolist() != [1.0, 1.0]
+    opt.zero_grad(set_to_none=True)
     assert p.grad is None
     p.grad = torch.ones(2)
     opt.zero_grad(set_to_none=False)

@@ -126,13 +126,17 @@ class Optimizer(HyperMixin, torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Update the parameters that have a gradient; `closure` (optional) recomputes the loss."""
+        """Update the parameters that have a gradient, frozen ones excepted; `closure` recomputes the loss.
+
+        A frozen parameter (an `nn.Parameter` with `requires_grad=False`) is never moved, even when
+        it still holds a gradient from before it was frozen (momentum would otherwise move it).
+        """
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            ps = [p for p in group["params"] if getattr(p, "grad", None) is not None]
+            ps = [p for p in group["params"] if getattr(p, "grad", None) is not None and not _frozen(p)]
             if ps:
                 self._step_group(ps, {k: v for k, v in group.items() if k not in NOT_HYPERS})
         return loss
@@ -162,21 +166,29 @@ class Optimizer(HyperMixin, torch.optim.Optimizer):
                     for state, value in zip(states, values, strict=True):
                         state[k] = value
 
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        """Reset the gradients of every parameter: to None (default) or to zeros."""
+    def zero_grad(self, set_to_none: bool | None = None) -> None:
+        """Reset the gradients to zeros in place (fastai), except frozen parameters' (set to None).
+
+        A frozen parameter (an `nn.Parameter` with `requires_grad=False`, as `freeze_to` leaves
+        it) loses its gradient so no stepper moves it through momentum or weight decay.
+        `set_to_none=True` drops every gradient (torch's default); `False` zeroes every one.
+        """
+        zero: list[torch.Tensor] = []
         for group in self.param_groups:
             for p in group["params"]:
                 grad = getattr(p, "grad", None)
                 if grad is None:
                     continue
-                if set_to_none:
+                if set_to_none or (set_to_none is None and _frozen(p)):
                     p.grad = None
+                    continue
+                if grad.grad_fn is not None:
+                    grad.detach_()
                 else:
-                    if grad.grad_fn is not None:
-                        grad.detach_()
-                    else:
-                        grad.requires_grad_(False)
-                    grad.zero_()
+                    grad.requires_grad_(False)
+                zero.append(grad)
+        if zero:
+            torch._foreach_zero_(zero)
 
     def __getstate__(self) -> dict[str, Any]:
         # torch's version keeps only defaults/state/param_groups; a copy or pickle also needs the cbs
@@ -209,3 +221,11 @@ class Optimizer(HyperMixin, torch.optim.Optimizer):
             "param_groups": state_dict["param_groups"],
         }
         super().load_state_dict(copied)
+
+
+def _frozen(p: Any) -> bool:
+    """A model weight that `freeze_to` (or the user) froze: an nn.Parameter not requiring grad.
+
+    Plain tensors handed to an Optimizer (fastai's docs step those) are never considered frozen.
+    """
+    return isinstance(p, torch.nn.Parameter) and not p.requires_grad
