@@ -73,11 +73,12 @@ class _SplitBase:
         """The validation subset (split 1)."""
         return self.subset(1)
 
-    def subset(self, i: int) -> Any:  # pragma: no cover - overridden
-        raise NotImplementedError
+    def subset(self, i: int) -> Any:  # pragma: no cover - TfmdLists and Datasets define it
+        """Subset `i` of the splits (each subclass builds its own)."""
+        raise NotImplementedError(f"{type(self).__name__} must define subset(i)")
 
-    def _set_split(self, split_idx: int | None) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    def _set_split(self, split_idx: int | None) -> None:  # pragma: no cover - defined by subclasses
+        raise NotImplementedError(f"{type(self).__name__} must define _set_split(split_idx)")
 
     @contextmanager
     def set_split_idx(self, split_idx: int | None) -> Generator[None, None, None]:

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from ._cbtools import foreach_of, grad_of, with_defaults
-from ._steppers import debias
+from ._steppers import _adam_denoms, debias
 
 
 @with_defaults(trust_coeff=0.02, wd=0.0, eps=1e-8)
@@ -99,10 +99,7 @@ def _lamb_step_foreach(
     eps: float,
     **kwargs: Any,
 ) -> None:
-    denom = torch._foreach_div(sqr_avg, [debias(sqr_mom, 1 - sqr_mom, s) for s in step])
-    torch._foreach_sqrt_(denom)
-    torch._foreach_add_(denom, eps)
-    update = torch._foreach_div(grad_avg, denom)
+    update = torch._foreach_div(grad_avg, _adam_denoms(sqr_avg, step, sqr_mom, eps))
     debias1 = torch.tensor([debias(mom, 1 - mom, s) for s in step], dtype=torch.float64)
     r1 = torch.stack(torch._foreach_norm(ps)).double().cpu()
     r2 = torch.stack(torch._foreach_norm(update)).double().cpu() / debias1

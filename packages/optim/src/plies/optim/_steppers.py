@@ -131,11 +131,16 @@ def _adam_step_foreach(
     eps: float,
     **kwargs: Any,
 ) -> None:
-    debias2 = [debias(sqr_mom, 1 - sqr_mom, s) for s in step]
-    denom = torch._foreach_div(sqr_avg, debias2)
+    denom = _adam_denoms(sqr_avg, step, sqr_mom, eps)
+    torch._foreach_addcdiv_(ps, grad_avg, denom, [-lr / debias(mom, 1 - mom, s) for s in step])
+
+
+def _adam_denoms(sqr_avg: list[Tensor], step: list[int], sqr_mom: float, eps: float) -> list[Tensor]:
+    """Adam's denominators `sqrt(sqr_avg / debias2) + eps` for a group (new tensors, foreach ops)."""
+    denom = list(torch._foreach_div(sqr_avg, [debias(sqr_mom, 1 - sqr_mom, s) for s in step]))
     torch._foreach_sqrt_(denom)
     torch._foreach_add_(denom, eps)
-    torch._foreach_addcdiv_(ps, grad_avg, denom, [-lr / debias(mom, 1 - mom, s) for s in step])
+    return denom
 
 
 def _radam_rect(sqr_mom: float, step: int) -> float | None:
