@@ -1,12 +1,14 @@
 """Benchmark typecore: TensorBase overhead vs torch.Tensor, and the cost of a typedispatch call.
 
-Run: `.venv/bin/python tools/bench/typecore.py` (CPU; single-threaded torch for stable numbers).
+Run: `.venv/bin/python tools/bench/typecore.py [--device cuda]` (single-threaded torch for stable
+numbers; on a GPU the clock is read after a synchronisation, so a ratio there includes kernel launches).
 Baseline and subjects are timed in alternation, round after round, and each ratio is the median
 of the per-round ratios: robust on a busy machine, where absolute times drift.
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 from collections.abc import Callable
@@ -15,6 +17,12 @@ import torch
 from plies.typecore import TensorBase, typedispatch
 
 ROUNDS = 31
+DEVICE = torch.device("cpu")
+
+
+def _sync() -> None:
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
 
 
 class TensorImage(TensorBase):
@@ -37,14 +45,23 @@ class FloorSubclass(torch.Tensor):
         return ret
 
 
+class NoHandlerSubclass(torch.Tensor):
+    """Reference: `__torch_function__` disabled (torch's documented opt-out): no Python runs, results are
+    plain tensors. What torch itself charges an op for a subclass argument, before any handler."""
+
+    __torch_function__ = torch._C._disabled_torch_function_impl
+
+
 def interleaved(fns: list[Callable[[], object]], number: int) -> tuple[list[float], list[float]]:
     """Time `fns` in alternation for ROUNDS rounds: (median seconds per call, median ratio to fns[0])."""
     per_round: list[list[float]] = [[] for _ in fns]
     for _ in range(ROUNDS):
         for i, fn in enumerate(fns):
+            _sync()
             start = time.perf_counter()
             for _ in range(number):
                 fn()
+            _sync()
             per_round[i].append((time.perf_counter() - start) / number)
     seconds = [statistics.median(t) for t in per_round]
     ratios = [statistics.median(t / b for t, b in zip(ts, per_round[0], strict=True)) for ts in per_round]
@@ -76,7 +93,7 @@ def bench_tensor_ops() -> None:
         f"{'torch default':>15}{'floor':>7}"
     )
     for shape, number in (((2, 2), 300), ((64, 64), 200), ((64, 3, 32, 32), 10), ((256, 256), 30)):
-        x, y = torch.randn(*shape), torch.randn(*shape)
+        x, y = torch.randn(*shape, device=DEVICE), torch.randn(*shape, device=DEVICE)
         bx, by = TensorImage(x), TensorImage(y)
         mx, my = TensorImage(x, img_size=shape[-2:]), TensorImage(y, img_size=shape[-2:])
         assert type(small_ops(bx, by)) is TensorImage and small_ops(mx, my).img_size == shape[-2:]
@@ -97,6 +114,42 @@ def bench_tensor_ops() -> None:
             f"    {label:<14}{base * 1e6:>11.1f} us{sub * 1e6:>9.1f} us{r_sub:>7.2f}x{r_meta:>10.2f}x"
             f"{r_default:>14.2f}x{r_floor:>6.2f}x"
         )
+
+
+ONE_OPS: dict[str, Callable[[torch.Tensor, torch.Tensor], object]] = {
+    "x + y": lambda x, y: x + y,
+    "x * 2.0": lambda x, y: x * 2.0,
+    "x - y": lambda x, y: x - y,
+    "x[0]": lambda x, y: x[0],
+    "x.sum()": lambda x, y: x.sum(),
+    "x.mean(0)": lambda x, y: x.mean(0),
+    "x.view(-1)": lambda x, y: x.view(-1),
+    "x > 0": lambda x, y: x > 0,
+    "torch.relu(x)": lambda x, y: torch.relu(x),
+    "torch.cat([x, y])": lambda x, y: torch.cat([x, y]),
+    "x[1:]": lambda x, y: x[1:],
+    "x.abs()": lambda x, y: x.abs(),
+    "x.max()": lambda x, y: x.max(),
+}
+
+
+def bench_one_ops(shape: tuple[int, ...] = (2, 2)) -> None:
+    print(f"(a2) One op at a time on {'x'.join(map(str, shape))}: ns per op, and ratio to torch.Tensor.")
+    print("    'no handler' = a subclass whose __torch_function__ is disabled (no Python runs, the result is")
+    print("    a plain tensor): torch's own price for a subclass argument, a bound no subclass can go under.")
+    print(f"    {'op':<20}{'torch.Tensor':>13}{'no handler':>16}{'floor':>16}{'TensorBase':>16}")
+    x, y = torch.randn(*shape, device=DEVICE), torch.randn(*shape, device=DEVICE)
+    kinds = [(x, y)] + [
+        (x.as_subclass(c), y.as_subclass(c)) for c in (NoHandlerSubclass, FloorSubclass, TensorImage)
+    ]
+    totals = [0.0] * len(kinds)
+    for name, op in ONE_OPS.items():
+        secs, ratios = interleaved([lambda op=op, a=a, b=b: op(a, b) for a, b in kinds], 1000)
+        totals = [t + s for t, s in zip(totals, secs, strict=True)]
+        cells = "".join(f"{s * 1e9:>9.0f} {r:>5.2f}x" for s, r in zip(secs[1:], ratios[1:], strict=True))
+        print(f"    {name:<20}{secs[0] * 1e9:>10.0f} ns{cells}")
+    cells = "".join(f"{t * 1e9:>9.0f} {t / totals[0]:>5.2f}x" for t in totals[1:])
+    print(f"    {'all ops, summed':<20}{totals[0] * 1e9:>10.0f} ns{cells}")
 
 
 def bench_dispatch() -> None:
@@ -140,9 +193,14 @@ def bench_dispatch() -> None:
 
 
 def main() -> None:
+    global DEVICE
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", help="where the tensors of (a) live: cpu or cuda[:n]")
+    DEVICE = torch.device(parser.parse_args().device)
     torch.set_num_threads(1)
-    print(f"torch {torch.__version__}, 1 thread, medians over {ROUNDS} interleaved rounds")
+    print(f"torch {torch.__version__}, 1 thread, device {DEVICE}, medians over {ROUNDS} interleaved rounds")
     bench_tensor_ops()
+    bench_one_ops()
     bench_dispatch()
 
 
