@@ -75,7 +75,7 @@ def main() -> int:
 
         file = learn.export()
         print(f"exported to {file.name} ({file.stat().st_size / 1e6:.2f} MB, no pickle)")
-        loaded = load_learner(file)
+        loaded = load_learner(file, cpu=not torch.cuda.is_available())  # on the device it was trained on
 
         sample = sorted((DATA / "valid" / "7").glob("*.png"))[0]
         label, idx, probs = loaded.predict(sample)

@@ -43,8 +43,9 @@ def trained_learner(tmp_path) -> Learner:
 
 
 def _valid_tensors(learn):
+    """The validation inputs and targets on the CPU, where get_preds returns its results (as fastai's)."""
     xs, ys = zip(*[(x, y) for x, y in learn.dls.valid], strict=False)
-    return torch.cat(xs), torch.cat(ys)
+    return torch.cat(xs).cpu(), torch.cat(ys).cpu()
 
 
 def test_get_preds_values_in_dataset_order(tmp_path):
@@ -52,8 +53,8 @@ def test_get_preds_values_in_dataset_order(tmp_path):
     x, y = _valid_tensors(learn)
     preds, targs = learn.get_preds()
     with torch.no_grad():
-        expected = F.softmax(learn.model.eval()(x), dim=-1)
-    assert torch.allclose(preds, expected, atol=1e-6)  # the loss's activation (softmax) is applied
+        expected = F.softmax(learn.model.eval()(x.to(learn.dls.device)), dim=-1).cpu()
+    assert preds.device.type == "cpu" and torch.allclose(preds, expected, atol=1e-6)  # the loss's activation (softmax) is applied
     assert torch.equal(targs, y) and preds.shape == (12, 2)
     inp, preds2, targs2, decoded, losses = learn.get_preds(with_input=True, with_decoded=True, with_loss=True)
     assert torch.equal(inp, x) and torch.equal(decoded, preds.argmax(-1))
@@ -122,7 +123,7 @@ def test_save_load_round_trip_with_optimizer_state(tmp_path):
     # a fresh learner (no optimizer yet) loads both too
     fresh = Learner(make_dls(), nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2)), path=tmp_path)
     fresh.load("stage1")
-    assert all(torch.equal(weights[k], v) for k, v in fresh.model.state_dict().items())
+    assert all(torch.equal(weights[k].cpu(), v.cpu()) for k, v in fresh.model.state_dict().items())
     assert fresh.opt is not None
     with pytest.raises(FileNotFoundError, match="nothing"):
         fresh.load("nothing")

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 from plies.pipes import Pipeline
-from plies.typecore import to_device
+from plies.typecore import default_device, to_device
 
 from ._datasets import Datasets, TfmdLists, test_set, type_name
 from ._errors import tfm_name
@@ -274,7 +274,8 @@ class DataLoaders:
     def from_inference_state(cls, state: dict[str, Any], device: Any = None) -> DataLoaders:
         """Rebuild (empty) DataLoaders from `inference_state()`; `test_dl(items)` and decoding work on them.
 
-        Only transform types registered with `plies.pipes.register_transform` are created.
+        Only transform types registered with `plies.pipes.register_transform` are created. Batches go to
+        `device`, by default `default_device()` (a GPU when there is one), as with `dataloaders()`.
         """
         if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
             found = state.get("version") if isinstance(state, dict) else type(state).__name__
@@ -287,6 +288,8 @@ class DataLoaders:
             for t in state["tls"]
         ]
         ds = Datasets(tls=tls, n_inp=state["n_inp"])
+        if device is None:
+            device = default_device()
         pipes: dict[str, Any] = {name: Pipeline.from_state_dict(state[name]) for name in _BATCH_TFMS}
         dl = TfmdDL(ds, bs=state["bs"], do_setup=False, device=device, **pipes)
         if state.get("batch_types") is not None:  # so decoding re-types model outputs as the targets were
