@@ -77,7 +77,7 @@ def test_validate_matches_the_recorder(tmp_path):
     valid_loss, acc = learn.validate()
     x, y = _valid_tensors(learn)
     with torch.no_grad():
-        out = learn.model.eval()(x)
+        out = learn.model.eval()(x.to(learn.dls.device)).cpu()
     assert valid_loss == pytest.approx(float(F.cross_entropy(out, y)), rel=1e-5)
     assert acc == pytest.approx(float((out.argmax(-1) == y).float().mean()))
     assert len(learn.recorder.values) == 4  # validate does not touch the training history
