@@ -24,6 +24,16 @@ def larc_layer_lr(
     return {"local_lr": min(lr, local_lr) if clip else local_lr}
 
 
+def _norms(first: list[Tensor], second: list[Tensor]) -> tuple[Tensor, Tensor]:
+    """The L2 norms of two aligned tensor lists, as two float64 CPU vectors.
+
+    One `_foreach_norm` call and one copy to the host (a single wait for the device) for both lists:
+    on a GPU these steppers are bound by launches and host waits, not by arithmetic.
+    """
+    norms = torch.stack(torch._foreach_norm([*first, *second])).cpu().double()
+    return norms[: len(first)], norms[len(first) :]
+
+
 @foreach_of(larc_layer_lr)
 def _larc_layer_lr_foreach(
     ps: list[Tensor],
@@ -35,8 +45,7 @@ def _larc_layer_lr_foreach(
     clip: bool = True,
     **kwargs: Any,
 ) -> dict[str, Any]:
-    p_norms = torch.stack(torch._foreach_norm(ps)).double()
-    g_norms = torch.stack(torch._foreach_norm(grads)).double()
+    p_norms, g_norms = _norms(ps, grads)
     local = lr * trust_coeff * p_norms / (g_norms + p_norms * wd + eps)
     if clip:
         local = local.clamp(max=lr)
@@ -101,8 +110,8 @@ def _lamb_step_foreach(
 ) -> None:
     update = torch._foreach_div(grad_avg, _adam_denoms(sqr_avg, step, sqr_mom, eps))
     debias1 = torch.tensor([debias(mom, 1 - mom, s) for s in step], dtype=torch.float64)
-    r1 = torch.stack(torch._foreach_norm(ps)).double().cpu()
-    r2 = torch.stack(torch._foreach_norm(update)).double().cpu() / debias1
+    r1, r2 = _norms(ps, update)
+    r2 = r2 / debias1
     q = torch.where((r1 == 0) | (r2 == 0), torch.ones_like(r1), (r1 / r2).clamp(max=10.0))
     torch._foreach_mul_(update, (-lr * q / debias1).tolist())
     torch._foreach_add_(ps, update)
