@@ -54,6 +54,26 @@ def test_to_device_and_to_cpu() -> None:
     assert to_device(torch.ones(1)).device.type == default_device().type
 
 
+class _RecordsTo(torch.Tensor):
+    """Records the `non_blocking` flag of each `.to` call."""
+
+    calls: list[bool] = []
+
+    def to(self, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        _RecordsTo.calls.append(kwargs.get("non_blocking", False))
+        return super().to(*args, **kwargs)
+
+
+def test_to_device_blocks_on_copies_to_the_cpu() -> None:
+    # a non-blocking copy to the CPU could be read before it lands: only accelerator copies may skip the wait
+    t = torch.ones(2).as_subclass(_RecordsTo)
+    _RecordsTo.calls.clear()
+    to_device((t,), "cpu", non_blocking=True)
+    to_device((t,), "meta", non_blocking=True)
+    to_device((t,), "meta")
+    assert _RecordsTo.calls == [False, True, False]
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_to_device_cuda_round_trip() -> None:
     img = TensorImage(torch.ones(2), img_size=(1, 2))

@@ -9,15 +9,23 @@ from torch import Tensor, nn
 
 
 def to_device_fast(b: Any, device: torch.device | str | None) -> Any:
-    """Move every tensor of a (nested) tuple/list/dict to `device`, keeping container types."""
+    """Move every tensor of a (nested) tuple/list/dict to `device`, keeping container types.
+
+    Copies to an accelerator do not block (they overlap with queued work when the batch is pinned);
+    copies to the CPU do, so their values can be read at once.
+    """
+    return _move(b, device, device is not None and torch.device(device).type != "cpu")
+
+
+def _move(b: Any, device: torch.device | str | None, non_blocking: bool) -> Any:
     if isinstance(b, Tensor):
-        return b.to(device, non_blocking=True)
+        return b.to(device, non_blocking=non_blocking)
     if isinstance(b, tuple):
-        return tuple(to_device_fast(o, device) for o in b)
+        return tuple(_move(o, device, non_blocking) for o in b)
     if isinstance(b, list):
-        return [to_device_fast(o, device) for o in b]
+        return [_move(o, device, non_blocking) for o in b]
     if isinstance(b, dict):
-        return {k: to_device_fast(v, device) for k, v in b.items()}
+        return {k: _move(v, device, non_blocking) for k, v in b.items()}
     return b
 
 

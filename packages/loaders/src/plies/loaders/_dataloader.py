@@ -257,7 +257,7 @@ class DataLoader:
     def _finish(self, b: Any) -> Any:
         """Move a batch to `device` and apply `after_batch` (the main-process end of every batch)."""
         if self.device is not None:
-            b = to_device(b, self.device, non_blocking=self.pin_memory)
+            b = to_device(b, self.device, non_blocking=True)  # blocks anyway unless pinned or to the CPU
         return self.after_batch(b)
 
     def one_batch(self) -> Any:

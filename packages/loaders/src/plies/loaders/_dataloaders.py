@@ -32,7 +32,8 @@ class _TorchLoader:
 
     def __iter__(self) -> Iterator[Any]:
         for b in self.loader:
-            yield b if self.device is None else to_device(b, self.device)
+            # non-blocking: a copy from pinned memory (pin_memory=True) does not wait for the GPU's queue
+            yield b if self.device is None else to_device(b, self.device, non_blocking=True)
 
     def __len__(self) -> int:
         return len(self.loader)

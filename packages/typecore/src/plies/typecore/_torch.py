@@ -68,8 +68,13 @@ def default_device(use: bool | int | None = None) -> torch.device:
 
 
 def to_device(b: Any, device: torch.device | str | int | None = None, non_blocking: bool = False) -> Any:
-    """Move every tensor of the (nested) batch `b` to `device` (default: `default_device()`)."""
+    """Move every tensor of the (nested) batch `b` to `device` (default: `default_device()`).
+
+    `non_blocking` lets a copy to an accelerator overlap with the work queued there (from pinned
+    memory); copies to the CPU always block, so the values are there when this returns.
+    """
     target = default_device() if device is None else torch.device(device)
+    non_blocking = non_blocking and target.type != "cpu"
 
     def _move(o: Any) -> Any:
         return o.to(target, non_blocking=non_blocking) if isinstance(o, Tensor) else o
