@@ -13,7 +13,11 @@ from _repo import ROOT
 @pytest.mark.slow
 def test_demo_runs_end_to_end() -> None:
     run = subprocess.run(
-        [sys.executable, "tools/demo.py", "--epochs", "3"], cwd=ROOT, capture_output=True, text=True, timeout=600
+        [sys.executable, "tools/demo.py", "--epochs", "3"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     out = run.stdout

@@ -14,7 +14,10 @@ def test_typecore_then_pipes_alone(tmp_path) -> None:
     env = dict(os.environ, ISOLATED_VENV=str(tmp_path / "venv"))
     run = subprocess.run(
         ["bash", "tools/check-isolated.sh", "typecore", "pipes"],
-        cwd=ROOT, env=env, capture_output=True, text=True,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     installed = [line for line in run.stdout.splitlines() if line.startswith("check-isolated:")]

@@ -60,7 +60,9 @@ def test_tests_use_only_declared_packages(name: str) -> None:
 
 def test_the_checker_sees_sideways_and_relative_imports(tmp_path: Path) -> None:
     src = PACKAGES / "optim" / "src" / "plies" / "optim" / "_probe_for_test.py"
-    src.write_text("from plies.pipes import Transform\nfrom ..loaders import DataLoader\nimport plies.optim\n")
+    src.write_text(
+        "from plies.pipes import Transform\nfrom ..loaders import DataLoader\nimport plies.optim\n"
+    )
     try:
         assert plies_imports(src, "optim") == {"pipes", "loaders"}
     finally:

@@ -28,8 +28,18 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     for name in ALL:
         subprocess.run(
-            [sys.executable, "-m", "build", "--no-isolation", "-q", "--outdir", str(out), str(PACKAGES / name)],
-            check=True, capture_output=True,
+            [
+                sys.executable,
+                "-m",
+                "build",
+                "--no-isolation",
+                "-q",
+                "--outdir",
+                str(out),
+                str(PACKAGES / name),
+            ],
+            check=True,
+            capture_output=True,
         )
     return out
 
@@ -48,7 +58,9 @@ def test_wheel_and_sdist_metadata(dist: Path, name: str) -> None:
         meta = email.parser.Parser().parsestr(zf.read(f"{stem}.dist-info/METADATA").decode())
     assert "plies/__init__.py" not in names
     assert meta["Name"] == dist_name and meta["Version"] == version
-    requires = sorted(r.split(";")[0].strip() for r in meta.get_all("Requires-Dist") or [] if "extra ==" not in r)
+    requires = sorted(
+        r.split(";")[0].strip() for r in meta.get_all("Requires-Dist") or [] if "extra ==" not in r
+    )
     assert requires == sorted(pyproject(name)["project"]["dependencies"])
     if name != "plies":
         assert f"plies/{name}/__init__.py" in names and f"plies/{name}/py.typed" in names

@@ -54,7 +54,8 @@ def test_get_preds_values_in_dataset_order(tmp_path):
     preds, targs = learn.get_preds()
     with torch.no_grad():
         expected = F.softmax(learn.model.eval()(x.to(learn.dls.device)), dim=-1).cpu()
-    assert preds.device.type == "cpu" and torch.allclose(preds, expected, atol=1e-6)  # the loss's activation (softmax) is applied
+    # the loss's activation (softmax) is applied
+    assert preds.device.type == "cpu" and torch.allclose(preds, expected, atol=1e-6)
     assert torch.equal(targs, y) and preds.shape == (12, 2)
     inp, preds2, targs2, decoded, losses = learn.get_preds(with_input=True, with_decoded=True, with_loss=True)
     assert torch.equal(inp, x) and torch.equal(decoded, preds.argmax(-1))

@@ -53,7 +53,7 @@ def test_transform_several_encodes_in_body() -> None:
         def encodes(self, x: int):  # type: ignore[no-untyped-def]
             return x * 2
 
-        def encodes(self, x: str):  # type: ignore[no-untyped-def]  # noqa: F811
+        def encodes(self, x: str):  # type: ignore[no-untyped-def]
             return x + "s"
 
     f = B()

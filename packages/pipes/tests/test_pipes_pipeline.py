@@ -10,23 +10,37 @@ class AddN(Transform):
     def __init__(self, n=1, order=None):
         super().__init__(order=order)
         self.n = n
-    def encodes(self, x: int): return x + self.n
-    def decodes(self, x: int): return x - self.n
+
+    def encodes(self, x: int):
+        return x + self.n
+
+    def decodes(self, x: int):
+        return x - self.n
 
 
 class Times(Transform):
     order = 5
+
     def __init__(self, k=2):
         super().__init__()
         self.k = k
-    def encodes(self, x: int): return x * self.k
-    def decodes(self, x: int): return x // self.k
+
+    def encodes(self, x: int):
+        return x * self.k
+
+    def decodes(self, x: int):
+        return x // self.k
 
 
 class Shown:
     """A value that can show itself: appends to the ctx list."""
-    def __init__(self, v): self.v = v
-    def __eq__(self, other): return isinstance(other, Shown) and other.v == self.v
+
+    def __init__(self, v):
+        self.v = v
+
+    def __eq__(self, other):
+        return isinstance(other, Shown) and other.v == self.v
+
     def show(self, ctx=None, **kwargs):
         ctx = [] if ctx is None else ctx
         ctx.append((self.v, kwargs))
@@ -34,8 +48,11 @@ class Shown:
 
 
 class ToShown(Transform):
-    def encodes(self, x: Shown): return x.v * 10
-    def decodes(self, x: int): return Shown(x // 10)
+    def encodes(self, x: Shown):
+        return x.v * 10
+
+    def decodes(self, x: int):
+        return Shown(x // 10)
 
 
 def test_sorted_by_order_stably_and_called_in_turn():
@@ -68,8 +85,12 @@ def test_setup_sees_items_mapped_through_previous_transforms():
         def __init__(self, key, order=0):
             super().__init__(order=order)
             self.key = key
-        def setups(self, items): seen[self.key] = list(items)
-        def encodes(self, x: int): return x * 10
+
+        def setups(self, items):
+            seen[self.key] = list(items)
+
+        def encodes(self, x: int):
+            return x * 10
 
     p = Pipeline([Record("second", order=1), Record("first", order=0), Record("third", order=2)])
     p.setup([1, 2])
@@ -81,10 +102,12 @@ def test_setup_train_subset_and_first_transform_gets_raw_items():
 
     class Items(list):
         @property
-        def train(self): return self[:1]
+        def train(self):
+            return self[:1]
 
     class Rec(Transform):
-        def setups(self, items): seen.append((type(items).__name__, list(items)))
+        def setups(self, items):
+            seen.append((type(items).__name__, list(items)))
 
     p = Pipeline([AddN(1), Rec()])
     raw = Items([1, 2, 3])
@@ -92,7 +115,9 @@ def test_setup_train_subset_and_first_transform_gets_raw_items():
     assert seen == [("_MappedItems", [2])]
 
     class Typed(Transform):
-        def setups(self, items: Items): seen.append("typed")
+        def setups(self, items: Items):
+            seen.append("typed")
+
     Pipeline([Typed()]).setup(raw)
     assert seen[-1] == "typed"  # the first transform receives the source itself (dispatch on it)
 
@@ -101,7 +126,8 @@ def test_mapped_items_sequence_protocol():
     views = []
 
     class Keep(Transform):
-        def setups(self, items): views.append(items)
+        def setups(self, items):
+            views.append(items)
 
     p = Pipeline([AddN(1), Keep()])
     p.setup([1, 2, 3])
@@ -120,7 +146,9 @@ def test_decode_full_and_partial():
     assert p2.decode(30) == Shown(3)  # AddN.decodes has no implementation for Shown: unchanged
 
     class Unwrap(Transform):
-        def decodes(self, x: Shown): return x.v
+        def decodes(self, x: Shown):
+            return x.v
+
     p4 = Pipeline([Unwrap(), ToShown()])
     assert p4.decode(30, full=False) == Shown(3) and p4.decode(30) == 3
     p3 = Pipeline([ToShown(), AddN(1), Times(2)])
@@ -164,7 +192,9 @@ def test_add_sets_up_on_items_mapped_through_current():
 
     class Rec(Transform):
         order = 10
-        def setups(self, items): seen.append(list(items))
+
+        def setups(self, items):
+            seen.append(list(items))
 
     p = Pipeline([AddN(5)])
     p.add(Rec(), items=[1, 2])
@@ -184,9 +214,10 @@ def test_compose_tfms_and_mk_transform():
         mk_transform(3)
 
 
-@given(st.lists(st.tuples(st.sampled_from(["add", "times"]), st.integers(1, 5), st.integers(0, 3)),
-                max_size=6),
-       st.integers(-1000, 1000))
+@given(
+    st.lists(st.tuples(st.sampled_from(["add", "times"]), st.integers(1, 5), st.integers(0, 3)), max_size=6),
+    st.integers(-1000, 1000),
+)
 def test_property_decode_inverts_any_pipeline(spec, x):
     tfms = [AddN(v, order=o) if kind == "add" else Times(v) for kind, v, o in spec]
     p = Pipeline(tfms)
@@ -198,6 +229,7 @@ def test_property_decode_inverts_any_pipeline(spec, x):
 
 def test_pipeline_from_any_iterable_and_pickle():
     import pickle
+
     p = Pipeline(t for t in (Times(3), AddN(2)))
     assert repr(p) == "Pipeline: AddN -> Times" and p(1) == 9
     clone = pickle.loads(pickle.dumps(p))

@@ -29,8 +29,11 @@ class Categorize(DisplayedTransform):
         if self.vocab is None:
             self.vocab = sorted(set(items)) if self.sort else list(dict.fromkeys(items))
 
-    def encodes(self, x: str) -> TensorCategory: return torch.tensor(self.vocab.index(x))
-    def decodes(self, x: TensorCategory): return self.vocab[int(x)]
+    def encodes(self, x: str) -> TensorCategory:
+        return torch.tensor(self.vocab.index(x))
+
+    def decodes(self, x: TensorCategory):
+        return self.vocab[int(x)]
 
 
 @register_transform(name="tests.Normalize")
@@ -46,16 +49,21 @@ class Normalize(Transform):
         t = torch.stack(list(items)).float()
         self.mean, self.std = t.mean(0), t.std(0)
 
-    def encodes(self, x: torch.Tensor): return (x - self.mean) / self.std
-    def decodes(self, x: torch.Tensor): return x * self.std + self.mean
+    def encodes(self, x: torch.Tensor):
+        return (x - self.mean) / self.std
+
+    def decodes(self, x: torch.Tensor):
+        return x * self.std + self.mean
 
 
 @register_transform
-def add_one(x: int): return x + 1
+def add_one(x: int):
+    return x + 1
 
 
 @register_transform
-def sub_one(x: int): return x - 1
+def sub_one(x: int):
+    return x - 1
 
 
 # --- check_plain_data -----------------------------------------------------------------------
@@ -64,12 +72,15 @@ def test_plain_data_accepted_and_returned():
     assert check_plain_data(d) is d
 
 
-@pytest.mark.parametrize("bad, path, found", [
-    ({"a": [1, {"b": object()}]}, r"state\['a'\]\[1\]\['b'\]", "builtins.object"),
-    ([1, {1, 2}], r"state\[1\]", "builtins.set"),
-    ({"f": len}, r"state\['f'\]", "builtin_function_or_method"),
-    ({"t": TensorBase(torch.zeros(1))}, r"state\['t'\]", r"TensorBase \(a torch.Tensor subclass"),
-])
+@pytest.mark.parametrize(
+    "bad, path, found",
+    [
+        ({"a": [1, {"b": object()}]}, r"state\['a'\]\[1\]\['b'\]", "builtins.object"),
+        ([1, {1, 2}], r"state\[1\]", "builtins.set"),
+        ({"f": len}, r"state\['f'\]", "builtin_function_or_method"),
+        ({"t": TensorBase(torch.zeros(1))}, r"state\['t'\]", r"TensorBase \(a torch.Tensor subclass"),
+    ],
+)
 def test_plain_data_rejects_with_path(bad, path, found):
     with pytest.raises(TypeError, match=rf"{path}: expected plain data .* found .*{found}"):
         check_plain_data(bad)
@@ -81,6 +92,7 @@ def test_plain_data_keys_subclasses_cycles_and_where():
 
     class MyStr(str):
         pass
+
     with pytest.raises(TypeError, match=r"state\[0\]: .*subclass of str: convert it to a plain str"):
         check_plain_data([MyStr("a")])
     cyc: list = []
@@ -91,10 +103,13 @@ def test_plain_data_keys_subclasses_cycles_and_where():
     assert check_plain_data([shared, shared]) == [[1], [1]]  # shared, not cyclic: fine
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner,
-                                                                                max_size=3),
-                    max_leaves=10))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+        max_leaves=10,
+    )
+)
 def test_property_json_values_are_plain(v):
     assert check_plain_data(v) is v
 
@@ -146,8 +161,10 @@ def test_pipeline_round_trip_through_json():
     assert sd["transforms"][0]["kwargs"] == {"sort": False}
     fn_entry = sd["transforms"][1]
     assert fn_entry["type"] == "plies.pipes.Transform"
-    assert fn_entry["args"] == [{"__function__": f"{__name__}.add_one"},
-                                {"__function__": f"{__name__}.sub_one"}]
+    assert fn_entry["args"] == [
+        {"__function__": f"{__name__}.add_one"},
+        {"__function__": f"{__name__}.sub_one"},
+    ]
     assert fn_entry["kwargs"] == {"split_idx": 1}
     p2 = Pipeline.from_state_dict(sd)
     assert p2[0].vocab == ["z", "a"] and p2[0].sort is False
@@ -179,12 +196,19 @@ def test_load_state_dict_into_existing_pipeline():
 # --- refusals -------------------------------------------------------------------------------
 def test_unregistered_class_and_function_refused_at_save():
     class Unlisted(Transform):
-        def encodes(self, x: int): return x
-    with pytest.raises(KeyError, match=r"transform 0 \(Unlisted\): the class .*Unlisted is not registered.*"
-                                       r"@plies.pipes.register_transform"):
+        def encodes(self, x: int):
+            return x
+
+    with pytest.raises(
+        KeyError,
+        match=r"transform 0 \(Unlisted\): the class .*Unlisted is not registered.*"
+        r"@plies.pipes.register_transform",
+    ):
         Pipeline([Unlisted()]).state_dict()
 
-    def helper(x): return x
+    def helper(x):
+        return x
+
     with pytest.raises(KeyError, match=r"the function .*helper is not registered"):
         Pipeline([helper]).state_dict()
     with pytest.raises(KeyError, match="<lambda> is not registered"):
@@ -198,14 +222,27 @@ def test_non_plain_constructor_argument_refused():
 
 
 def test_unknown_type_in_state_refused_without_importing():
-    bad = {"split_idx": None,
-           "transforms": [{"type": "os.system", "args": ["echo hi"], "kwargs": {}, "state": {}}]}
-    with pytest.raises(KeyError, match=r"unknown transform type 'os.system' \(not registered\)"
-                                       r".*Registered: .*tests.Normalize.*register_transform"):
+    bad = {
+        "split_idx": None,
+        "transforms": [{"type": "os.system", "args": ["echo hi"], "kwargs": {}, "state": {}}],
+    }
+    with pytest.raises(
+        KeyError,
+        match=r"unknown transform type 'os.system' \(not registered\)"
+        r".*Registered: .*tests.Normalize.*register_transform",
+    ):
         Pipeline.from_state_dict(bad)
-    fn_ref = {"split_idx": None, "transforms": [
-        {"type": "plies.pipes.Transform", "args": [{"__function__": "builtins.eval"}],
-         "kwargs": {}, "state": {}}]}
+    fn_ref = {
+        "split_idx": None,
+        "transforms": [
+            {
+                "type": "plies.pipes.Transform",
+                "args": [{"__function__": "builtins.eval"}],
+                "kwargs": {},
+                "state": {},
+            }
+        ],
+    }
     with pytest.raises(KeyError, match="unknown transform type 'builtins.eval'"):
         Pipeline.from_state_dict(fn_ref)
     with pytest.raises(ValueError, match="expected a dict with a 'transforms' list"):
@@ -215,13 +252,17 @@ def test_unknown_type_in_state_refused_without_importing():
 
 
 def test_default_registered_name_drops_private_modules():
-    def f(x): return x
+    def f(x):
+        return x
+
     f.__module__, f.__qualname__ = "mypkg._impl._more", "f"
     register_transform(f)
     g = Transform(f)
     assert Pipeline([g]).state_dict()["transforms"][0]["args"] == [{"__function__": "mypkg.f"}]
 
-    def h(x): return x
+    def h(x):
+        return x
+
     h.__module__, h.__qualname__ = "__main__", "h"
     register_transform(h)
     assert Pipeline([h]).state_dict()["transforms"][0]["args"] == [{"__function__": "__main__.h"}]
@@ -230,6 +271,7 @@ def test_default_registered_name_drops_private_modules():
 def test_register_transform_rules():
     class NotATransform:
         pass
+
     with pytest.raises(TypeError, match="not a Transform subclass"):
         register_transform(NotATransform)
     with pytest.raises(TypeError, match="a lambda has no stable name"):
@@ -237,15 +279,30 @@ def test_register_transform_rules():
     with pytest.raises(TypeError, match="expected a Transform subclass or a function, found Transform"):
         register_transform(Transform())
 
-    def first(x): return x
-    def second(x): return x
+    def first(x):
+        return x
+
+    def second(x):
+        return x
+
     register_transform(first, name="tests.same-name")
     with pytest.raises(ValueError, match="'tests.same-name' is already registered"):
         register_transform(second, name="tests.same-name")
 
-    def first(x): return x + 1  # noqa: F811 (a re-run cell redefines it: replaces the registration)
+    def first(x):
+        return x + 1  # a re-run cell redefines it: replaces the registration
+
     assert register_transform(first, name="tests.same-name") is first
-    p = Pipeline.from_state_dict({"transforms": [
-        {"type": "plies.pipes.Transform", "args": [{"__function__": "tests.same-name"}],
-         "kwargs": {}, "state": {}}]})
+    p = Pipeline.from_state_dict(
+        {
+            "transforms": [
+                {
+                    "type": "plies.pipes.Transform",
+                    "args": [{"__function__": "tests.same-name"}],
+                    "kwargs": {},
+                    "state": {},
+                }
+            ]
+        }
+    )
     assert p(1) == 2

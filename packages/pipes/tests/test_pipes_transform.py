@@ -11,10 +11,17 @@ from plies.typecore import TensorBase, TensorCategory, store_attr
 
 
 class NegAndShout(Transform):
-    def encodes(self, x: int): return -x
-    def encodes(self, x: str): return x.upper()  # noqa: F811 (each definition adds an implementation)
-    def decodes(self, x: int): return -x
-    def decodes(self, x: str): return x.lower()  # noqa: F811
+    def encodes(self, x: int):
+        return -x
+
+    def encodes(self, x: str):
+        return x.upper()  # each definition adds an implementation
+
+    def decodes(self, x: int):
+        return -x
+
+    def decodes(self, x: str):
+        return x.lower()
 
 
 class TensorImageish(TensorBase):
@@ -43,14 +50,19 @@ def test_namedtuple_is_one_item_and_tuple_subclass_kept():
 
     class Pair(tuple):
         pass
+
     res = t(Pair((1, "a")))
     assert type(res) is Pair and res == (-1, "A")
 
 
 def test_item_transform_sees_whole_tuple():
     class Swap(ItemTransform):
-        def encodes(self, x: tuple): return (x[1], x[0])
-        def decodes(self, x: tuple): return (x[1], x[0])
+        def encodes(self, x: tuple):
+            return (x[1], x[0])
+
+        def decodes(self, x: tuple):
+            return (x[1], x[0])
+
     t = Swap()
     assert t((1, "a")) == ("a", 1) and t.decode(("a", 1)) == (1, "a")
     assert t(5) == 5
@@ -58,7 +70,9 @@ def test_item_transform_sees_whole_tuple():
 
 def test_return_keeps_semantic_type_and_metadata():
     class Double(Transform):
-        def encodes(self, x: torch.Tensor): return torch.as_tensor(x.as_subclass(torch.Tensor) * 2)
+        def encodes(self, x: torch.Tensor):
+            return torch.as_tensor(x.as_subclass(torch.Tensor) * 2)
+
     x = TensorImageish(torch.ones(2), img_size=(1, 2))
     res = Double()(x)
     assert type(res) is TensorImageish and res.img_size == (1, 2)
@@ -67,8 +81,12 @@ def test_return_keeps_semantic_type_and_metadata():
 
 def test_return_annotation_casts():
     class ToCat(Transform):
-        def encodes(self, x: str) -> TensorCategory: return torch.tensor(len(x))
-        def decodes(self, x: TensorCategory): return "x" * int(x)
+        def encodes(self, x: str) -> TensorCategory:
+            return torch.tensor(len(x))
+
+        def decodes(self, x: TensorCategory):
+            return "x" * int(x)
+
     t = ToCat()
     res = t("abc")
     assert type(res) is TensorCategory and int(res) == 3
@@ -77,9 +95,13 @@ def test_return_annotation_casts():
 
 def test_return_annotation_none_disables_type_retention():
     class Plain(Transform):
-        def encodes(self, x: torch.Tensor) -> None: return x.as_subclass(torch.Tensor) + 1
+        def encodes(self, x: torch.Tensor) -> None:
+            return x.as_subclass(torch.Tensor) + 1
+
     class Kept(Transform):
-        def encodes(self, x: torch.Tensor): return x.as_subclass(torch.Tensor) + 1
+        def encodes(self, x: torch.Tensor):
+            return x.as_subclass(torch.Tensor) + 1
+
     x = TensorImageish(torch.zeros(1))
     assert type(Plain()(x)) is torch.Tensor and type(Kept()(x)) is TensorImageish
 
@@ -88,12 +110,16 @@ def test_functions_as_enc_dec_and_decorator():
     t = Transform(enc=lambda x: x + 1, dec=lambda x: x - 1)
     assert t(1) == 2 and t.decode(2) == 1
 
-    def neg(x: int): return -x
+    def neg(x: int):
+        return -x
+
     t2 = Transform(neg)
     assert t2(3) == -3 and t2("s") == "s" and t2.name == "neg"
 
     @Transform
-    def twice(x: float): return x * 2
+    def twice(x: float):
+        return x * 2
+
     assert isinstance(twice, Transform) and twice(1.5) == 3.0 and twice(1) == 1
     assert twice((1.0, 2)) == (2.0, 2)
 
@@ -112,7 +138,10 @@ def test_split_idx_filters_calls_and_decodes():
 
     class ValidOnly(Transform):
         split_idx = 1
-        def encodes(self, x: int): return x * 10
+
+        def encodes(self, x: int):
+            return x * 10
+
     assert ValidOnly()(2, split_idx=1) == 20 and ValidOnly()(2, split_idx=0) == 2
     assert Transform(lambda x: x + 1)(1, split_idx=1) == 2  # no split_idx: runs everywhere
 
@@ -120,17 +149,23 @@ def test_split_idx_filters_calls_and_decodes():
 def test_order_class_attr_init_and_function_attr():
     class Late(Transform):
         order = 10
+
     assert Late().order == 10 and Late(order=3).order == 3 and Transform().order == 0
 
-    def f(x): return x
+    def f(x):
+        return x
+
     f.order = 5
     assert Transform(f).order == 5
 
 
 def test_setup_dispatches_and_train_setup():
     class Vocab(Transform):
-        def setups(self, items: list): self.vocab = sorted(set(items))
-        def encodes(self, x: str): return self.vocab.index(x)
+        def setups(self, items: list):
+            self.vocab = sorted(set(items))
+
+        def encodes(self, x: str):
+            return self.vocab.index(x)
 
     t = Vocab()
     t.setup(["b", "a", "b"])
@@ -138,6 +173,7 @@ def test_setup_dispatches_and_train_setup():
 
     class Split(list):
         train = ["z", "y"]
+
     t.setup(Split(["q"]), train_setup=True)
     assert t.vocab == ["y", "z"]
     t.setup(Split(["q"]), train_setup=False)
@@ -145,6 +181,7 @@ def test_setup_dispatches_and_train_setup():
 
     class AlwaysTrain(Vocab):
         train_setup = True
+
     t2 = AlwaysTrain()
     t2.setup(Split(["q"]))
     assert t2.vocab == ["y", "z"]
@@ -152,8 +189,12 @@ def test_setup_dispatches_and_train_setup():
 
 def test_subclass_extends_parent_and_parent_unchanged():
     class Child(NegAndShout):
-        def encodes(self, x: float): return x * 100
-        def encodes(self, x: int): return x + 1000  # noqa: F811 (overrides the parent's int)
+        def encodes(self, x: float):
+            return x * 100
+
+        def encodes(self, x: int):
+            return x + 1000  # overrides the parent's int
+
     c = Child()
     assert c(1.5) == 150.0 and c(1) == 1001 and c("a") == "A"  # str comes from the parent
     assert c.decode(-2) == 2
@@ -162,22 +203,28 @@ def test_subclass_extends_parent_and_parent_unchanged():
 
 def test_extend_class_from_outside():
     class Base(Transform):
-        def encodes(self, x: int): return x + 1
+        def encodes(self, x: int):
+            return x + 1
 
     @Base
-    def encodes(self, x: str): return x + "!"
+    def encodes(self, x: str):
+        return x + "!"
 
     assert Base()("a") == "a!" and Base()(1) == 2
     assert callable(encodes)  # the decorator returns the function
 
     @Base.decodes.register
-    def _(self, x: int): return x - 1
+    def _(self, x: int):
+        return x - 1
+
     assert Base().decode(2) == 1
 
 
 def test_kwargs_reach_encodes_and_typos_raise():
     class Scale(Transform):
-        def encodes(self, x: int, factor=2): return x * factor
+        def encodes(self, x: int, factor=2):
+            return x * factor
+
     t = Scale()
     assert t(3) == 6 and t(3, factor=5) == 15
     with pytest.raises(TypeError, match="factr"):
@@ -186,7 +233,9 @@ def test_kwargs_reach_encodes_and_typos_raise():
 
 def test_inplace_transform_returns_input():
     class Append(InplaceTransform):
-        def encodes(self, x: list): x.append(1)
+        def encodes(self, x: list):
+            x.append(1)
+
     lst = [0]
     res = Append()(lst)
     assert res is lst and lst == [0, 1]
@@ -201,7 +250,10 @@ def test_repr_and_displayed_transform():
         def __init__(self, n=1):
             super().__init__()
             store_attr()
-        def encodes(self, x: int): return x + self.n
+
+        def encodes(self, x: int):
+            return x + self.n
+
     a = Add(n=3)
     assert a.name == "Add -- {'n': 3}"
     assert repr(a) == "Add -- {'n': 3}\n(encodes: int | decodes: (none))"
@@ -238,12 +290,14 @@ def _lower(x):
     return x.lower() if isinstance(x, str) else x
 
 
-def _plus_ten(x: int): return x + 10
+def _plus_ten(x: int):
+    return x + 10
 
 
 def test_pickle_and_deepcopy_transforms():
     import copy
     import pickle
+
     t = NegAndShout()
     t2 = Transform(_plus_ten, split_idx=1)
     for clone in (pickle.loads(pickle.dumps(t)), copy.deepcopy(t)):
@@ -254,5 +308,6 @@ def test_pickle_and_deepcopy_transforms():
 
 def test_class_dispatchers_pickle_by_reference():
     import pickle
+
     assert pickle.loads(pickle.dumps(NegAndShout.encodes)) is NegAndShout.encodes
     assert NegAndShout.encodes.__qualname__ == "NegAndShout.encodes"

@@ -552,12 +552,12 @@ def f_td_test(x: numbers.Integral, y):  # type: ignore[no-untyped-def]
 
 
 @typedispatch
-def f_td_test(x: int, y: float):  # type: ignore[no-untyped-def]  # noqa: F811
+def f_td_test(x: int, y: float):  # type: ignore[no-untyped-def]
     return x + y
 
 
 @typedispatch
-def f_td_test(x: int, y: int):  # type: ignore[no-untyped-def]  # noqa: F811
+def f_td_test(x: int, y: int):  # type: ignore[no-untyped-def]
     return x * y
 
 
@@ -615,7 +615,7 @@ def test_typedispatch_on_methods() -> None:
             return f"int {x}"
 
         @typedispatch
-        def f(self, x: str) -> str:  # noqa: F811
+        def f(self, x: str) -> str:
             return f"str {x}"
 
     a = A()
@@ -694,11 +694,11 @@ def test_typedispatch_methods_paper_example() -> None:
             return x + 1
 
         @typedispatch
-        def f_td_test(self, x: int, y: float):  # type: ignore[no-untyped-def]  # noqa: F811
+        def f_td_test(self, x: int, y: float):  # type: ignore[no-untyped-def]
             return x + y
 
         @typedispatch
-        def f_td_test(self, x: int, y: int):  # type: ignore[no-untyped-def]  # noqa: F811
+        def f_td_test(self, x: int, y: int):  # type: ignore[no-untyped-def]
             return x * y
 
     a = A()
@@ -715,12 +715,12 @@ def test_typedispatch_with_classmethod_and_staticmethod() -> None:
 
         @typedispatch  # type: ignore[misc]
         @classmethod
-        def f_td_test(cls, x: int, y: float):  # type: ignore[no-untyped-def]  # noqa: F811
+        def f_td_test(cls, x: int, y: float):  # type: ignore[no-untyped-def]
             return (cls.__name__, x + y)
 
         @typedispatch  # type: ignore[misc]
         @staticmethod
-        def f_td_test(x: int, y: int):  # type: ignore[no-untyped-def]  # noqa: F811
+        def f_td_test(x: int, y: int):  # type: ignore[no-untyped-def]
             return x * y
 
     assert A.f_td_test(3, 2) == 6

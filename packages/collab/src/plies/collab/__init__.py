@@ -1,4 +1,7 @@
-"""plies.collab: (planned) collaborative filtering: `CollabDataLoaders`, embedding dot-bias and neural models, `collab_learner`."""
+"""plies.collab: (planned) collaborative filtering.
+
+It will hold: `CollabDataLoaders`, embedding dot-bias and neural models, `collab_learner`.
+"""
 
 from .__about__ import __version__
 

@@ -16,14 +16,15 @@ __all__ = ["Pipeline", "compose_tfms", "mk_transform"]
 _PIPELINE_TYPE = "plies.pipes.Pipeline"
 
 
-def compose_tfms(x: Any, tfms: Iterable[Any], is_enc: bool = True, reverse: bool = False,
-                 **kwargs: Any) -> Any:
+def compose_tfms(
+    x: Any, tfms: Iterable[Any], is_enc: bool = True, reverse: bool = False, **kwargs: Any
+) -> Any:
     """Apply `tfms` to `x` in turn (their `decode` when `is_enc=False`; last first when `reverse`).
 
     Keyword arguments (e.g. `split_idx`) are passed to every call.
     """
     seq = list(tfms)
-    for t in (reversed(seq) if reverse else seq):
+    for t in reversed(seq) if reverse else seq:
         x = t(x, **kwargs) if is_enc else t.decode(x, **kwargs)
     return x
 
@@ -137,8 +138,10 @@ class Pipeline:
                 if hasattr(x, "show"):
                     ctx, shown = x.show(ctx=ctx, **kwargs), True
         if not shown:
-            raise TypeError(f"Pipeline.show: the decoded object ({type(o).__name__}) has no show method, "
-                            f"nor has any element of it; decode it with .decode(o) and display it yourself")
+            raise TypeError(
+                f"Pipeline.show: the decoded object ({type(o).__name__}) has no show method, "
+                f"nor has any element of it; decode it with .decode(o) and display it yourself"
+            )
         return ctx
 
     def setup(self, items: Any = None, train_setup: bool = False) -> None:
@@ -156,8 +159,11 @@ class Pipeline:
         """Set up `ts` (a transform or a list) on `items` mapped through the current pipeline; add them."""
         for t in _as_list(ts):
             t = mk_transform(t)
-            seen = items if items is None or not len(self.fs) else _MappedItems(items, list(self.fs),
-                                                                                self.split_idx)
+            seen = (
+                items
+                if items is None or not len(self.fs)
+                else _MappedItems(items, list(self.fs), self.split_idx)
+            )
             t.setup(seen, train_setup)
             self.fs = L(_sorted([*self.fs, t]))
 
@@ -165,8 +171,10 @@ class Pipeline:
         """Remove the transform `t`, or every instance of `t` when it is a class (ValueError if absent)."""
         keep = [f for f in self.fs if not (isinstance(f, t) if inspect.isclass(t) else f is t)]
         if len(keep) == len(self.fs):
-            raise ValueError(f"Pipeline.remove: {getattr(t, '__name__', t)!r} is not in the pipeline "
-                             f"({', '.join(f.name for f in self.fs) or 'empty'})")
+            raise ValueError(
+                f"Pipeline.remove: {getattr(t, '__name__', t)!r} is not in the pipeline "
+                f"({', '.join(f.name for f in self.fs) or 'empty'})"
+            )
         self.fs = L(keep)
 
     def __getitem__(self, i: Any) -> Any:
@@ -192,8 +200,10 @@ class Pipeline:
             return found[0]
         if found:
             return L(found)
-        raise AttributeError(f"'Pipeline' object has no attribute {name!r} "
-                             f"(and no transform of that type or with that attribute)")
+        raise AttributeError(
+            f"'Pipeline' object has no attribute {name!r} "
+            f"(and no transform of that type or with that attribute)"
+        )
 
     def __repr__(self) -> str:
         return f"Pipeline: {' -> '.join(f.name for f in self.fs) or '(empty)'}"
@@ -203,22 +213,30 @@ class Pipeline:
         """The pipeline as plain data: per transform its registered type name, its constructor
         arguments and its `state_dict()`. Raises KeyError for an unregistered type and
         TypeError for a constructor argument that is not plain data."""
-        entries = [_transform_entry(t, f"Pipeline.state_dict: transform {i} ({t.name})")
-                   for i, t in enumerate(self.fs)]
+        entries = [
+            _transform_entry(t, f"Pipeline.state_dict: transform {i} ({t.name})")
+            for i, t in enumerate(self.fs)
+        ]
         return check_plain_data({"split_idx": self.split_idx, "transforms": entries}, "Pipeline.state_dict()")
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore the transforms' states into this pipeline (same transform types, same order)."""
         entries = _entries(state)
         if len(entries) != len(self.fs):
-            raise ValueError(f"Pipeline.load_state_dict: the state has {len(entries)} transforms, "
-                             f"the pipeline {len(self.fs)}")
+            raise ValueError(
+                f"Pipeline.load_state_dict: the state has {len(entries)} transforms, "
+                f"the pipeline {len(self.fs)}"
+            )
         for i, (t, e) in enumerate(zip(self.fs, entries, strict=True)):
-            name = _PIPELINE_TYPE if isinstance(t, Pipeline) else registered_name(
-                type(t), f"Pipeline.load_state_dict: transform {i}")
+            name = (
+                _PIPELINE_TYPE
+                if isinstance(t, Pipeline)
+                else registered_name(type(t), f"Pipeline.load_state_dict: transform {i}")
+            )
             if e.get("type") != name:
-                raise ValueError(f"Pipeline.load_state_dict: transform {i} is {name}, the state has "
-                                 f"{e.get('type')!r}")
+                raise ValueError(
+                    f"Pipeline.load_state_dict: transform {i} is {name}, the state has {e.get('type')!r}"
+                )
             t.load_state_dict(e["state"])
         self.split_idx = state.get("split_idx")
 
@@ -252,8 +270,9 @@ def _is_showable(o: Any) -> bool:
 
 def _entries(state: Any) -> list[dict[str, Any]]:
     if not isinstance(state, dict) or not isinstance(state.get("transforms"), list):
-        raise ValueError("Pipeline state: expected a dict with a 'transforms' list "
-                         "(from Pipeline.state_dict())")
+        raise ValueError(
+            "Pipeline state: expected a dict with a 'transforms' list (from Pipeline.state_dict())"
+        )
     return state["transforms"]
 
 
@@ -286,8 +305,7 @@ def _transform_entry(t: Any, where: str) -> dict[str, Any]:
         return {"type": _PIPELINE_TYPE, "state": t.state_dict()}
     args = _encode_arg(list(t.__dict__.get("_init_args", ())), where)
     kwargs = _encode_arg(dict(t.__dict__.get("_init_kwargs", {})), where)
-    entry = {"type": registered_name(type(t), where), "args": args, "kwargs": kwargs,
-             "state": t.state_dict()}
+    entry = {"type": registered_name(type(t), where), "args": args, "kwargs": kwargs, "state": t.state_dict()}
     return check_plain_data(entry, f"{where}: constructor arguments")
 
 

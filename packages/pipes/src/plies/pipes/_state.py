@@ -84,15 +84,19 @@ def register_transform(obj: Any = None, *, name: str | None = None) -> Any:
         if not issubclass(obj, Transform):
             raise TypeError(f"register_transform: {obj.__qualname__} is a class but not a Transform subclass")
     elif isinstance(obj, Transform) or not callable(obj):
-        raise TypeError(f"register_transform: expected a Transform subclass or a function, found "
-                        f"{type(obj).__name__}; register the class (or the function before wrapping it)")
+        raise TypeError(
+            f"register_transform: expected a Transform subclass or a function, found "
+            f"{type(obj).__name__}; register the class (or the function before wrapping it)"
+        )
     elif getattr(obj, "__name__", "<lambda>") == "<lambda>":
         raise TypeError("register_transform: a lambda has no stable name; define it with `def`")
     key = name if name is not None else _default_name(obj)
     old = _BY_NAME.get(key)
     if old is not None and old is not obj:
         same_definition = (getattr(old, "__module__", None), getattr(old, "__qualname__", None)) == (
-            obj.__module__, obj.__qualname__)
+            obj.__module__,
+            obj.__qualname__,
+        )
         if not same_definition:
             raise ValueError(f"register_transform: the name {key!r} is already registered for {old!r}")
         _BY_OBJECT.pop(old, None)
@@ -116,8 +120,10 @@ def registered_name(obj: Any, what: str) -> str:
         pass
     label = getattr(obj, "__qualname__", repr(obj))
     kind = "class" if inspect.isclass(obj) else "function"
-    raise KeyError(f"{what}: the {kind} {label} is not registered for plain-data state; decorate its "
-                   f"definition with @plies.pipes.register_transform")
+    raise KeyError(
+        f"{what}: the {kind} {label} is not registered for plain-data state; decorate its "
+        f"definition with @plies.pipes.register_transform"
+    )
 
 
 def lookup_registered(name: Any, what: str) -> Any:
@@ -125,5 +131,7 @@ def lookup_registered(name: Any, what: str) -> Any:
     if isinstance(name, str) and name in _BY_NAME:
         return _BY_NAME[name]
     known = ", ".join(sorted(_BY_NAME)) or "none"
-    raise KeyError(f"{what}: unknown transform type {name!r} (not registered). Registered: {known}. "
-                   f"Decorate the class or function with @plies.pipes.register_transform before loading")
+    raise KeyError(
+        f"{what}: unknown transform type {name!r} (not registered). Registered: {known}. "
+        f"Decorate the class or function with @plies.pipes.register_transform before loading"
+    )

@@ -97,8 +97,13 @@ class Transform(metaclass=_TfmMeta):
     decodes: TypeDispatch
     setups: TypeDispatch
 
-    def __init__(self, enc: Callable[..., Any] | None = None, dec: Callable[..., Any] | None = None,
-                 split_idx: int | None = None, order: int | None = None) -> None:
+    def __init__(
+        self,
+        enc: Callable[..., Any] | None = None,
+        dec: Callable[..., Any] | None = None,
+        split_idx: int | None = None,
+        order: int | None = None,
+    ) -> None:
         if split_idx is not None:
             self.split_idx = split_idx
         if enc is not None:
@@ -156,8 +161,9 @@ class Transform(metaclass=_TfmMeta):
         td = own if own is not None else type(self).__dict__[meth]
         return self._map(td, own is not None, x, kwargs, whole)
 
-    def _map(self, td: TypeDispatch, unbound: bool, x: Any, kwargs: dict[str, Any],
-             whole: bool = False) -> Any:
+    def _map(
+        self, td: TypeDispatch, unbound: bool, x: Any, kwargs: dict[str, Any], whole: bool = False
+    ) -> Any:
         """`td` applied to `x`, element-wise over a tuple (not when `whole`), keeping types."""
         if not whole and isinstance(x, tuple) and not self._item_level and _is_tuple(x):
             res = tuple([self._map(td, unbound, o, kwargs) for o in x])
@@ -187,8 +193,9 @@ class Transform(metaclass=_TfmMeta):
         allowed = ("split_idx", "order", *self._state_attrs)
         unknown = [k for k in state if k not in allowed]
         if unknown:
-            raise KeyError(f"{self.name}.load_state_dict: unexpected keys {unknown}; expected some of "
-                           f"{list(allowed)}")
+            raise KeyError(
+                f"{self.name}.load_state_dict: unexpected keys {unknown}; expected some of {list(allowed)}"
+            )
         for k, v in state.items():
             setattr(self, k, v)
 

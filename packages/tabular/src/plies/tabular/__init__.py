@@ -1,4 +1,7 @@
-"""plies.tabular: (planned) tabular data: `TabularPandas`, categorify/fill-missing/normalize procs, `tabular_learner`."""
+"""plies.tabular: (planned) tabular data.
+
+It will hold: `TabularPandas`, categorify/fill-missing/normalize procs, `tabular_learner`.
+"""
 
 from .__about__ import __version__
 

@@ -1,4 +1,7 @@
-"""plies.text: (planned) NLP: tokenization, numericalization, language-model data, AWD-LSTM, `text_classifier_learner`."""
+"""plies.text: (planned) NLP.
+
+It will hold: tokenization, numericalization, language-model data, AWD-LSTM, `text_classifier_learner`.
+"""
 
 from .__about__ import __version__
 

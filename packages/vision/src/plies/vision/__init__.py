@@ -1,4 +1,7 @@
-"""plies.vision: (planned) computer vision: image blocks, GPU augmentation, `vision_learner`, `unet_learner`."""
+"""plies.vision: (planned) computer vision.
+
+It will hold: image blocks, GPU augmentation, `vision_learner`, `unet_learner`.
+"""
 
 from .__about__ import __version__
 
