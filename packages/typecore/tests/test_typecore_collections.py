@@ -122,6 +122,9 @@ def test_sorted_with_callable_str_and_int_keys() -> None:
     assert pairs.sorted(1, reverse=True) == [(3, "c"), (2, "b"), (1, "a")]
     objs = L(SimpleNamespace(n=2), SimpleNamespace(n=1))
     assert objs.sorted("n").attrgot("n") == [1, 2]
+    assert L({"n": 2}, {"n": 1}).sorted("n") == [{"n": 1}, {"n": 2}]  # a str is a key for dicts
+    with pytest.raises(AttributeError, match="n"):
+        L(SimpleNamespace(n=1), SimpleNamespace()).sorted("n")  # missing: an error, not silently last
     assert L(-3, 1, 2).sorted(abs) == [1, 2, -3]
     with pytest.raises(TypeError, match="key must be a callable, a str or an int"):
         L(1).sorted(1.0)

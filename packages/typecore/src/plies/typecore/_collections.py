@@ -41,10 +41,15 @@ def _sort_key(key: Any) -> Callable[[Any], Any] | None:
     if key is None or callable(key):
         return key
     if isinstance(key, str):
-        return operator.attrgetter(key)
+        return functools.partial(_attr_or_key, key)
     if isinstance(key, int):
         return operator.itemgetter(key)
     raise TypeError(f"L.sorted: key must be a callable, a str or an int, found {type(key).__name__}")
+
+
+def _attr_or_key(k: str, o: Any) -> Any:
+    """Key `k` of a dict, attribute `k` of anything else (as `L.attrgot`), for `L.sorted`."""
+    return o[k] if isinstance(o, dict) else getattr(o, k)
 
 
 def _equal(a: Any, b: Any) -> bool:
@@ -233,7 +238,7 @@ class L(MutableSequence):
         )
 
     def sorted(self, key: Any = None, reverse: bool = False) -> L:
-        """A sorted copy; `key` is a callable, an attribute name (str) or an index (int)."""
+        """A sorted copy; `key` is a callable, an attribute name (str; a key for dicts) or an index (int)."""
         return self._new(sorted(self.items, key=_sort_key(key), reverse=reverse))
 
     def unique(self, sort: bool = False, bidir: bool = False, start: Any = None) -> Any:
