@@ -368,20 +368,3 @@ def test_validate_and_get_preds_inside_a_fit_leave_the_loop_untouched():
     assert [n for _, n in seen] == [4, 4]
     assert rec.seen.count("before_fit") == 1 + 2 + 2 + 2  # the fit, then each validate/get_preds pass
     assert learn.train_iter == 4
-
-
-def test_batches_moved_to_the_cpu_are_copied_blocking():
-    from plies.learner._utils import to_device_fast
-
-    seen = []
-
-    class RecordsTo(torch.Tensor):
-        def to(self, *args, **kwargs):
-            seen.append(kwargs.get("non_blocking", False))
-            return super().to(*args, **kwargs)
-
-    t = torch.ones(2).as_subclass(RecordsTo)
-    out = to_device_fast({"x": (t, [t])}, "cpu")
-    assert seen == [False, False] and isinstance(out["x"], tuple) and isinstance(out["x"][1], list)
-    to_device_fast(t, "meta")
-    assert seen[-1] is True  # copies to an accelerator do not wait for its queue

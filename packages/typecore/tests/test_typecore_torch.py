@@ -51,6 +51,10 @@ def test_to_device_and_to_cpu() -> None:
     assert res["n"] == 3 and res["x"][0].device.type == "cpu"
     assert type(res["x"][0]) is TensorImage and res["x"][0].img_size == (1, 2)
     assert to_cpu([torch.ones(1)])[0].device == torch.device("cpu")
+    Pair = namedtuple("Pair", "x y")
+    moved = to_device([Pair(img, "label")], "cpu")
+    assert type(moved) is list and type(moved[0]) is Pair and moved[0].y == "label"
+    assert moved[0].x.img_size == (1, 2)
     assert to_device(torch.ones(1)).device.type == default_device().type
 
 

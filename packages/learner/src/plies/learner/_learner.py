@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 from plies.optim import Adam
-from plies.typecore import L
+from plies.typecore import L, to_device
 from torch import Tensor, nn
 
 from ._callback import (
@@ -40,7 +40,7 @@ from ._loss import default_loss_func
 from ._metric import Metric, mk_metric
 from ._progress import ProgressCallback
 from ._recorder import Recorder
-from ._utils import as_list, first_tensor, norm_bias_params, to_device_fast, trainable_params
+from ._utils import as_list, first_tensor, norm_bias_params, trainable_params
 
 __all__ = ["Learner"]
 
@@ -379,7 +379,7 @@ class Learner(LearnerScheduleMixin, LearnerInferenceMixin):
         if move is None:
             move = self._move_batches = self._needs_move(b)
         if move is not False:
-            b = to_device_fast(b, move)
+            b = to_device(b, move, non_blocking=True)
         self._split(b)
         self.pred = self.loss = None
         self._with_events(self._do_one_batch, "batch", CancelBatchException)

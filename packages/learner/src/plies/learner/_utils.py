@@ -1,4 +1,4 @@
-"""Small tensor helpers used on the learner's hot path (batch placement, detaching, batch size)."""
+"""Small tensor helpers used on the learner's hot path (detaching, batch size, parameter lists)."""
 
 from __future__ import annotations
 
@@ -6,27 +6,6 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-
-
-def to_device_fast(b: Any, device: torch.device | str | None) -> Any:
-    """Move every tensor of a (nested) tuple/list/dict to `device`, keeping container types.
-
-    Copies to an accelerator do not block (they overlap with queued work when the batch is pinned);
-    copies to the CPU do, so their values can be read at once.
-    """
-    return _move(b, device, device is not None and torch.device(device).type != "cpu")
-
-
-def _move(b: Any, device: torch.device | str | None, non_blocking: bool) -> Any:
-    if isinstance(b, Tensor):
-        return b.to(device, non_blocking=non_blocking)
-    if isinstance(b, tuple):
-        return tuple(_move(o, device, non_blocking) for o in b)
-    if isinstance(b, list):
-        return [_move(o, device, non_blocking) for o in b]
-    if isinstance(b, dict):
-        return {k: _move(v, device, non_blocking) for k, v in b.items()}
-    return b
 
 
 def detach_cpu(b: Any, cpu: bool = True) -> Any:

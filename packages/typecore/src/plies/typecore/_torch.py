@@ -70,16 +70,26 @@ def default_device(use: bool | int | None = None) -> torch.device:
 def to_device(b: Any, device: torch.device | str | int | None = None, non_blocking: bool = False) -> Any:
     """Move every tensor of the (nested) batch `b` to `device` (default: `default_device()`).
 
-    `non_blocking` lets a copy to an accelerator overlap with the work queued there (from pinned
-    memory); copies to the CPU always block, so the values are there when this returns.
+    Tuples (namedtuples too), lists and dicts keep their types, tensors their semantic type and
+    metadata. `non_blocking` lets a copy to an accelerator overlap with the work queued there (from
+    pinned memory); copies to the CPU always block, so the values are there when this returns.
     """
     target = default_device() if device is None else torch.device(device)
-    non_blocking = non_blocking and target.type != "cpu"
+    return _moved(b, target, non_blocking and target.type != "cpu")
 
-    def _move(o: Any) -> Any:
-        return o.to(target, non_blocking=non_blocking) if isinstance(o, Tensor) else o
 
-    return apply(_move, b)
+def _moved(b: Any, device: torch.device, non_blocking: bool) -> Any:
+    # a plain recursion rather than `apply`: this runs for every batch of a training loop
+    if isinstance(b, Tensor):
+        return b.to(device, non_blocking=non_blocking)
+    if isinstance(b, (tuple, list)):
+        items = [_moved(o, device, non_blocking) for o in b]
+        if type(b) is tuple or type(b) is list:
+            return type(b)(items)
+        return type(b)(*items) if hasattr(b, "_fields") else type(b)(items)
+    if isinstance(b, dict):
+        return type(b)({k: _moved(v, device, non_blocking) for k, v in b.items()})
+    return b
 
 
 def to_cpu(b: Any) -> Any:
