@@ -143,12 +143,9 @@ def test_torchrun_with_gradient_accumulation_lr_find_and_save_best(tmp_path):
     env = loopback_env(2)
     cmd = [
         str(TORCHRUN),
+        "--standalone",  # torchrun binds a free port itself: no window for another process to take it
         "--nproc_per_node",
         "2",
-        "--master_addr",
-        "127.0.0.1",
-        "--master_port",
-        env["MASTER_PORT"],
         str(SCRIPT),
         "--path",
         str(tmp_path / "ddp"),
@@ -160,7 +157,8 @@ def test_torchrun_with_gradient_accumulation_lr_find_and_save_best(tmp_path):
         "32",
         *common,
     ]
-    env.pop("WORLD_SIZE")
+    for name in ("WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(name)
     check_all([subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)])
     (w0, h0), (w1, h1) = results(tmp_path / "ddp-out", 0), results(tmp_path / "ddp-out", 1)
     for k in w0:
