@@ -22,9 +22,10 @@ from torch.utils.data import DataLoader as TorchDataLoader
 from torch.utils.data import IterableDataset
 
 from ._collate import batch_to_samples, collate_error, fa_collate, fa_convert
+from ._order import EpochOrder
 from ._show import show_batch, show_results
 from ._sources import as_columns
-from ._workers import PliesStream, broadcast_seed, identity_collate, worker_init
+from ._workers import torch_loader
 
 __all__ = ["DataLoader"]
 
@@ -54,7 +55,7 @@ _PER_ITEM_STAGES = (
 
 
 @funcs_kwargs
-class DataLoader:
+class DataLoader(EpochOrder):
     """Load batches from an indexed or iterable source through replaceable stages (see the README table).
 
     `bs=None` (the default, as in fastai) yields items one by one without collation (e.g. a
@@ -243,7 +244,7 @@ class DataLoader:
         self._resolve_seed()
         self._plan.copy_(torch.tensor([self._base_seed, epoch, skip]))
         self._prepare(epoch, skip)
-        loader = self._get_torch_loader()
+        loader = torch_loader(self)
         self._running = [epoch, skip]
         try:
             for b in loader:
@@ -297,23 +298,6 @@ class DataLoader:
         """Whether the source yields ready batches (`bs=None`: items are not collated)."""
         return self.bs is None
 
-    @property
-    def items_per_rank(self) -> int:
-        """Number of items this rank loads in one epoch (padding included; `n` when not sharded)."""
-        if self.n is None:
-            raise TypeError("DataLoader.items_per_rank: the source length is unknown; pass n=")
-        if self.world_size == 1:
-            return self.n
-        return math.ceil(self.n / self.world_size) if self.pad else self.n // self.world_size
-
-    @property
-    def sharded_pad_count(self) -> int:
-        """How many trailing items of this rank's epoch are padding (repeats added so ranks step equally)."""
-        if self.world_size == 1 or not self.pad or self.n is None:
-            return 0
-        total = math.ceil(self.n / self.world_size) * self.world_size
-        return int(total - self.world_size + self.rank >= self.n)
-
     # ---- decoding and display (TfmdDL runs its Pipelines backwards; here after_batch's decode if any)
     @property
     def n_inp(self) -> int:
@@ -357,41 +341,6 @@ class DataLoader:
         if not show:
             return x, y, samples, outs
         return show_results(x, y, samples, outs, ctxs=ctxs, max_n=max_n, **kwargs)
-
-    # ---- state -----------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
-        """Position in the data as plain data: `{seed, epoch, batches_done, bs, n, rank, world_size}`.
-
-        During an iteration `epoch` is the running epoch and `batches_done` counts the batches
-        handed out so far (the one being processed included); between epochs it is the next epoch.
-        `seed` is None while a loader built with `seed=None` has not drawn its seed yet: asking for
-        the state does not draw it (that would shift torch's RNG stream and break an exact resume).
-        """
-        if self._base_seed is None and self.seed is not None:
-            self._base_seed = int(self.seed)
-        epoch, done = self._running if self._running is not None else (self.epoch, self._resume_skip)
-        return {
-            "seed": self._base_seed,
-            "epoch": epoch,
-            "batches_done": done,
-            "bs": self.bs,
-            "n": self.n,
-            "rank": self.rank,
-            "world_size": self.world_size,
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Make the next iteration replay epoch `state['epoch']` in its exact order, after `batches_done`."""
-        missing = {"seed", "epoch", "batches_done"} - set(state)
-        if missing:
-            raise KeyError(
-                f"DataLoader.load_state_dict: state lacks {sorted(missing)}; got keys {sorted(state)}"
-            )
-        self._base_seed, self.epoch, self._resume_skip = (
-            None if state["seed"] is None else int(state["seed"]),
-            int(state["epoch"]),
-            int(state["batches_done"]),
-        )
 
     # ---- construction helpers --------------------------------------------------------------
     def new(self, dataset: Any = None, cls: type | None = None, **kwargs: Any) -> DataLoader:
@@ -443,43 +392,7 @@ class DataLoader:
             f"num_workers={self.num_workers}, device={self.device})"
         )
 
-    # ---- internals -------------------------------------------------------------------------
-    def _resolve_seed(self) -> None:
-        """Fix the base seed: the given one, or one drawn from torch's RNG (rank 0's when distributed)."""
-        if self._base_seed is not None:
-            return
-        if self.seed is not None:
-            self._base_seed = int(self.seed)
-            return
-        seed = int(torch.randint(0, 2**62, (1,)).item())
-        if self.world_size > 1 and self.shuffle:
-            seed = broadcast_seed(seed, self.world_size)
-        self._base_seed = seed
-
-    def _prepare(self, epoch: int, skip: int) -> None:
-        """Compute this rank's order for `epoch`, starting after `skip` batches, into `self._idxs`."""
-        self._epoch_now = epoch
-        self.randomize()
-        idxs = self.get_idxs()
-        if self.world_size > 1:
-            idxs = self._shard(list(idxs))
-        if skip:
-            start = skip * (self.bs or 1)
-            idxs = idxs[start:] if isinstance(idxs, (list, range)) else itertools.islice(idxs, start, None)
-        self._idxs = idxs
-        self._prepared = (int(self._base_seed or 0), epoch, skip)
-
-    def _shard(self, idxs: list[Any]) -> list[Any]:
-        """This rank's slice of the order, padded (repeating items) or cut to a multiple of ranks."""
-        ws, n = self.world_size, len(idxs)
-        if self.pad:
-            total = math.ceil(n / ws) * ws
-            idxs = idxs + [idxs[i % n] for i in range(total - n)] if n else idxs
-        else:
-            total = n // ws * ws
-            idxs = idxs[:total]
-        return idxs[self.rank : total : ws]
-
+    # ---- internals (the epoch order, sharding and resume state: _order.py) ---------------------
     def _batch_indexing(self) -> bool:
         """Whether batches can be fetched with one index op (in-memory columns, default item stages)."""
         if self._columns is None or not self.indexed or self.bs is None:
@@ -522,30 +435,6 @@ class DataLoader:
             self._stream_pos += 1
         self._stream_pos += 1
         return next(self.it)
-
-    def _get_torch_loader(self) -> TorchDataLoader:
-        """The torch DataLoader running `create_batches` in worker processes (kept when persistent)."""
-        if self._torch_loader is not None and self.persistent_workers:
-            return self._torch_loader
-        generator = torch.Generator().manual_seed(int(self.generator.initial_seed()) % 2**63)
-        kwargs: dict[str, Any] = {}
-        if self.num_workers > 0:
-            kwargs.update(
-                worker_init_fn=worker_init, persistent_workers=self.persistent_workers, timeout=self.timeout
-            )
-        loader = TorchDataLoader(
-            PliesStream(self),
-            batch_size=None,
-            collate_fn=identity_collate,
-            num_workers=self.num_workers,
-            pin_memory=self.pin_memory,
-            generator=generator,
-            **kwargs,
-        )
-        if self.persistent_workers:
-            self._plan.share_memory_()
-            self._torch_loader = loader
-        return loader
 
 
 def _detuplify(x: tuple) -> Any:

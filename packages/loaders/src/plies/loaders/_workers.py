@@ -1,5 +1,5 @@
-"""The torch side of a plies DataLoader: the IterableDataset each worker process runs, worker seeding,
-and the seed broadcast that keeps every rank's shuffle order identical."""
+"""The torch side of a plies DataLoader: the torch DataLoader it drives, the IterableDataset each worker
+process runs, worker seeding, and the seed broadcast that keeps every rank's shuffle order identical."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
+from torch.utils.data import DataLoader as TorchDataLoader
 from torch.utils.data import IterableDataset, get_worker_info
 
 if TYPE_CHECKING:
@@ -79,3 +80,28 @@ def broadcast_seed(seed: int, world_size: int) -> int:
     t = torch.tensor([seed], dtype=torch.int64, device=device)
     dist.broadcast(t, src=0)
     return int(t.item())
+
+
+def torch_loader(dl: DataLoader) -> TorchDataLoader:
+    """The torch DataLoader running `dl.create_batches` in worker processes (kept when persistent)."""
+    if dl._torch_loader is not None and dl.persistent_workers:
+        return dl._torch_loader
+    generator = torch.Generator().manual_seed(int(dl.generator.initial_seed()) % 2**63)
+    kwargs: dict[str, Any] = {}
+    if dl.num_workers > 0:
+        kwargs.update(
+            worker_init_fn=worker_init, persistent_workers=dl.persistent_workers, timeout=dl.timeout
+        )
+    loader = TorchDataLoader(
+        PliesStream(dl),
+        batch_size=None,
+        collate_fn=identity_collate,
+        num_workers=dl.num_workers,
+        pin_memory=dl.pin_memory,
+        generator=generator,
+        **kwargs,
+    )
+    if dl.persistent_workers:
+        dl._plan.share_memory_()
+        dl._torch_loader = loader
+    return loader
