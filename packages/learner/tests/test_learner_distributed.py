@@ -79,8 +79,12 @@ def files_under(path: Path) -> list[Path]:
     return [p for p in path.rglob("*") if p.is_file()] if path.exists() else []
 
 
-def launch_ranks(tmp: Path, env: dict[str, str], *args: str) -> list[subprocess.Popen]:
-    """The test script as 2 ranks with torchrun's environment variables."""
+def run_ranks(tmp: Path, *args: str, timeout: float = 240) -> list[tuple[int, str]]:
+    """The test script as 2 ranks with torchrun's environment variables: (exit code, stderr) of each.
+
+    The port is found free, then released for rank 0 to bind: should another process take it in
+    between, the ranks fail with "Address already in use" and are launched again on a new port.
+    """
     cmd = [
         sys.executable,
         str(SCRIPT),
@@ -89,17 +93,28 @@ def launch_ranks(tmp: Path, env: dict[str, str], *args: str) -> list[subprocess.
         "--path-per-rank",
         "--out",
         str(tmp / "ddp-out"),
+        *args,
     ]
-    return [
-        subprocess.Popen(
-            [*cmd, *args],
-            env={**env, "RANK": str(r), "LOCAL_RANK": str(r)},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for r in range(2)
-    ]
+    for _ in range(3):
+        env = loopback_env(2)
+        procs = [
+            subprocess.Popen(
+                cmd,
+                env={**env, "RANK": str(r), "LOCAL_RANK": str(r)},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for r in range(2)
+        ]
+        err0 = procs[0].communicate(timeout=timeout)[1]  # rank 0 binds the port
+        if procs[0].returncode != 0 and "address already in use" in err0.lower():
+            procs[1].kill()  # it may be talking to whatever took the port
+            procs[1].communicate()
+            continue
+        err1 = procs[1].communicate(timeout=timeout)[1]
+        return [(procs[0].returncode, err0), (procs[1].returncode, err1)]
+    raise RuntimeError("run_ranks: the port was taken three times in a row")
 
 
 @pytest.mark.slow
@@ -107,16 +122,10 @@ def test_two_gloo_ranks_match_one_process_with_the_doubled_batch(tmp_path):
     # ranks are seeded differently on purpose: the model comes from rank 0, the data order is rank 0's
     common = ["--fit", "one_cycle", "--epochs", "2", "--n-valid", "37", "--get-preds", "--ckpt-every", "4"]
     ddp = ["--bs", "8", "--seed-per-rank", *common]
-    env = loopback_env(2)
-    crashed = launch_ranks(
-        tmp_path, env, *ddp, "--crash-at", "9"
-    )  # both ranks die in epoch 1 (6 batches each)
-    for p in crashed:
-        _, err = p.communicate(timeout=240)
-        assert p.returncode != 0 and "simulated crash after batch 9" in err, err[-3000:]
-    check_all(
-        launch_ranks(tmp_path, loopback_env(2), *ddp, "--resume", "latest")
-    )  # from the batch-8 checkpoint
+    for code, err in run_ranks(tmp_path, *ddp, "--crash-at", "9"):  # both die in epoch 1 (6 batches each)
+        assert code != 0 and "simulated crash after batch 9" in err, err[-3000:]
+    for code, err in run_ranks(tmp_path, *ddp, "--resume", "latest"):  # from the batch-8 checkpoint
+        assert code == 0, f"exit {code}\nstderr:\n{err[-4000:]}"
     (w0, h0), (w1, h1) = results(tmp_path / "ddp-out", 0), results(tmp_path / "ddp-out", 1)
     ws, hs = single_process(tmp_path, "--bs", "16", *common)
     weights = [k for k in ws if k not in ("preds", "targs")]
