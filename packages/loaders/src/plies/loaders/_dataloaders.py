@@ -43,7 +43,11 @@ class _TorchLoader:
         return self
 
     def one_batch(self) -> Any:
-        return next(iter(self))
+        batches = iter(self)
+        try:
+            return next(batches)
+        finally:
+            batches.close()  # let torch shut its workers (or pin-memory thread) down now, not at gc
 
     @property
     def dataset(self) -> Any:
