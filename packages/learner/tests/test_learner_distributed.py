@@ -28,7 +28,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 SCRIPT = Path(__file__).parent / "scripts" / "train_tiny.py"
-TORCHRUN = Path(sys.executable).parent / "torchrun"
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run"]  # the `torchrun` command, wherever torch is
 _spec = importlib.util.spec_from_file_location("plies_test_train_tiny_ddp", SCRIPT)
 assert _spec is not None and _spec.loader is not None
 train_tiny = importlib.util.module_from_spec(_spec)
@@ -151,7 +151,7 @@ def test_torchrun_with_gradient_accumulation_lr_find_and_save_best(tmp_path):
     common = ["--fit", "fit", "--epochs", "2", "--lr-find", "--save-best"]
     env = loopback_env(2)
     cmd = [
-        str(TORCHRUN),
+        *TORCHRUN,
         "--standalone",  # torchrun binds a free port itself: no window for another process to take it
         "--nproc_per_node",
         "2",
