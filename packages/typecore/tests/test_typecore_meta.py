@@ -279,3 +279,45 @@ def test_funcs_kwargs_without_kwargs_in_init() -> None:
     assert Plain(a=2, f=lambda: "g").f() == "g"
     with pytest.raises(TypeError, match="Plain\\(\\) got unexpected keyword argument\\(s\\) 'b'"):
         Plain(b=2)
+
+
+def test_check_kwargs_suggests_the_closest_name():
+    from plies.typecore import check_kwargs
+
+    @check_kwargs
+    def fit_one_cycle(n_epoch: int, lr_max: float = 1e-3, div: float = 25.0) -> float:
+        return n_epoch * lr_max * div
+
+    assert fit_one_cycle(2, lr_max=0.5, div=2.0) == 2.0
+    with pytest.raises(
+        TypeError,
+        match=r"fit_one_cycle\(\) got unexpected keyword argument\(s\) 'lr_mx' "
+        r"\(did you mean 'lr_max'\?\); it accepts div, lr_max, n_epoch",
+    ):
+        fit_one_cycle(1, lr_mx=0.1)
+
+
+def test_check_kwargs_leaves_var_keyword_functions_alone():
+    from plies.typecore import check_kwargs
+
+    @check_kwargs
+    def f(a: int, **kwargs: int) -> int:
+        return a + sum(kwargs.values())
+
+    assert f(1, b=2, c=3) == 6
+
+
+def test_check_kwargs_reads_the_delegated_signature():
+    from plies.typecore import check_kwargs, delegates
+
+    def base(x: int, scale: int = 1) -> int:
+        return x * scale
+
+    @check_kwargs
+    @delegates(base)
+    def top(x: int, **kwargs: int) -> int:
+        return base(x, **kwargs)
+
+    assert top(2, scale=3) == 6
+    with pytest.raises(TypeError, match=r"'scal' \(did you mean 'scale'\?\)"):
+        top(2, scal=3)

@@ -1,4 +1,5 @@
-"""Decorators that change functions and classes: `patch`, `patch_to`, `delegates`, `funcs_kwargs`."""
+"""Decorators that change functions and classes: `patch`, `patch_to`, `delegates`, `funcs_kwargs`,
+`check_kwargs`."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import functools
 import inspect
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-__all__ = ["patch_to", "patch", "delegates", "funcs_kwargs"]
+__all__ = ["patch_to", "patch", "delegates", "funcs_kwargs", "check_kwargs", "unknown_kwargs_message"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 C = TypeVar("C", bound=type)
@@ -224,12 +225,59 @@ def funcs_kwargs(cls: Any = None, *, as_method: bool = False) -> Any:
 
 def _unknown_message(cls: type, unknown: list[str], known: set[str], methods: list[str]) -> str:
     """The TypeError text for unknown constructor keywords, with close-match suggestions."""
+    return unknown_kwargs_message(f"{cls.__name__}()", unknown, known, methods)
+
+
+def unknown_kwargs_message(
+    who: str, unknown: Iterable[str], known: Iterable[str], methods: Iterable[str] = ()
+) -> str:
+    """The text of the TypeError for keywords `unknown` to `who` (e.g. ``"fit_one_cycle()"``).
+
+    Each unknown name gets the closest known one as a suggestion (``'lr' (did you mean 'lr_max'?)``)
+    and the accepted names are listed.
+    """
+    known, methods = set(known) - {"self"}, list(methods)
     parts = []
     for k in unknown:
         close = difflib.get_close_matches(k, sorted(known | set(methods)), n=1)
         parts.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     return (
-        f"{cls.__name__}() got unexpected keyword argument(s) {', '.join(parts)}; "
-        f"it accepts {', '.join(sorted(known - {'self'} - set(methods))) or 'no keywords'}"
+        f"{who} got unexpected keyword argument(s) {', '.join(parts)}; "
+        f"it accepts {', '.join(sorted(known - set(methods))) or 'no keywords'}"
         + (f" and the replaceable methods {', '.join(methods)}" if methods else "")
     )
+
+
+def _keyword_names(f: Callable[..., Any]) -> frozenset[str] | None:
+    """The keyword names `f` accepts (its shown signature), or None when it takes any `**kwargs`."""
+    sig = inspect.signature(f)
+    if _var_keyword(sig) is not None:
+        return None
+    return frozenset(
+        k for k, p in sig.parameters.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    )
+
+
+def check_kwargs(f: F) -> F:
+    """Decorator: an unknown keyword raises TypeError suggesting the closest accepted name.
+
+    Python already rejects unknown keywords, but says only "unexpected keyword argument"; this
+    names the closest match (``fit_one_cycle(1, lr=1e-3)`` suggests ``lr_max``). The accepted
+    names are read from the signature on the first call (after `delegates` has updated it); a
+    function whose shown signature keeps `**kwargs` is left unchecked. The check costs one set
+    comparison per call with keywords.
+    """
+    accepted: list[frozenset[str] | None] = []
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            if not accepted:
+                accepted.append(_keyword_names(wrapper))
+            known = accepted[0]
+            if known is not None and not known.issuperset(kwargs):
+                unknown = [k for k in kwargs if k not in known]
+                raise TypeError(unknown_kwargs_message(f"{f.__qualname__}()", unknown, known))
+        return f(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
