@@ -160,6 +160,82 @@ def test_lr_find_default_suggests_valley_and_slide_is_available():
     assert both._fields == ("valley", "slide") and 1e-7 <= both.slide <= 10
 
 
+LRS = torch.logspace(-7, 1, 81, dtype=torch.float64)  # lrs[i] = 10 ** (-7 + i / 10)
+
+
+def lr_at(i: int) -> float:
+    return 10 ** (-7 + i / 10)
+
+
+def synthetic_curve(last_flat: int, steep_at: int, bottom: int) -> torch.Tensor:
+    """81 losses: 3.0 up to index `last_flat`, then falling 0.01 per step down to index `bottom` (the minimum)
+    except one drop of 0.5 from `steep_at` to `steep_at + 1`, then rising 0.2 per step."""
+    losses, value = [], 3.0
+    for i in range(81):
+        if last_flat < i <= bottom:
+            value -= 0.5 if i == steep_at + 1 else 0.01
+        elif i > bottom:
+            value += 0.2
+        losses.append(value)
+    return torch.tensor(losses, dtype=torch.float64)
+
+
+# (last_flat, steep_at, bottom) and the expected index of each suggestion, by hand:
+# minimum: lrs[bottom] / 10; steep: the left end of the biggest drop per log-lr step, lrs[steep_at];
+# valley: the longest decreasing stretch is one flat point then indices last_flat+1..bottom; fastai counts
+# it from start = last_flat - 1 and suggests the index halfway, start + (bottom - start) / 2.
+CURVES = [((19, 35, 60), 18 + 21), ((9, 50, 68), 8 + 30)]
+
+
+@pytest.mark.parametrize("curve, valley_idx", CURVES)
+def test_suggestions_on_known_curves(curve, valley_idx):
+    last_flat, steep_at, bottom = curve
+    losses = synthetic_curve(*curve)
+    lr, (lr_point, loss_point) = minimum(LRS, losses, 100)
+    assert lr == pytest.approx(lr_at(bottom) / 10) and lr_point == lr
+    assert loss_point == pytest.approx(float(losses.min()))
+    lr, (lr_point, loss_point) = steep(LRS, losses, 100)
+    assert lr == pytest.approx(lr_at(steep_at)) and lr_point == lr
+    assert loss_point == pytest.approx(3.0 - 0.01 * (steep_at - last_flat))
+    lr, (lr_point, loss_point) = valley(LRS, losses, 100)
+    assert lr == pytest.approx(lr_at(valley_idx)) and lr_point == lr
+    assert loss_point == pytest.approx(float(losses[valley_idx]))
+
+
+def test_suggestions_follow_the_curve():
+    a, b = synthetic_curve(*CURVES[0][0]), synthetic_curve(*CURVES[1][0])
+    for suggest in (minimum, steep, valley):
+        assert suggest(LRS, a, 100)[0] != pytest.approx(suggest(LRS, b, 100)[0]), suggest.__name__
+
+
+def test_suggestions_on_the_recorded_curve_of_lr_find():
+    """lr_find hands the recorded curve, less the first num_it // 10 and the last 5 points, to each function."""
+
+    class ScriptedLoss(nn.Module):
+        """A model whose loss at iteration i is the i-th point of a synthetic curve (no learning involved)."""
+
+        def __init__(self, losses):
+            super().__init__()
+            self.w, self.losses, self.i = nn.Parameter(torch.zeros(1)), losses, 0
+
+        def forward(self, x):
+            value = self.losses[min(self.i, len(self.losses) - 1)]
+            self.i += self.training
+            return self.w * 0 + value + 0 * x[:, :1]
+
+    losses = synthetic_curve(19, 35, 60).tolist()
+    learn = make_learner(n_train=8 * 100, loss_func=lambda pred, y: pred.mean())
+    learn.model = ScriptedLoss(losses)
+    learn.recorder.smooth_loss.beta = 0.0  # record the raw losses
+    res = learn.lr_find(num_it=80, stop_div=False, show_plot=False, suggest_funcs=(minimum, steep, valley))
+    assert learn.recorder.lrs == pytest.approx([lr_at(i) for i in range(80)])  # 1e-7 * (1e8) ** (i / 80)
+    assert learn.recorder.losses == pytest.approx(losses[:80])
+    # the kept curve is indices 8..74: the same minimum and steepest drop; its valley starts at index 18
+    assert res.minimum == pytest.approx(lr_at(60) / 10)
+    assert res.steep == pytest.approx(lr_at(35))
+    assert res.valley == pytest.approx(lr_at(18 + 21))
+
+
 def test_slide_on_a_known_curve():
     lrs = torch.logspace(-7, 1, 100, dtype=torch.float64)
     losses = torch.cat([torch.full((60,), 2.0), torch.linspace(2.0, 0.5, 30), torch.linspace(0.5, 5.0, 10)])
