@@ -3,6 +3,7 @@ the Recorder, schedules, lr_find, metrics, tracker callbacks, export), checked o
 
 from __future__ import annotations
 
+import math
 from functools import partial
 from pathlib import Path
 
@@ -161,6 +162,10 @@ def test_fit_one_cycle_lr_max_and_slice_and_moms():
     assert peak == 5  # 25% of 20 batches of warm-up
     assert all(a > b for a, b in zip(lrs[peak:], lrs[peak + 1 :], strict=False)) and lrs[-1] < 2e-4
     assert moms[0] == pytest.approx(0.95) and min(moms) == pytest.approx(0.85, abs=1e-3)
+    # momentum climbs back towards 0.95 after the peak: at the last batch (progress 19/20) it is
+    # 0.85 + 0.1 * (1 - cos(pi * t)) / 2 with t = (19/20 - 1/4) / (3/4) = 14/15
+    assert all(a < b for a, b in zip(moms[peak:], moms[peak + 1 :], strict=False))
+    assert moms[-1] == pytest.approx(0.85 + 0.1 * (1 - math.cos(math.pi * 14 / 15)) / 2)
 
     learn = synth_learner(lr=1e-3)
     learn.splitter = lambda m: [[m.a], [m.b]]

@@ -59,20 +59,33 @@ def test_combine_scheds_and_combined_cos():
         combine_scheds([0.3, 0.3], [SchedNo(1), SchedNo(2)])
 
 
+def one_cycle(pos: float, start: float, middle: float, end: float, pct: float = 0.25) -> float:
+    """The 1cycle value at training progress `pos`: half-cosine start->middle over `pct`, then middle->end."""
+    if pos < pct:
+        start_, end_, p = start, middle, pos / pct
+    else:
+        start_, end_, p = middle, end, (pos - pct) / (1 - pct)
+    return start_ + (end_ - start_) * (1 - math.cos(math.pi * p)) / 2
+
+
 def test_fit_one_cycle_follows_the_1cycle_policy():
     learn = make_learner()
     learn.fit_one_cycle(2, lr_max=1e-2)
     lrs, moms = np.array(learn.recorder.lrs), np.array(learn.recorder.moms)
     n = len(lrs)
     assert n == 16
-    assert lrs[0] == pytest.approx(1e-2 / 25)
+    pos = [i / 16 for i in range(16)]  # pct_train before each batch
+    assert lrs.tolist() == pytest.approx([one_cycle(p, 1e-2 / 25, 1e-2, 1e-2 / 1e5) for p in pos], rel=1e-6)
+    assert moms.tolist() == pytest.approx([one_cycle(p, 0.95, 0.85, 0.95) for p in pos], rel=1e-6)
     peak = int(np.argmax(lrs))
-    assert peak == 4  # pct_start=0.25 of 16 iterations
-    assert lrs[peak] == pytest.approx(1e-2)
-    assert lrs[-1] == pytest.approx(combined_cos(0.25, 1e-2 / 25, 1e-2, 1e-2 / 1e5)(15 / 16))
-    assert moms[0] == pytest.approx(0.95) and moms[peak] == pytest.approx(0.85)
-    assert int(np.argmin(moms)) == peak
+    assert peak == 4 and lrs[peak] == pytest.approx(1e-2)  # pct_start=0.25 of 16 iterations
+    assert moms[0] == pytest.approx(0.95) and moms[peak] == pytest.approx(0.85) and int(np.argmin(moms)) == peak
+    # momentum climbs back: 0.85 + 0.1 * (1 - cos(pi * 11/12)) / 2 at the last batch, 0.95 at the end
+    assert moms[-1] == pytest.approx(0.85 + 0.1 * (1 - math.cos(math.pi * 11 / 12)) / 2) and moms[-1] > 0.945
     assert learn.recorder.hps["lr"] == list(lrs)
+    learn.fit_one_cycle(1, lr_max=1e-2, moms=(0.9, 0.8, 0.7), pct_start=0.5)
+    pos = [i / 8 for i in range(8)]
+    assert learn.recorder.moms == pytest.approx([one_cycle(p, 0.9, 0.8, 0.7, pct=0.5) for p in pos], rel=1e-6)
 
 
 def test_fit_flat_cos_and_sgdr_shapes():
