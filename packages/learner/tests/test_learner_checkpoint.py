@@ -146,7 +146,11 @@ class Draws(Callback):
 
     def before_batch(self) -> None:
         if self.learn.training:
-            self.draws[self.learn.train_iter] = (random.random(), float(np.random.rand()), float(torch.rand(1)))
+            self.draws[self.learn.train_iter] = (
+                random.random(),
+                float(np.random.rand()),
+                float(torch.rand(1)),
+            )
 
 
 class CrashAfter(Callback):

@@ -43,8 +43,11 @@ def test_mixup_blends_inputs_with_lambda_at_least_half():
 
 
 def expected_lambda_mean(alpha: float) -> float:
-    """E[max(L, 1 - L)] for L ~ Beta(alpha, alpha): 1/2 + E|L - 1/2|, and the mean absolute deviation of a
-    symmetric Beta(a, a) about its mean 1/2 is 1 / (a * 4**a * B(a, a)) (2 a^a b^b / (B(a, b) (a+b)^(a+b+1)))."""
+    """E[max(L, 1 - L)] for L ~ Beta(alpha, alpha): 1/2 + E|L - 1/2|.
+
+    The mean absolute deviation of Beta(a, b) about its mean is 2 a^a b^b / (B(a, b) (a+b)^(a+b+1)),
+    which for a = b is 1 / (a * 4**a * B(a, a)).
+    """
     log_beta = 2 * math.lgamma(alpha) - math.lgamma(2 * alpha)
     return 0.5 + 1 / (alpha * 4**alpha * math.exp(log_beta))
 

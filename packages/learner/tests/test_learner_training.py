@@ -171,7 +171,7 @@ def test_mixed_precision_fp16_scaler_on_cpu():
 
 def test_fp16_overflow_skips_the_step_and_halves_the_scale():
     class Overflow(Callback):
-        """Make the gradients of training batch 3 infinite; record the scale and the weights after each batch."""
+        """Make the gradients of training batch 3 infinite; record the scale and weights after each batch."""
 
         order = 100
 
