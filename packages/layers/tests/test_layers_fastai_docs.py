@@ -486,8 +486,10 @@ def test_cross_entropy_loss_flat() -> None:
     target = torch.randint(0, 10, (32, 5))
     loss = tst(output, target)
     assert torch.allclose(loss, F.cross_entropy(output.view(-1, 10), target.view(-1)))
-    with pytest.raises((RuntimeError, ValueError)):
-        nn.CrossEntropyLoss()(output, target)
+    # one loss per (sample, position): the 32 x 5 predictions are flattened before the loss
+    per_item = CrossEntropyLossFlat(reduction="none")(output, target)
+    assert per_item.shape == (160,)
+    assert torch.allclose(per_item, F.cross_entropy(output.view(-1, 10), target.view(-1), reduction="none"))
     assert torch.equal(tst.activation(output), F.softmax(output, dim=-1))
     assert torch.equal(tst.decodes(output), output.argmax(dim=-1))
     assert repr(tst) == "FlattenedLoss of CrossEntropyLoss()" and tst.y_int
@@ -524,8 +526,10 @@ def test_bce_with_logits_loss_flat() -> None:
     assert torch.allclose(tst(output, target), F.binary_cross_entropy_with_logits(output, target))
     output, target = torch.randn(32, 5), torch.randint(0, 2, (32, 5))
     assert torch.allclose(tst(output, target), F.binary_cross_entropy_with_logits(output, target.float()))
-    with pytest.raises(RuntimeError):
-        nn.BCEWithLogitsLoss()(output, target)
+    per_item = BCEWithLogitsLossFlat(reduction="none")(output, target)  # integer targets are floatified
+    assert per_item.shape == (160,)
+    expected = F.binary_cross_entropy_with_logits(output.view(-1), target.view(-1).float(), reduction="none")
+    assert torch.allclose(per_item, expected)
     tst = BCEWithLogitsLossFlat(pos_weight=torch.ones(10))
     output, target = torch.randn(32, 5, 10), torch.rand(32, 5, 10)
     assert torch.allclose(tst(output, target), F.binary_cross_entropy_with_logits(output, target))
@@ -540,8 +544,16 @@ def test_bce_mse_l1_loss_flat() -> None:
     assert torch.allclose(BCELossFlat()(output, target), F.binary_cross_entropy(output, target.float()))
     assert torch.allclose(MSELossFlat()(output, target), F.mse_loss(output, target.float()))
     assert torch.allclose(L1LossFlat()(output, target), F.l1_loss(output, target.float()))
-    with pytest.raises(RuntimeError):
-        nn.BCELoss()(output, target)
+    per_item = BCELossFlat(reduction="none")(output, target)
+    assert per_item.shape == (1600,)
+    assert torch.allclose(
+        per_item, F.binary_cross_entropy(output.view(-1), target.view(-1).float(), reduction="none")
+    )
+    channels_first = BCELossFlat(axis=1, reduction="none")  # the class axis moved last before flattening
+    expected = F.binary_cross_entropy(
+        output.transpose(1, -1).reshape(-1), target.transpose(1, -1).reshape(-1).float(), reduction="none"
+    )
+    assert torch.allclose(channels_first(output, target), expected)
 
 
 def test_label_smoothing_cross_entropy() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 import torchvision
 from plies.layers import (
     ConvLayer,
@@ -11,6 +12,7 @@ from plies.layers import (
     PixelShuffle_ICNR,
     SelfAttention,
     SigmoidRange,
+    UnetBlock,
     create_body,
     dummy_eval,
     hook_outputs,
@@ -155,6 +157,36 @@ def test_dynamic_unet_extra_upsample_and_plain_output() -> None:
     assert any(isinstance(m, PixelShuffle_ICNR) for m in unet.layers[4:])
     out = unet(torch.randn(2, 3, 32, 32).as_subclass(Image))
     assert type(out) is TensorBase
+
+
+def test_unet_block_concatenates_the_hooked_encoder_features() -> None:
+    src = nn.Conv2d(3, 8, 3, padding=1)  # stands for the encoder layer whose output is cross-connected
+    with hook_outputs([src], detach=False) as hooks:
+        block = UnetBlock(16, 8, hooks[0]).eval()
+        up_in = torch.randn(2, 16, 4, 4)
+        outs, skips = [], []
+        for _ in range(2):
+            skips.append(src(torch.randn(2, 3, 8, 8)))  # the hook stores this output for the block
+            outs.append(block(up_in))
+    with torch.no_grad():
+        for out, s in zip(outs, skips, strict=True):
+            # upsample the decoder input (8 channels at 8x8), concatenate the normalised skip, two convs
+            cat = F.relu(torch.cat([block.shuf(up_in), block.bn(s)], dim=1))
+            assert out.shape == (2, 16, 8, 8)
+            assert torch.allclose(out, block.conv2(block.conv1(cat)), atol=1e-5)
+    assert not torch.allclose(outs[0], outs[1], atol=1e-3)  # same decoder input, other encoder features
+
+
+def test_dynamic_unet_output_depends_on_the_input_through_the_cross_connections() -> None:
+    unet = DynamicUnet(small_encoder(), 2, (32, 32), last_cross=False).eval()
+    with torch.no_grad():  # the bottom path (middle convs) now outputs zeros whatever the input
+        for p in unet[3].parameters():
+            p.zero_()
+        x1, x2 = torch.randn(2, 3, 32, 32), torch.randn(2, 3, 32, 32)
+        out1, out2 = unet(x1), unet(x2)
+        assert torch.allclose(unet[3](unet[2](unet[1](unet[0](x1)))), torch.zeros(1))
+    # so only the encoder features carried by the cross connections reach the output
+    assert (out1 - out2).abs().max() > 1e-3
 
 
 @pytest.mark.slow

@@ -9,10 +9,13 @@ from plies.learner import (
     CSVLogger,
     EarlyStoppingCallback,
     Learner,
+    ParamScheduler,
     ReduceLROnPlateau,
     SaveModelCallback,
+    SchedLin,
     TensorBoardCallback,
     TerminateOnNaNCallback,
+    mae,
 )
 from plies.loaders import DataLoader, DataLoaders
 from plies.optim import SGD
@@ -141,10 +144,36 @@ def test_csv_logger_writes_every_epoch(tmp_path):
     )
 
 
-def test_tensorboard_callback_writes_events(tmp_path):
+def read_scalars(log_dir) -> dict[str, list[tuple[int, float]]]:
+    """Every scalar in the TensorBoard event file(s) of `log_dir`: tag -> [(step, value)] in write order."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(log_dir), size_guidance={"scalars": 0})  # 0: keep every event
+    acc.Reload()
+    return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+
+
+def test_tensorboard_callback_logs_the_recorded_values(tmp_path):
     pytest.importorskip("tensorboard")
-    learn = make_learner(tmp_path)
-    with learn.no_bar():
-        learn.fit(1, cbs=TensorBoardCallback(log_dir=tmp_path / "tb"))
-    files = list((tmp_path / "tb").glob("events.out.tfevents*"))
-    assert len(files) == 1 and files[0].stat().st_size > 0
+    learn = make_learner(tmp_path, metrics=mae)
+    with learn.no_bar(), learn.no_logging():
+        learn.fit(
+            2,
+            lr=[0.05],
+            cbs=[TensorBoardCallback(log_dir=tmp_path / "tb"), ParamScheduler({"lr": SchedLin(0.05, 0.01)})],
+        )
+    assert len(list((tmp_path / "tb").glob("events.out.tfevents*"))) == 1
+    scalars = read_scalars(tmp_path / "tb")
+    rec = learn.recorder
+    assert len(rec.losses) == 8 and len(rec.values) == 2  # 4 batches per epoch
+    assert sorted(scalars) == ["lr_0", "mae", "mom_0", "train_loss", "valid_loss", "wd_0"]
+    # after each training batch (steps 1..8): the smoothed loss and the hyper-parameters the Recorder saw
+    assert [step for step, _ in scalars["train_loss"]] == list(range(1, 9))
+    assert [v for _, v in scalars["train_loss"]] == pytest.approx(rec.losses, rel=1e-6)
+    assert [v for _, v in scalars["lr_0"]] == pytest.approx(rec.lrs, rel=1e-6)
+    assert [v for _, v in scalars["lr_0"]] == pytest.approx([0.05 - 0.04 * i / 8 for i in range(8)], rel=1e-6)
+    assert scalars["mom_0"] == scalars["wd_0"] == [(i, 0.0) for i in range(1, 9)]  # plain SGD
+    # after each epoch (steps 4 and 8): the validation loss and metrics of the Recorder's table
+    assert [step for step, _ in scalars["valid_loss"]] == [4, 8] == [step for step, _ in scalars["mae"]]
+    assert [v for _, v in scalars["valid_loss"]] == pytest.approx([row[1] for row in rec.values], rel=1e-6)
+    assert [v for _, v in scalars["mae"]] == pytest.approx([row[2] for row in rec.values], rel=1e-6)

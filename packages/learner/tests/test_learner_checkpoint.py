@@ -6,12 +6,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from plies.learner import Callback, CheckpointCallback, Learner, latest_checkpoint
@@ -132,6 +134,61 @@ def tiny_learner(path: Path, cbs=None, hidden: int = 8) -> Learner:
     learn = Learner(dls, model, loss_func=nn.MSELoss(), path=path, cbs=cbs)
     learn.remove_cb(learn.progress)
     return learn
+
+
+class Draws(Callback):
+    """Before each training batch, draw from python's, numpy's and torch's global generators (as
+    augmentations do) and keep the values by batch number."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.draws: dict[int, tuple[float, float, float]] = {}
+
+    def before_batch(self) -> None:
+        if self.learn.training:
+            self.draws[self.learn.train_iter] = (
+                random.random(),
+                float(np.random.rand()),
+                float(torch.rand(1)),
+            )
+
+
+class CrashAfter(Callback):
+    order = 95  # after CheckpointCallback wrote this batch's checkpoint
+
+    def __init__(self, n_batches: int) -> None:
+        super().__init__()
+        self.n_batches = n_batches
+
+    def after_batch(self) -> None:
+        if self.learn.training and self.learn.train_iter == self.n_batches:
+            raise RuntimeError(f"simulated crash after batch {self.n_batches}")
+
+
+def seed_all(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def test_resume_restores_the_python_numpy_and_torch_generators(tmp_path):
+    ref = tiny_learner(tmp_path / "ref", cbs=[Draws()])
+    seed_all(7)
+    ref.fit(2)  # 3 batches per epoch
+    assert len(ref.draws.draws) == 6
+    run = tiny_learner(tmp_path / "run", cbs=[Draws(), CheckpointCallback(every_n_batches=2)])
+    seed_all(7)
+    with pytest.raises(RuntimeError, match="simulated crash after batch 3"):
+        run.fit(2, cbs=CrashAfter(3))  # the last checkpoint is from after batch 2
+    assert run.draws.draws == {i: ref.draws.draws[i] for i in range(3)}
+    resumed = tiny_learner(tmp_path / "run", cbs=[Draws()])
+    seed_all(123)  # a new process would start from other states: only the checkpoint can bring them back
+    resumed.fit(2, resume_from="latest")
+    assert sorted(resumed.draws.draws) == [2, 3, 4, 5]
+    for i, (py, npy, tch) in resumed.draws.draws.items():
+        assert py == ref.draws.draws[i][0], f"python's random, batch {i}"
+        assert npy == ref.draws.draws[i][1], f"numpy's random, batch {i}"
+        assert tch == ref.draws.draws[i][2], f"torch's random, batch {i}"
 
 
 def test_checkpoint_file_is_plain_safetensors_with_json_state(tmp_path):

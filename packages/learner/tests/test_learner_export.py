@@ -175,7 +175,11 @@ def test_pickle_export_only_on_request(tmp_path):
         loaded.model(torch.ones(3, 2)), learn.model.eval()(torch.ones(3, 2)), atol=1e-6
     )  # dls were emptied before pickling, the model is whole
     safe = learn.export()
-    assert load_learner(safe, pickle=True).dls is not None  # a safe file loads the safe way
+    from_safe = load_learner(safe, pickle=True)  # a safe file loads the safe way, pipeline included
+    assert list(from_safe.dls.vocab) == ["big", "small"]
+    label, idx, probs = from_safe.predict(items[3])
+    label0, idx0, probs0 = learn.predict(items[3])
+    assert (label, int(idx)) == (label0, int(idx0)) and torch.allclose(probs, probs0, atol=1e-6)
 
 
 def test_export_on_other_ranks_writes_nothing(tmp_path, monkeypatch):

@@ -3,6 +3,7 @@ the Recorder, schedules, lr_find, metrics, tracker callbacks, export), checked o
 
 from __future__ import annotations
 
+import math
 from functools import partial
 from pathlib import Path
 
@@ -161,6 +162,10 @@ def test_fit_one_cycle_lr_max_and_slice_and_moms():
     assert peak == 5  # 25% of 20 batches of warm-up
     assert all(a > b for a, b in zip(lrs[peak:], lrs[peak + 1 :], strict=False)) and lrs[-1] < 2e-4
     assert moms[0] == pytest.approx(0.95) and min(moms) == pytest.approx(0.85, abs=1e-3)
+    # momentum climbs back towards 0.95 after the peak: at the last batch (progress 19/20) it is
+    # 0.85 + 0.1 * (1 - cos(pi * t)) / 2 with t = (19/20 - 1/4) / (3/4) = 14/15
+    assert all(a < b for a, b in zip(moms[peak:], moms[peak + 1 :], strict=False))
+    assert moms[-1] == pytest.approx(0.85 + 0.1 * (1 - math.cos(math.pi * 14 / 15)) / 2)
 
     learn = synth_learner(lr=1e-3)
     learn.splitter = lambda m: [[m.a], [m.b]]
@@ -309,19 +314,22 @@ def test_csv_logger_read_log(tmp_path):
 
 
 def test_gradient_accumulation_matches_a_bigger_batch():
-    def weights(n_acc):
-        torch.manual_seed(0)
-        data = synth_dbunch(bs=16, n_train=4)
-        torch.manual_seed(1)
-        learn = synth_learner(data=data, lr=1e-2, cbs=[GradientAccumulation(n_acc=n_acc)] if n_acc else None)
-        learn.dls.train.shuffle = False
+    torch.manual_seed(0)
+    data = synth_dbunch(bs=16, n_train=4)  # 64 training samples
+
+    def weights(bs, n_acc):
+        dls = DataLoaders(TfmdDL(data.train.dataset, bs=bs, shuffle=False, num_workers=0), data.valid)
+        torch.manual_seed(1)  # the same initial a and b every time
+        learn = synth_learner(data=dls, lr=1e-2, cbs=[GradientAccumulation(n_acc=n_acc)] if n_acc else None)
         with learn.no_bar():
             learn.fit(1)
-        return learn.model.a.item(), learn.model.b.item()
+        return torch.tensor([learn.model.a.item(), learn.model.b.item()])
 
-    acc = weights(32)
-    assert acc != pytest.approx(weights(0))  # accumulation changed training
-    assert acc != pytest.approx(weights(64), abs=0)  # 32 != 64 samples per step
+    big = weights(32, 0)  # two SGD steps on batches of 32
+    assert torch.allclose(weights(16, 32), big, atol=1e-6)  # batches of 16, a step every 32 samples
+    assert not torch.allclose(weights(16, 0), big, atol=1e-4)  # four steps on batches of 16
+    assert torch.allclose(weights(16, 64), weights(64, 0), atol=1e-6)  # one step on all 64 samples
+    assert not torch.allclose(weights(16, 64), big, atol=1e-4)
 
 
 def test_to_fp16_adds_mixed_precision_and_to_fp32_removes_it():

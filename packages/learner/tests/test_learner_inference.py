@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from plies.learner import Learner, accuracy
 from plies.loaders import Categorize, Datasets
+from plies.pipes import Transform
 from torch import nn
 
 
@@ -96,12 +97,94 @@ def test_predict_decodes_the_label(tmp_path):
     assert inp.tolist() == [1.5, 2.25]
 
 
-def test_tta_returns_blended_predictions(tmp_path):
+class Jitter(Transform):
+    """A training-time batch augmentation (split_idx=0): Gaussian noise on the float inputs; it keeps
+    what it produced, so a test can compute the model's predictions on the augmented inputs itself."""
+
+    split_idx = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[torch.Tensor] = []
+
+    def encodes(self, x):
+        if not torch.is_floating_point(x):  # the targets
+            return x
+        out = x + torch.randn_like(x)
+        self.seen.append(out.detach().cpu().clone())
+        return out
+
+
+def jittered_learner(tmp_path) -> tuple[Learner, Jitter]:
+    values = torch.linspace(-3, 3, 48).tolist()
+    items = [[v, "pos" if v > 0 else "neg"] for v in values]
+    splits = [[i for i in range(48) if i % 4], [i for i in range(48) if i % 4 == 0]]
+    jitter = Jitter()
+    dls = Datasets(items, [[to_x], [label_of, Categorize()]], splits=splits).dataloaders(
+        bs=8, after_batch=[jitter]
+    )
+    torch.manual_seed(0)
+    learn = Learner(dls, nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2)), path=tmp_path, lr=3e-2)
+    with learn.no_bar(), learn.no_logging():
+        learn.fit(2)
+    return learn, jitter
+
+
+def _softmax_preds(learn, x):
+    with torch.no_grad():
+        return F.softmax(learn.model.eval()(x.to(learn.dls.device)), dim=-1).cpu()
+
+
+def _augmented_preds(learn, jitter, n: int) -> torch.Tensor:
+    """The model's predictions on each of the `n` augmented passes over the 12 validation items."""
+    assert len(jitter.seen) == 2 * n  # 2 batches (8 + 4 items) per pass; the plain pass is not jittered
+    passes = torch.cat(jitter.seen).view(n, 12, 2)
+    return torch.stack([_softmax_preds(learn, p) for p in passes])
+
+
+def test_tta_blends_the_mean_augmented_predictions_with_the_plain_ones(tmp_path):
+    learn, jitter = jittered_learner(tmp_path)
+    x, y = _valid_tensors(learn)  # iterating the validation set applies no training transform
+    plain = _softmax_preds(learn, x)
+    torch.manual_seed(1)
+    jitter.seen.clear()
+    preds, targs = learn.tta(n=3)  # beta=0.25 by default
+    aug = _augmented_preds(learn, jitter, 3)
+    assert not torch.allclose(aug[0], aug[1], atol=1e-3)  # each pass draws new noise
+    expected = 0.75 * aug.mean(0) + 0.25 * plain  # lerp(aug, plain, beta) = (1 - beta) * aug + beta * plain
+    assert torch.equal(targs, y) and preds.shape == (12, 2)
+    assert torch.allclose(preds, expected, atol=1e-5)
+    assert not torch.allclose(preds, plain, atol=1e-3)  # the augmentation changed the predictions
+    jitter.seen.clear()
+    preds, _ = learn.tta(n=2, beta=0.6)
+    aug = _augmented_preds(learn, jitter, 2)
+    assert torch.allclose(preds, 0.4 * aug.mean(0) + 0.6 * plain, atol=1e-5)
+    jitter.seen.clear()
+    (aug_mean, plain_again), targs = learn.tta(n=2, beta=None)  # no blending: both, as fastai
+    assert torch.equal(targs, y)
+    assert torch.allclose(aug_mean, _augmented_preds(learn, jitter, 2).mean(0), atol=1e-5)
+    assert torch.allclose(plain_again, plain, atol=1e-6)
+
+
+def test_tta_use_max_takes_the_elementwise_max(tmp_path):
+    learn, jitter = jittered_learner(tmp_path)
+    x, _ = _valid_tensors(learn)
+    plain = _softmax_preds(learn, x)
+    torch.manual_seed(2)
+    jitter.seen.clear()
+    preds, _ = learn.tta(n=4, use_max=True)
+    aug = _augmented_preds(learn, jitter, 4)
+    expected = torch.maximum(aug.max(0).values, plain)
+    assert torch.allclose(preds, expected, atol=1e-6)
+    assert not torch.allclose(preds, 0.75 * aug.mean(0) + 0.25 * plain, atol=1e-3)  # not the blend
+
+
+def test_tta_without_training_transforms_warns_and_equals_plain_predictions(tmp_path):
     learn = trained_learner(tmp_path)
-    preds, targs = learn.tta(n=2)
-    plain, targs2 = learn.get_preds()
-    assert torch.equal(targs, targs2)
-    assert torch.allclose(preds, plain, atol=1e-6)  # no training-time augmentation here: same predictions
+    plain, targs = learn.get_preds()
+    with pytest.warns(UserWarning, match="no training-time transforms"):
+        preds, targs2 = learn.tta(dl=[b for b in learn.dls.valid], n=2)
+    assert torch.equal(targs, targs2) and torch.allclose(preds, plain, atol=1e-6)
 
 
 def test_save_load_round_trip_with_optimizer_state(tmp_path):
@@ -125,7 +208,11 @@ def test_save_load_round_trip_with_optimizer_state(tmp_path):
     fresh = Learner(make_dls(), nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2)), path=tmp_path)
     fresh.load("stage1")
     assert all(torch.equal(weights[k].cpu(), v.cpu()) for k, v in fresh.model.state_dict().items())
-    assert fresh.opt is not None
+    fresh_state = fresh.opt.state_dict()  # the optimizer was created to receive the saved state
+    for k, st in opt_state["state"].items():
+        for name, v in st.items():
+            if torch.is_tensor(v):
+                assert torch.equal(v.cpu(), fresh_state["state"][k][name].cpu()), (k, name)
     with pytest.raises(FileNotFoundError, match="nothing"):
         fresh.load("nothing")
 

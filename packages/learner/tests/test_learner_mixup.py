@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 
 import pytest
@@ -39,6 +40,36 @@ def test_mixup_blends_inputs_with_lambda_at_least_half():
         assert torch.allclose(mixed[i], expected, atol=1e-6)
     assert torch.equal(learn.yb[0], y)  # integer targets are not blended
     assert sorted(partner.tolist()) == list(range(8))  # a permutation of the batch
+
+
+def expected_lambda_mean(alpha: float) -> float:
+    """E[max(L, 1 - L)] for L ~ Beta(alpha, alpha): 1/2 + E|L - 1/2|.
+
+    The mean absolute deviation of Beta(a, b) about its mean is 2 a^a b^b / (B(a, b) (a+b)^(a+b+1)),
+    which for a = b is 1 / (a * 4**a * B(a, a)).
+    """
+    log_beta = 2 * math.lgamma(alpha) - math.lgamma(2 * alpha)
+    return 0.5 + 1 / (alpha * 4**alpha * math.exp(log_beta))
+
+
+def test_expected_lambda_mean_formula_at_known_points():
+    assert expected_lambda_mean(1.0) == pytest.approx(0.75)  # L uniform: E[max(L, 1-L)] = 3/4
+    assert expected_lambda_mean(0.1) == pytest.approx(0.9416, abs=1e-4)  # U-shaped: mostly near 0 or 1
+    assert expected_lambda_mean(10.0) == pytest.approx(0.5881, abs=1e-4)  # peaked at 1/2
+
+
+@pytest.mark.parametrize("alpha", [0.1, 1.0, 10.0])
+def test_mixup_draws_lambda_from_beta_alpha_alpha(alpha):
+    n = 20_000  # one lambda per sample of a big batch: the mean is within ~0.002 of its expectation
+    torch.manual_seed(0)
+    cb = MixUp(alpha=alpha)
+    start(cb, fake_learn((torch.zeros(n, 1),), (torch.zeros(n, dtype=torch.long),), CrossEntropyLossFlat()))
+    assert cb.lam.shape == (n,)
+    assert float(cb.lam.mean()) == pytest.approx(expected_lambda_mean(alpha), abs=0.01)
+    # the same draws as torch's Beta(alpha, alpha) sampler from the same seed, folded onto [1/2, 1]
+    torch.manual_seed(0)
+    raw = torch.distributions.Beta(torch.tensor(alpha), torch.tensor(alpha)).sample((n,))
+    assert torch.allclose(cb.lam, torch.maximum(raw, 1 - raw))
 
 
 def test_mixup_is_reproducible_with_a_seed():

@@ -59,20 +59,34 @@ def test_combine_scheds_and_combined_cos():
         combine_scheds([0.3, 0.3], [SchedNo(1), SchedNo(2)])
 
 
+def one_cycle(pos: float, start: float, middle: float, end: float, pct: float = 0.25) -> float:
+    """The 1cycle value at training progress `pos`: half-cosine start->middle over `pct`, then middle->end."""
+    if pos < pct:
+        start_, end_, p = start, middle, pos / pct
+    else:
+        start_, end_, p = middle, end, (pos - pct) / (1 - pct)
+    return start_ + (end_ - start_) * (1 - math.cos(math.pi * p)) / 2
+
+
 def test_fit_one_cycle_follows_the_1cycle_policy():
     learn = make_learner()
     learn.fit_one_cycle(2, lr_max=1e-2)
     lrs, moms = np.array(learn.recorder.lrs), np.array(learn.recorder.moms)
     n = len(lrs)
     assert n == 16
-    assert lrs[0] == pytest.approx(1e-2 / 25)
+    pos = [i / 16 for i in range(16)]  # pct_train before each batch
+    assert lrs.tolist() == pytest.approx([one_cycle(p, 1e-2 / 25, 1e-2, 1e-2 / 1e5) for p in pos], rel=1e-6)
+    assert moms.tolist() == pytest.approx([one_cycle(p, 0.95, 0.85, 0.95) for p in pos], rel=1e-6)
     peak = int(np.argmax(lrs))
-    assert peak == 4  # pct_start=0.25 of 16 iterations
-    assert lrs[peak] == pytest.approx(1e-2)
-    assert lrs[-1] == pytest.approx(combined_cos(0.25, 1e-2 / 25, 1e-2, 1e-2 / 1e5)(15 / 16))
+    assert peak == 4 and lrs[peak] == pytest.approx(1e-2)  # pct_start=0.25 of 16 iterations
     assert moms[0] == pytest.approx(0.95) and moms[peak] == pytest.approx(0.85)
     assert int(np.argmin(moms)) == peak
+    # momentum climbs back: 0.85 + 0.1 * (1 - cos(pi * 11/12)) / 2 at the last batch, 0.95 at the end
+    assert moms[-1] == pytest.approx(0.85 + 0.1 * (1 - math.cos(math.pi * 11 / 12)) / 2) and moms[-1] > 0.945
     assert learn.recorder.hps["lr"] == list(lrs)
+    learn.fit_one_cycle(1, lr_max=1e-2, moms=(0.9, 0.8, 0.7), pct_start=0.5)
+    pos = [i / 8 for i in range(8)]
+    assert learn.recorder.moms == pytest.approx([one_cycle(p, 0.9, 0.8, 0.7, pct=0.5) for p in pos], rel=1e-6)
 
 
 def test_fit_flat_cos_and_sgdr_shapes():
@@ -158,6 +172,82 @@ def test_lr_find_default_suggests_valley_and_slide_is_available():
     assert type(res).__name__ == "SuggestedLRs" and res._fields == ("valley",)
     both = learn.lr_find(num_it=40, show_plot=False, suggest_funcs=(valley, slide))
     assert both._fields == ("valley", "slide") and 1e-7 <= both.slide <= 10
+
+
+LRS = torch.logspace(-7, 1, 81, dtype=torch.float64)  # lrs[i] = 10 ** (-7 + i / 10)
+
+
+def lr_at(i: int) -> float:
+    return 10 ** (-7 + i / 10)
+
+
+def synthetic_curve(last_flat: int, steep_at: int, bottom: int) -> torch.Tensor:
+    """81 losses: 3.0 up to index `last_flat`, then falling 0.01 per step down to index `bottom` (the minimum)
+    except one drop of 0.5 from `steep_at` to `steep_at + 1`, then rising 0.2 per step."""
+    losses, value = [], 3.0
+    for i in range(81):
+        if last_flat < i <= bottom:
+            value -= 0.5 if i == steep_at + 1 else 0.01
+        elif i > bottom:
+            value += 0.2
+        losses.append(value)
+    return torch.tensor(losses, dtype=torch.float64)
+
+
+# (last_flat, steep_at, bottom) and the expected index of each suggestion, by hand:
+# minimum: lrs[bottom] / 10; steep: the left end of the biggest drop per log-lr step, lrs[steep_at];
+# valley: the longest decreasing stretch is one flat point then indices last_flat+1..bottom; fastai counts
+# it from start = last_flat - 1 and suggests the index halfway, start + (bottom - start) / 2.
+CURVES = [((19, 35, 60), 18 + 21), ((9, 50, 68), 8 + 30)]
+
+
+@pytest.mark.parametrize("curve, valley_idx", CURVES)
+def test_suggestions_on_known_curves(curve, valley_idx):
+    last_flat, steep_at, bottom = curve
+    losses = synthetic_curve(*curve)
+    lr, (lr_point, loss_point) = minimum(LRS, losses, 100)
+    assert lr == pytest.approx(lr_at(bottom) / 10) and lr_point == lr
+    assert loss_point == pytest.approx(float(losses.min()))
+    lr, (lr_point, loss_point) = steep(LRS, losses, 100)
+    assert lr == pytest.approx(lr_at(steep_at)) and lr_point == lr
+    assert loss_point == pytest.approx(3.0 - 0.01 * (steep_at - last_flat))
+    lr, (lr_point, loss_point) = valley(LRS, losses, 100)
+    assert lr == pytest.approx(lr_at(valley_idx)) and lr_point == lr
+    assert loss_point == pytest.approx(float(losses[valley_idx]))
+
+
+def test_suggestions_follow_the_curve():
+    a, b = synthetic_curve(*CURVES[0][0]), synthetic_curve(*CURVES[1][0])
+    for suggest in (minimum, steep, valley):
+        assert suggest(LRS, a, 100)[0] != pytest.approx(suggest(LRS, b, 100)[0]), suggest.__name__
+
+
+def test_suggestions_on_the_recorded_curve_of_lr_find():
+    """lr_find hands the recorded curve, less its first num_it // 10 and last 5 points, to each function."""
+
+    class ScriptedLoss(nn.Module):
+        """A model whose loss at iteration i is the i-th point of a synthetic curve (no learning involved)."""
+
+        def __init__(self, losses):
+            super().__init__()
+            self.w, self.losses, self.i = nn.Parameter(torch.zeros(1)), losses, 0
+
+        def forward(self, x):
+            value = self.losses[min(self.i, len(self.losses) - 1)]
+            self.i += self.training
+            return self.w * 0 + value + 0 * x[:, :1]
+
+    losses = synthetic_curve(19, 35, 60).tolist()
+    learn = make_learner(n_train=8 * 100, loss_func=lambda pred, y: pred.mean())
+    learn.model = ScriptedLoss(losses)
+    learn.recorder.smooth_loss.beta = 0.0  # record the raw losses
+    res = learn.lr_find(num_it=80, stop_div=False, show_plot=False, suggest_funcs=(minimum, steep, valley))
+    assert learn.recorder.lrs == pytest.approx([lr_at(i) for i in range(80)])  # 1e-7 * (1e8) ** (i / 80)
+    assert learn.recorder.losses == pytest.approx(losses[:80])
+    # the kept curve is indices 8..74: the same minimum and steepest drop; its valley starts at index 18
+    assert res.minimum == pytest.approx(lr_at(60) / 10)
+    assert res.steep == pytest.approx(lr_at(35))
+    assert res.valley == pytest.approx(lr_at(18 + 21))
 
 
 def test_slide_on_a_known_curve():

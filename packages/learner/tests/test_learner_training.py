@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 from plies.learner import (
+    Callback,
     GradientAccumulation,
     GradientClip,
     Learner,
@@ -162,10 +163,42 @@ def test_mixed_precision_fp16_scaler_on_cpu():
     with learn.no_bar():
         learn.fit(1)
     assert isinstance(learn.scaler, torch.amp.GradScaler)
-    assert learn.scaler.get_scale() > 0
+    assert learn.scaler.get_scale() == 2.0**8  # 12 finite steps: no overflow, no growth (every 2000 steps)
     assert learn.recorder.values[-1][1] < 1.0
     with pytest.raises(ValueError, match="amp_mode"):
         MixedPrecision(amp_mode="fp8")
+
+
+def test_fp16_overflow_skips_the_step_and_halves_the_scale():
+    class Overflow(Callback):
+        """Make the gradients of training batch 3 infinite; record the scale and weights after each batch."""
+
+        order = 100
+
+        def __init__(self):
+            super().__init__()
+            self.scales, self.weights = [], []
+
+        def after_loss(self):
+            if self.learn.training and self.learn.iter == 3:
+                self.learn.loss_grad = self.learn.loss_grad * float("inf")
+
+        def after_batch(self):
+            if self.learn.training:
+                self.scales.append(self.learn.scaler.get_scale())
+                self.weights.append(self.learn.model[0].weight.detach().clone())
+
+    learn = Learner(regression_dls(), mlp(4, 1, bn=False), lr=1e-2)
+    learn.to_fp16(init_scale=2.0**8, growth_interval=3)  # the scale doubles after 3 finite steps in a row
+    spy = Overflow()
+    with learn.no_bar():
+        learn.fit(1, cbs=spy)
+    # batches 0-2 finite: 512 after batch 2; batch 3 overflows: halved to 256 (backoff 0.5), counter reset;
+    # 4-6 finite: 512; 7-9: 1024; 10-11: two finite steps, no growth yet
+    assert spy.scales == [256, 256, 512, 256, 256, 256, 512, 512, 512, 1024, 1024, 1024]
+    assert torch.equal(spy.weights[3], spy.weights[2])  # the overflowing step was skipped
+    assert not torch.equal(spy.weights[4], spy.weights[3])
+    assert all(torch.isfinite(w).all() for w in spy.weights)
 
 
 def test_gradient_accumulation_equals_a_bigger_batch():

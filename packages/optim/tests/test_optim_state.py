@@ -107,8 +107,12 @@ def test_clear_state_keeps_flags_and_restarts(make_model, train) -> None:
 def test_lookahead_clear_state_and_wrapper_clear_state(make_model, train) -> None:
     model = make_model()
     opt = ranger(model.parameters(), 0.01)
+    initial = [p.detach().clone() for p in model.parameters()]
     train(model, opt, n_steps=3)
-    assert opt.count == 3 and opt.slow_weights is not None
+    # no lookahead update yet (every k=6 steps): the slow weights are the weights before the first step
+    assert opt.count == 3 and [len(ws) for ws in opt.slow_weights] == [len(initial)]
+    assert all(torch.equal(s, w) for s, w in zip(opt.slow_weights[0], initial, strict=True))
+    assert not torch.equal(opt.slow_weights[0][0], model[0].weight)  # the fast weights moved on
     opt.clear_state()
     assert (opt.count, opt.slow_weights, len(opt.state)) == (0, None, 0)
     wrapped = OptimWrapper(model.parameters(), torch.optim.Adam, lr=0.01)

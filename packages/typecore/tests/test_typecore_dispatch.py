@@ -628,7 +628,8 @@ def test_fastcore_style_single_dispatch_table():
     t.add(f_col)
     assert t[str] is f_col and t[np.int32] is f_nin
     o = np.int32(1)
-    assert t(o) == 2 and t.returns(o) is int and t.first() is not None
+    assert t(o) == 2 and t.returns(o) is int and t.first() is f_nin  # the first registered
+    assert TypeDispatch().first() is None
 
 
 def test_fastcore_style_methods_and_two_params():

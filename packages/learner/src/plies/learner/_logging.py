@@ -128,6 +128,8 @@ class TensorBoardCallback(Callback):
         rec = self.learn.recorder
         names = [n for n in rec.metric_names[1:] if n != "time"]
         for name, value in zip(names, rec.values[-1], strict=False):
+            if name == "train_loss":  # after_batch logged it (the same smoothed value) at this step
+                continue
             if isinstance(value, (int, float)):
                 self.writer.add_scalar(name, value, self.learn.train_iter)
         self.writer.flush()

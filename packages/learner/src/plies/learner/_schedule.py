@@ -239,7 +239,7 @@ def steep(lrs: Tensor, losses: Tensor, num_it: int) -> tuple[float, tuple[float,
 
 
 def valley(lrs: Tensor, losses: Tensor, num_it: int) -> tuple[float, tuple[float, float]]:
-    """Suggestion: a point 2/3 down the longest valley (longest decreasing run) of the loss curve."""
+    """Suggestion: the point halfway along the longest valley (longest decreasing run) of the loss curve."""
     n = len(losses)
     lds = [1] * n
     max_start = max_end = 0
