@@ -6,7 +6,7 @@ These are fastai's `params`, `one_param`, `total_params`, `trainable_params`, `d
 
 from __future__ import annotations
 
-from torch import Tensor, nn
+from torch import nn
 
 __all__ = [
     "params",
@@ -47,7 +47,7 @@ def trainable_params(m: nn.Module) -> list[nn.Parameter]:
     return [p for p in m.parameters() if p.requires_grad]
 
 
-def default_split(m: nn.Module) -> list[list[Tensor]]:
+def default_split(m: nn.Module) -> list[list[nn.Parameter]]:
     """Split a model built as ``Sequential(body, head...)`` in two parameter groups: ``m[0]`` and the rest.
 
     The splitter for transfer learning (``Learner(..., splitter=default_split)``): `freeze` then trains
