@@ -163,3 +163,30 @@ def test_loss_to_moves_weights() -> None:
     loss = FocalLossFlat(weight=torch.ones(3))
     assert loss.to("cpu") is loss
     assert loss.func.weight.device.type == "cpu"
+
+
+def test_flat_loss_size_mismatch_names_the_shapes_given_and_the_fix() -> None:
+    # the example: 2 outputs per item against one target value per item
+    with pytest.raises(
+        ValueError, match=r"MSELossFlat: prediction of shape \(32, 2\) and target of shape \(32,\)"
+    ):
+        MSELossFlat()(torch.randn(32, 2), torch.randn(32))
+    with pytest.raises(
+        ValueError, match=r"outputs 2 value\(s\) per item and the target has 1.*nn.Linear\(n_in, 1\)"
+    ):
+        MSELossFlat()(torch.randn(32, 2), torch.randn(32))
+    with pytest.raises(ValueError, match=r"L1LossFlat: .*32 predictions and 16 targets"):
+        L1LossFlat()(torch.randn(32, 2), torch.randn(16, 2))
+    with pytest.raises(
+        ValueError,
+        match=r"CrossEntropyLossFlat: .*\(32, 3\).*32 target class indices, found 96.*BCEWithLogitsLossFlat",
+    ):
+        CrossEntropyLossFlat()(torch.randn(32, 3), torch.randint(0, 3, (32, 3)))
+    # segmentation (classes on axis 1): the shapes reported are the ones passed, not the transposed ones
+    with pytest.raises(
+        ValueError, match=r"prediction of shape \(2, 3, 4, 4\) and target of shape \(2, 5, 5\).*32 rows of 3"
+    ):
+        CrossEntropyLossFlat(axis=1)(torch.randn(2, 3, 4, 4), torch.randint(0, 3, (2, 5, 5)))
+    # matching sizes still compute (a (bs, 1) output against (bs,) targets flattens to the same size)
+    pred, targ = torch.randn(4, 1), torch.randn(4)
+    assert torch.allclose(MSELossFlat()(pred, targ), F.mse_loss(pred.view(-1), targ))

@@ -428,3 +428,46 @@ def test_lr_find_writes_no_checkpoint(tmp_path):
     assert not (tmp_path / "models").exists() or list((tmp_path / "models").iterdir()) == []
     learn.fit(1)
     assert latest_checkpoint(tmp_path / "models") == tmp_path / "models" / "checkpoint.safetensors"
+
+
+class StopAt(Callback):
+    """Stands for a killed process: stops after training batch `n` (after CheckpointCallback ran)."""
+
+    order = 100
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n = n
+
+    def after_batch(self) -> None:
+        if self.learn.training and self.learn.train_iter == self.n:
+            raise KeyboardInterrupt
+
+
+def test_a_resumed_run_says_where_it_restarts(tmp_path, capsys):
+    learn = tiny_learner(tmp_path, cbs=[CheckpointCallback(every_n_batches=2), StopAt(5)])
+    with pytest.raises(KeyboardInterrupt):
+        learn.fit(3)
+    capsys.readouterr()
+    # 3 batches an epoch: the last checkpoint (batch 4) is 1 batch into the second epoch
+    file = tmp_path / "models" / "checkpoint.safetensors"
+    tiny_learner(tmp_path).fit(3, resume_from="latest")
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == f"resuming from {file}: epoch 2/3, after batch 1 of 3"
+    resumed = tiny_learner(tmp_path)
+    with resumed.no_logging():
+        resumed.fit(3, resume_from="latest")
+    assert "resuming" not in capsys.readouterr().out  # silent when logging is off
+    tiny_learner(tmp_path / "elsewhere").fit(1, resume_from="latest")
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"resume_from='latest': no valid checkpoint in {tmp_path / 'elsewhere' / 'models'}; "
+        "training starts from the beginning"
+    )
+    done = tmp_path / "done"
+    tiny_learner(done, cbs=CheckpointCallback()).fit(2)
+    capsys.readouterr()
+    tiny_learner(done).fit(2, resume_from="latest")
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"resuming from {done / 'models' / 'checkpoint.safetensors'}: the run had finished its 2 epochs, "
+        "nothing left to train"
+    )

@@ -231,3 +231,72 @@ def test_show_results_pairs_targets_and_decoded_predictions(tmp_path):
     x, y, items, outs = learn.show_results(max_n=4, shuffle=False, show=False)
     assert len(items) == 4 and len(outs) == 4
     assert [o[0] for o in outs] == [it[1] for it in items]  # a trained model: predictions equal targets
+
+
+def shift_by_ten(x: torch.Tensor) -> torch.Tensor:
+    return x + 10.0
+
+
+def test_tta_applies_the_training_only_item_transforms():
+    from plies.pipes import Transform
+
+    n = 48
+    values = torch.linspace(-3, 3, n).tolist()
+    items = [[v, "pos" if v > 0 else "neg"] for v in values]
+    splits = [[i for i in range(n) if i % 4], [i for i in range(n) if i % 4 == 0]]
+    augment = Transform(shift_by_ten, split_idx=0)  # a training-time "augmentation" that changes values
+    dsets = Datasets(items, [[to_x, augment], [label_of, Categorize()]], splits=splits)
+    torch.manual_seed(0)
+    learn = Learner(dsets.dataloaders(bs=8), nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2)))
+    plain_x = torch.stack([to_x(items[i]) for i in splits[1]])
+    with torch.no_grad():
+        on_plain = F.softmax(learn.model(plain_x), -1)
+        on_augmented = F.softmax(learn.model(plain_x + 10.0), -1)
+    assert not torch.allclose(on_plain, on_augmented, atol=1e-3)  # the test can tell them apart
+    preds, targs = learn.tta(n=2, beta=0.0)  # beta 0: only the augmented predictions
+    assert torch.allclose(preds, on_augmented, atol=1e-6)
+    preds, _ = learn.tta(n=2, beta=0.25)
+    assert torch.allclose(preds, torch.lerp(on_augmented, on_plain, 0.25), atol=1e-6)
+    # the validation transforms are back afterwards
+    assert torch.allclose(learn.get_preds()[0], on_plain, atol=1e-6)
+    assert learn.dls.valid.dataset.split_idx == 1 and learn.dls.valid.dataset.tls[0].tfms.split_idx == 1
+
+
+class MeanEmbedding(nn.Module):
+    """Token ids (bs, seq_len) of any length -> 2 scores: the mean of the tokens' embeddings."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb, self.lin = nn.Embedding(10, 3), nn.Linear(3, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lin(self.emb(x).mean(1))
+
+
+class PaddedBatches(list):
+    """Batches of padded text, as a text DataLoader yields them: its `pad_idx` is the padding token."""
+
+    pad_idx = 1
+
+
+def test_get_preds_with_input_pads_ragged_batches():
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(0)
+    lengths, sizes = [5, 3, 7], [4, 4, 2]
+    batches = [
+        (torch.randint(2, 10, (bs, n), generator=g), torch.randint(0, 2, (bs,), generator=g))
+        for bs, n in zip(sizes, lengths, strict=True)
+    ]
+    learn = Learner(None, MeanEmbedding(), loss_func=nn.CrossEntropyLoss())
+    for pad, dl in [(0, list(batches)), (1, PaddedBatches(batches))]:
+        inp, preds, targs = learn.get_preds(dl=dl, with_input=True, act=lambda t: t)
+        assert inp.shape == (10, 7) and preds.shape == (10, 2) and targs.shape == (10,)
+        row = 0
+        for x, y in batches:
+            bs, n = x.shape
+            assert torch.equal(inp[row : row + bs, :n], x)  # each batch's tokens, in order
+            assert (inp[row : row + bs, n:] == pad).all()  # then the padding value
+            assert torch.equal(targs[row : row + bs], y)
+            with torch.no_grad():
+                assert torch.allclose(preds[row : row + bs], learn.model(x), atol=1e-6)
+            row += bs

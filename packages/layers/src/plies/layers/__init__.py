@@ -102,6 +102,15 @@ from ._module import (
     module,
     sequential,
 )
+from ._params import (
+    bn_types,
+    default_split,
+    one_param,
+    params,
+    set_bn_eval,
+    total_params,
+    trainable_params,
+)
 from ._time_distributed import TimeDistributed
 from ._unet import DynamicUnet, ResizeToOrig, UnetBlock
 from ._xresnet import (
@@ -223,6 +232,14 @@ __all__ = [
     "num_features_model",
     "in_channels",
     "flatten_model",
+    # parameters (_params)
+    "params",
+    "one_param",
+    "total_params",
+    "trainable_params",
+    "default_split",
+    "bn_types",
+    "set_bn_eval",
     # transfer learning
     "create_body",
     "create_head",

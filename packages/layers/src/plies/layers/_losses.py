@@ -80,15 +80,50 @@ class BaseLoss:
 
     def __call__(self, inp: torch.Tensor, targ: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         """The loss of prediction `inp` against target `targ`."""
+        shapes = tuple(getattr(inp, "shape", ())), tuple(getattr(targ, "shape", ()))
         inp, targ = self._contiguous(inp), self._contiguous(targ)
         if self.floatify and targ.dtype != torch.float16:
             targ = targ.float()
         if targ.dtype in (torch.int8, torch.int16, torch.int32, torch.uint8):
             targ = targ.long()
         if self.flatten:
+            n_pred = inp.numel() // inp.shape[-1] if self.is_2d and inp.dim() else inp.numel()
+            if n_pred != targ.numel():
+                raise ValueError(self._size_mismatch(*shapes, n_pred, targ.numel()))
             inp = inp.view(-1, inp.shape[-1]) if self.is_2d else inp.view(-1)
             targ = targ.view(-1)
         return self.func(inp, targ, **kwargs)
+
+    def _size_mismatch(self, pred: tuple[int, ...], targ: tuple[int, ...], n_pred: int, n_targ: int) -> str:
+        """The error for a prediction and a target that do not flatten to matching sizes."""
+        name = f"{type(self.func).__name__}Flat"
+        head = f"{name}: prediction of shape {pred} and target of shape {targ} do not match"
+        if self.is_2d:
+            n_cls = pred[self.axis] if pred else 1
+            fix = (
+                f"the prediction holds {n_pred} rows of {n_cls} class scores (class axis {self.axis}), "
+                f"which need {n_pred} target class indices, found {n_targ}"
+            )
+            if n_targ == n_pred * n_cls:
+                fix += "; for one-hot or multi-label targets use BCEWithLogitsLossFlat"
+            elif pred and targ and pred[0] != targ[0]:
+                fix += f"; the batches hold {pred[0]} predictions and {targ[0]} targets"
+            return f"{head}: {fix}"
+        if pred and targ and pred[0] == targ[0]:
+            per_pred, per_targ = n_pred // max(pred[0], 1), n_targ // max(targ[0], 1)
+            fix = (
+                f"the model outputs {per_pred} value(s) per item and the target has {per_targ}: give the "
+                f"model's last layer {per_targ} output(s) (e.g. nn.Linear(n_in, {per_targ})) or pass "
+                f"targets of shape {pred}"
+            )
+        elif pred and targ:
+            fix = (
+                f"the batches hold {pred[0]} predictions and {targ[0]} targets; check that the "
+                "DataLoader yields (input, target) pairs of the same batch size"
+            )
+        else:
+            fix = f"flattened, they give {n_pred} and {n_targ} values, which must be equal"
+        return f"{head}: {fix}"
 
     def activation(self, x: torch.Tensor) -> torch.Tensor:
         """Turn raw model outputs into what the loss sees as predictions (identity here)."""

@@ -1,6 +1,8 @@
 """plies.learner: `Learner`, two-way callbacks, the Recorder, schedules, `lr_find`, metrics, safe export,
 distributed training and checkpoints."""
 
+from plies.layers import default_split, trainable_params
+
 from .__about__ import __version__
 from ._callback import (
     Callback,
@@ -14,7 +16,14 @@ from ._callback import (
     TrainEvalCallback,
     event,
 )
-from ._callbacks_train import GradientAccumulation, GradientClip, TerminateOnNaNCallback
+from ._callbacks_train import (
+    BnFreeze,
+    GradientAccumulation,
+    GradientClip,
+    ShortEpochCallback,
+    TerminateOnNaNCallback,
+)
+from ._channels_last import ChannelsLast
 from ._checkpoint import CheckpointCallback, latest_checkpoint
 from ._distributed import DistributedTrainer, distrib_barrier, rank0_first, setup_distrib, teardown_distrib
 from ._export import export_learner, load_learner
@@ -43,7 +52,8 @@ from ._hooks import (
     learner_summary,
     module_summary,
 )
-from ._inference import GatherPredsCallback
+from ._inference import CollectDataCallback, GatherPredsCallback
+from ._interpret import ClassificationInterpretation, Interpretation, plot_top_losses
 from ._learner import Learner
 from ._logging import CSVLogger, TensorBoardCallback
 from ._loss import default_loss_func
@@ -132,7 +142,10 @@ __all__ = [
     "ProgressCallback",
     "ShowGraphCallback",
     "GatherPredsCallback",
+    "CollectDataCallback",
     "default_loss_func",
+    "trainable_params",
+    "default_split",
     "CancelBatchException",
     "CancelStepException",
     "CancelBackwardException",
@@ -159,6 +172,9 @@ __all__ = [
     "GradientAccumulation",
     "GradientClip",
     "TerminateOnNaNCallback",
+    "ShortEpochCallback",
+    "BnFreeze",
+    "ChannelsLast",
     "TrackerCallback",
     "EarlyStoppingCallback",
     "SaveModelCallback",
@@ -233,6 +249,10 @@ __all__ = [
     "layer_info",
     "module_summary",
     "learner_summary",
+    # interpretation (_interpret)
+    "Interpretation",
+    "ClassificationInterpretation",
+    "plot_top_losses",
     # MixUp / CutMix (_mixup)
     "MixHandler",
     "MixUp",

@@ -123,8 +123,8 @@ class Callback:
     """Base class of the learner's two-way callbacks.
 
     Subclasses define methods named after events (see `event`); only those are called.
-    Class attributes: ``order`` (lower runs first), ``run_before`` / ``run_after`` (callback
-    classes or names this one must run before / after), ``run_train`` / ``run_valid``
+    Class attributes: ``order`` (lower runs first), ``run_before`` / ``run_after`` (a callback
+    class or name, or a list of them, this one must run before / after), ``run_train`` / ``run_valid``
     (whether batch events run in training / validation), ``run`` (False disables it).
     Event functions can also be passed to the constructor: ``Callback(after_batch=f)`` where
     ``f(cb)`` receives the callback. An attribute a callback lacks reads through to its learner
@@ -132,8 +132,8 @@ class Callback:
     """
 
     order: int = 0
-    run_before: Sequence[Any] = ()
-    run_after: Sequence[Any] = ()
+    run_before: Any = ()  # a Callback class, a name, or a list of them
+    run_after: Any = ()
     run_train: bool = True
     run_valid: bool = True
     learn: Any = None
@@ -216,6 +216,19 @@ class Callback:
         return f"{type(self).__name__}"
 
 
+def _run_specs(cb: Callback, attr: str) -> tuple[Any, ...]:
+    """`cb.run_after` / `cb.run_before` as a tuple: one class, name or callback, or a list of them."""
+    value = getattr(cb, attr)
+    specs = tuple(value) if isinstance(value, (list, tuple, set, frozenset)) else (value,)
+    for spec in specs:
+        if not isinstance(spec, (type, str, Callback)):
+            raise TypeError(
+                f"{type(cb).__name__}.{attr}: expected a Callback class, a callback name or a list of "
+                f"them, found {type(spec).__name__} ({spec!r})"
+            )
+    return specs
+
+
 def _matches(cb: Callback, spec: Any) -> bool:
     if isinstance(spec, str):
         return type(cb).__name__ == spec or cb.name == spec
@@ -227,14 +240,14 @@ def _matches(cb: Callback, spec: Any) -> bool:
 def sort_by_run(cbs: Iterable[Callback]) -> list[Callback]:
     """Order callbacks by `order`, honouring every `run_before` / `run_after` constraint (topological)."""
     cbs = list(cbs)
+    after = [_run_specs(cb, "run_after") for cb in cbs]
+    before = [_run_specs(cb, "run_before") for cb in cbs]
     deps: dict[int, set[int]] = {i: set() for i in range(len(cbs))}
     for i, cb in enumerate(cbs):
         for j, other in enumerate(cbs):
             if i == j:
                 continue
-            if any(_matches(other, s) for s in cb.run_after) or any(
-                _matches(cb, s) for s in other.run_before
-            ):
+            if any(_matches(other, s) for s in after[i]) or any(_matches(cb, s) for s in before[j]):
                 deps[i].add(j)
     result: list[Callback] = []
     remaining = list(range(len(cbs)))

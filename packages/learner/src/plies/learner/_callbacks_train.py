@@ -1,16 +1,26 @@
-"""Training-step callbacks: `GradientAccumulation`, `GradientClip`, `TerminateOnNaNCallback`."""
+"""Training callbacks: `GradientAccumulation`, `GradientClip`, `TerminateOnNaNCallback`, `ShortEpochCallback`,
+`BnFreeze`."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
+from plies.layers import set_bn_eval
 from torch import nn
 
-from ._callback import Callback, CancelBatchException, CancelFitException, validation_only
+from ._callback import (
+    Callback,
+    CancelBatchException,
+    CancelFitException,
+    CancelTrainException,
+    CancelValidException,
+    TrainEvalCallback,
+    validation_only,
+)
 from ._utils import batch_size
 
-__all__ = ["GradientAccumulation", "GradientClip", "TerminateOnNaNCallback"]
+__all__ = ["GradientAccumulation", "GradientClip", "TerminateOnNaNCallback", "ShortEpochCallback", "BnFreeze"]
 
 
 class GradientAccumulation(Callback):
@@ -78,3 +88,43 @@ class TerminateOnNaNCallback(Callback):
         loss = self.learn.loss
         if loss is not None and not math.isfinite(float(loss.detach().float().mean())):
             raise CancelFitException()
+
+
+class ShortEpochCallback(Callback):
+    """Run only the fraction `pct` of each epoch's training batches (and of the validation ones when
+    `short_valid`): a quick check that a whole pipeline runs.
+
+    ``ceil(pct * n_batches)`` batches run, at least one.
+    """
+
+    order = 100  # after the Recorder, the progress bar and checkpoints: they see the last batch too
+
+    def __init__(self, pct: float = 0.01, short_valid: bool = True) -> None:
+        if not 0 < pct <= 1:
+            raise ValueError(f"ShortEpochCallback: pct must be in (0, 1], got {pct!r}")
+        self.pct, self.short_valid = pct, short_valid
+
+    def after_batch(self) -> None:
+        """Cancel the phase once `pct` of its batches ran."""
+        learn = self.learn
+        if (learn.iter + 1) < self.pct * learn.n_iter:
+            return
+        if learn.training:
+            raise CancelTrainException()
+        if self.short_valid:
+            raise CancelValidException()
+
+
+class BnFreeze(Callback):
+    """Keep the running statistics of the frozen BatchNorm layers fixed: they stay in eval mode in training.
+
+    With ``Learner(train_bn=False)`` the BatchNorm layers of a frozen body keep their weights; this also
+    keeps their running mean and variance (`set_bn_eval` before each training phase). With the default
+    ``train_bn=True`` the BatchNorm parameters train, so there is nothing frozen for it to hold.
+    """
+
+    run_after = TrainEvalCallback  # which puts the whole model in training mode first
+
+    def before_train(self) -> None:
+        """Put the frozen BatchNorm layers back in eval mode."""
+        set_bn_eval(self.learn.model)

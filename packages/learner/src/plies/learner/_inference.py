@@ -1,4 +1,4 @@
-"""Prediction helpers for `Learner.get_preds` / `predict`: gathering outputs over a DataLoader."""
+"""Prediction helpers for `Learner.get_preds` / `predict` / `tta`: gathering outputs over a DataLoader."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from torch import Tensor
 from ._callback import Callback
 from ._utils import concat_batches
 
-__all__ = ["GatherPredsCallback"]
+__all__ = ["GatherPredsCallback", "CollectDataCallback"]
 
 
 class GatherPredsCallback(Callback):
@@ -44,13 +44,17 @@ class GatherPredsCallback(Callback):
             if self.with_loss:
                 self.losses.append(detach(learn.loss))
 
-    def all_tensors(self) -> list[Any]:
-        """``[inputs?, preds, targets, losses?]`` concatenated over batches (None where absent)."""
+    def all_tensors(self, pad_value: float = 0) -> list[Any]:
+        """``[inputs?, preds, targets, losses?]`` concatenated over batches (None where absent).
+
+        Tensors whose sizes differ beyond the first dimension from batch to batch (padded text) are
+        padded at the end of those dimensions with `pad_value` to the largest size first.
+        """
 
         def cat(items: list[Any], single: bool = False) -> Any:
             if not items:
                 return None
-            res = concat_batches(items)
+            res = concat_batches(items, pad_value)
             if single and isinstance(res, tuple) and len(res) == 1:
                 return res[0]
             return res
@@ -61,6 +65,28 @@ class GatherPredsCallback(Callback):
         if self.with_loss:
             res.append(cat(self.losses))
         return res
+
+
+class CollectDataCallback(Callback):
+    """Collect every batch a fit or a prediction pass sees: ``data`` holds ``(xb, yb, pred, loss)`` per batch.
+
+    Detached and on the CPU (as `Learner.to_detach` makes them); ``data`` starts empty at each fit.
+    For looking at what the model received, e.g. after the data augmentation of a training batch.
+    """
+
+    order = 70  # after the batch ran (and after the Recorder), like GatherPredsCallback
+
+    def __init__(self) -> None:
+        self.data: list[tuple[Any, Any, Any, Any]] = []
+
+    def before_fit(self) -> None:
+        """Start an empty list."""
+        self.data = []
+
+    def after_batch(self) -> None:
+        """Store this batch's inputs, targets, prediction and loss."""
+        learn = self.learn
+        self.data.append(learn.to_detach((learn.xb, learn.yb, learn.pred, learn.loss)))
 
 
 @contextlib.contextmanager
@@ -84,18 +110,19 @@ def loss_not_reduced(learn: Any) -> Iterator[None]:
 
 @contextlib.contextmanager
 def training_transforms(dl: Any) -> Iterator[bool]:
-    """Apply the training-time transforms (split_idx 0) to `dl`'s items for the block; yields False when
-    the data has no subset-dependent transforms (a dataset without `tls` / `split_idx`)."""
+    """Apply the training-time transforms (split_idx 0) to `dl`'s items and batches for the block.
+
+    Yields False when the data has no subset-dependent transforms (a dataset without `set_split_idx`).
+    The dataset's `set_split_idx` reaches every pipeline (each TfmdLists and its transforms), and a
+    TfmdDL passes the dataset's index to its batch transforms when an iteration starts.
+    """
     dataset = getattr(dl, "dataset", None)
-    lists = list(getattr(dataset, "tls", None) or ([dataset] if hasattr(dataset, "split_idx") else []))
-    old = [tl.split_idx for tl in lists]
-    for tl in lists:
-        tl.split_idx = 0
-    try:
-        yield bool(lists)
-    finally:
-        for tl, idx in zip(lists, old, strict=False):
-            tl.split_idx = idx
+    set_split_idx = getattr(dataset, "set_split_idx", None)
+    if set_split_idx is None:
+        yield False
+        return
+    with set_split_idx(0):
+        yield True
 
 
 def _identity(x: Any) -> Any:

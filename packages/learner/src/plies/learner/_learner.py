@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from plies.layers import trainable_params
 from plies.optim import Adam
-from plies.typecore import L, to_device
+from plies.typecore import L, check_kwargs, to_device
 from torch import Tensor, nn
 
 from ._callback import (
@@ -34,13 +35,14 @@ from ._callback import (
     noop_logger,
     sort_by_run,
 )
+from ._learner_args import check_count, check_dls, check_lr, check_number
 from ._learner_fit import LearnerScheduleMixin
 from ._learner_infer import LearnerInferenceMixin
 from ._loss import default_loss_func
 from ._metric import Metric, mk_metric
 from ._progress import ProgressCallback
 from ._recorder import Recorder
-from ._utils import as_list, first_tensor, norm_bias_params, trainable_params
+from ._utils import as_list, first_tensor, norm_bias_params
 
 __all__ = ["Learner"]
 
@@ -62,6 +64,7 @@ class Learner(LearnerScheduleMixin, LearnerInferenceMixin):
     and freezing). With no `loss_func`, `default_loss_func` picks one from the data's target type.
     """
 
+    @check_kwargs
     def __init__(
         self,
         dls: Any,
@@ -80,6 +83,9 @@ class Learner(LearnerScheduleMixin, LearnerInferenceMixin):
         moms: tuple[float, ...] = (0.95, 0.85, 0.95),
         default_cbs: bool = True,
     ) -> None:
+        check_dls(dls)
+        check_lr("Learner", lr, allow_none=False)
+        check_number("Learner", wd, "wd", allow_none=True)
         self.dls, self.model = dls, model
         self.path = Path(path) if path is not None else Path(getattr(dls, "path", "."))
         self.model_dir = Path(model_dir)
@@ -121,7 +127,12 @@ class Learner(LearnerScheduleMixin, LearnerInferenceMixin):
         loss = getattr(dls, "loss_func", None)
         if loss is not None:
             return loss
-        b = dls.train.one_batch() if hasattr(dls, "train") else dls.one_batch()
+        if dls is None:
+            raise TypeError(
+                "Learner: no dls and no loss_func; pass loss_func= (a learner without data predicts on "
+                "the DataLoaders passed to get_preds) or dls=DataLoaders(train_dl, valid_dl)"
+            )
+        b = dls.train.one_batch()
         n_inp = getattr(dls, "n_inp", 1 if len(b) == 1 else len(b) - 1)
         if len(b) <= n_inp:
             raise TypeError(
@@ -425,6 +436,7 @@ class Learner(LearnerScheduleMixin, LearnerInferenceMixin):
     def _end_cleanup(self) -> None:
         self.dl, self.xb, self.yb, self.pred, self.loss, self.loss_grad = None, (), (), None, None, None
 
+    @check_kwargs
     def fit(
         self,
         n_epoch: int,
@@ -438,8 +450,11 @@ class Learner(LearnerScheduleMixin, LearnerInferenceMixin):
         """Train for `n_epoch` epochs at learning rate `lr` (default ``self.lr``), with extra `cbs`.
 
         `resume_from` (a checkpoint path, or ``'latest'``) continues an interrupted run of the
-        same call where the checkpoint left off (see `CheckpointCallback`).
+        same call where the checkpoint left off (see `CheckpointCallback`), and says where it restarts.
         """
+        check_count("fit()", n_epoch, "n_epoch")
+        check_lr("fit()", lr)
+        check_number("fit()", wd, "wd", allow_none=True)
         with self.added_cbs(cbs):
             if reset_opt or self.opt is None:
                 self.create_opt()
@@ -450,7 +465,7 @@ class Learner(LearnerScheduleMixin, LearnerInferenceMixin):
             self.n_epoch, self.start_epoch = n_epoch, start_epoch
             self.train_iter, self._skip_iters = 0, 0
             if resume_from is not None:
-                from ._checkpoint import resume  # helper module, imported only when resuming
+                from ._resume import resume  # helper module, imported only when resuming
 
                 self._resuming = resume(self, resume_from) is not None  # None: no checkpoint, fresh start
                 state = self.dls.train.state_dict() if hasattr(self.dls.train, "state_dict") else {}

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import torch
 
 from ._callback import Callback
+from ._learner_args import check_count, check_lr, check_number, learner_method
 from ._schedule import (
     LRFinder,
     ParamScheduler,
@@ -37,6 +39,8 @@ class LearnerScheduleMixin:
 
     if TYPE_CHECKING:  # provided by Learner
         opt: Any
+        model: torch.nn.Module
+        splitter: Callable[..., Any]
         lr: float | slice
         moms: tuple[float, ...]
         dls: Any
@@ -63,6 +67,7 @@ class LearnerScheduleMixin:
         self.opt.set_hyper("lr", self.lr if lr is None else lr)
         return np.array([h["lr"] for h in self.opt.hypers])
 
+    @learner_method
     def fit_one_cycle(
         self,
         n_epoch: int,
@@ -79,6 +84,7 @@ class LearnerScheduleMixin:
     ) -> None:
         """Train with the 1cycle policy: lr warms up from lr_max/div to lr_max (cosine) over `pct_start`
         of training then anneals to lr_max/div_final, while momentum goes the opposite way (`moms`)."""
+        _check_fit("fit_one_cycle()", n_epoch, lr_max, wd, "lr_max")
         if reset_opt:
             self.create_opt()
         lr_max_arr = self._current_lrs(lr_max)
@@ -97,6 +103,7 @@ class LearnerScheduleMixin:
             resume_from=resume_from,
         )
 
+    @learner_method
     def fit_flat_cos(
         self,
         n_epoch: int,
@@ -110,6 +117,7 @@ class LearnerScheduleMixin:
         resume_from: str | Path | None = None,
     ) -> None:
         """Train at a flat `lr` for `pct_start` of training, then cosine-anneal to lr/div_final."""
+        _check_fit("fit_flat_cos()", n_epoch, lr, wd)
         if reset_opt:
             self.create_opt()
         lrs = self._current_lrs(lr)
@@ -123,6 +131,7 @@ class LearnerScheduleMixin:
             resume_from=resume_from,
         )
 
+    @learner_method
     def fit_sgdr(
         self,
         n_cycles: int,
@@ -136,6 +145,10 @@ class LearnerScheduleMixin:
         resume_from: str | Path | None = None,
     ) -> None:
         """SGD with warm restarts: `n_cycles` cosine cycles from lr_max to 0, each `cycle_mult` x longer."""
+        check_count("fit_sgdr()", n_cycles, "n_cycles", minimum=1)
+        check_count("fit_sgdr()", cycle_len, "cycle_len", minimum=1)
+        check_count("fit_sgdr()", cycle_mult, "cycle_mult", minimum=1)
+        _check_fit("fit_sgdr()", 1, lr_max, wd, "lr_max")
         if reset_opt:
             self.create_opt()
         lrs = self._current_lrs(lr_max)
@@ -155,6 +168,7 @@ class LearnerScheduleMixin:
             resume_from=resume_from,
         )
 
+    @learner_method
     def fine_tune(
         self,
         epochs: int,
@@ -172,6 +186,11 @@ class LearnerScheduleMixin:
     ) -> None:
         """Transfer learning: `freeze_epochs` of 1cycle on the head (body frozen), then `epochs` of
         1cycle on the whole model with discriminative rates slice(base_lr/2/lr_mult, base_lr/2)."""
+        check_count("fine_tune()", epochs, "epochs")
+        check_number("fine_tune()", base_lr, "base_lr")
+        check_number("fine_tune()", wd, "wd", allow_none=True)
+        check_count("fine_tune()", freeze_epochs, "freeze_epochs")
+        check_number("fine_tune()", lr_mult, "lr_mult")
         kw: dict[str, Any] = {"div_final": div_final, "wd": wd, "moms": moms, "cbs": cbs}
         phase = 0
         if resume_from is not None:
@@ -200,6 +219,7 @@ class LearnerScheduleMixin:
             **kw,
         )
 
+    @learner_method
     def lr_find(
         self,
         start_lr: float = 1e-7,
@@ -212,6 +232,9 @@ class LearnerScheduleMixin:
         """Mock-train with an exponentially growing lr over `num_it` batches, restore the model and the
         optimizer, and return the suggested learning rates as a named tuple (one field per function:
         ``SuggestedLRs(valley=...)`` by default, as fastai; also `minimum`, `steep`, `slide`)."""
+        check_number("lr_find()", start_lr, "start_lr")
+        check_number("lr_find()", end_lr, "end_lr")
+        check_count("lr_find()", num_it, "num_it", minimum=1)
         n_epoch = num_it // len(self.dls.train) + 1
         cb = LRFinder(start_lr=start_lr, end_lr=end_lr, num_it=num_it, stop_div=stop_div)
         if self.opt is None:
@@ -232,7 +255,18 @@ class LearnerScheduleMixin:
         self.opt.clear_state()
 
     def freeze(self) -> None:
-        """Freeze every parameter group but the last."""
+        """Freeze every parameter group but the last (needs a splitter that returns several groups)."""
+        if self.opt is None:
+            self.create_opt()
+        n_groups = len(self.opt.param_lists)
+        if n_groups < 2:
+            name = getattr(self.splitter, "__qualname__", None) or repr(self.splitter)
+            raise ValueError(
+                f"Learner.freeze: the splitter {name} returns {n_groups} parameter group, so there is "
+                "no body to freeze (freeze trains the last group only); pass a splitter that returns "
+                "[body_params, head_params]: Learner(..., splitter=default_split) for a model built as "
+                "nn.Sequential(body, head), or your own function of the model"
+            )
         self.freeze_to(-1)
 
     def unfreeze(self) -> None:
@@ -259,11 +293,35 @@ class LearnerScheduleMixin:
 
         return self.remove_cb(MixedPrecision)
 
+    def to_channelslast(self, use_amp: bool = True, amp_mode: str = "fp16", **kwargs: Any) -> Self:
+        """Train with the model and its 4-d inputs in channels-last memory format (`ChannelsLast`).
+
+        As fastai, mixed precision comes with it unless `use_amp` is False (`amp_mode` and `kwargs`
+        go to `MixedPrecision`): channels-last pays off on GPUs with tensor cores, in fp16 or bf16.
+        """
+        from ._channels_last import ChannelsLast
+        from ._mixed_precision import MixedPrecision
+
+        self.remove_cb(ChannelsLast)
+        self.add_cb(ChannelsLast())
+        if use_amp:
+            self.remove_cb(MixedPrecision)
+            self.add_cb(MixedPrecision(amp_mode=amp_mode, **kwargs))
+        return self
+
+    def to_contiguous(self, to_fp32: bool = False) -> Self:
+        """Back to the contiguous memory format (removes `ChannelsLast`); `to_fp32`: mixed precision too."""
+        from ._channels_last import ChannelsLast
+
+        self.remove_cb(ChannelsLast)
+        self.model.to(memory_format=torch.contiguous_format)
+        return self.to_fp32() if to_fp32 else self
+
 
 def _checkpoint_fit_phase(learn: Any, resume_from: Any, freeze_epochs: int, epochs: int) -> int:
     """Which `fine_tune` phase (0: frozen, 1: unfrozen) a checkpoint belongs to (0 when there is none)."""
-    from ._checkpoint import _resolve
     from ._checkpoint_file import read_checkpoint
+    from ._resume import _resolve
 
     file = _resolve(learn, resume_from)
     if file is None:
@@ -278,3 +336,16 @@ def _checkpoint_fit_phase(learn: Any, resume_from: Any, freeze_epochs: int, epoc
             f"and both phases have {epochs} epochs"
         )
     return 0 if n_epoch == freeze_epochs else 1
+
+
+def _check_fit(
+    who: str,
+    n_epoch: Any,
+    lr: Any,
+    wd: Any,
+    lr_name: str = "lr",
+) -> None:
+    """Check the arguments every scheduled fit shares, naming the entry point the user called."""
+    check_count(who, n_epoch, "n_epoch")
+    check_lr(who, lr, lr_name)
+    check_number(who, wd, "wd", allow_none=True)

@@ -25,6 +25,7 @@ from ._inference import (
     loss_not_reduced,
     training_transforms,
 )
+from ._learner_args import learner_method
 from ._utils import as_list, detach_cpu
 
 if TYPE_CHECKING:
@@ -125,6 +126,7 @@ class LearnerInferenceMixin:
         with loss_not_reduced(self):
             yield self
 
+    @learner_method
     def validate(
         self, ds_idx: int = 1, dl: Any = None, cbs: Callback | Sequence[Callback] | None = None
     ) -> list[Any]:
@@ -138,6 +140,7 @@ class LearnerInferenceMixin:
             return dl.new(shuffle=False, drop_last=False)
         return dl
 
+    @learner_method
     def get_preds(
         self,
         ds_idx: int = 1,
@@ -154,6 +157,9 @@ class LearnerInferenceMixin:
 
         Returns ``(inputs?, preds, targets, decoded?, losses?)``: preds go through `act` (default: the
         loss function's ``activation``), decoded through its ``decodes``; losses are per item.
+        Batches whose tensors differ in size beyond the first dimension (padded text of different
+        lengths) are padded at the end to the largest size with the DataLoader's ``pad_idx`` when it
+        has one, else 0.
         Inside a running fit the loop state is restored after the pass and callbacks skip their per-fit
         bookkeeping; `inner=True` (as fastai, for a call from a callback) also skips the fit/epoch events.
         """
@@ -167,15 +173,17 @@ class LearnerInferenceMixin:
                 stack.enter_context(loss_not_reduced(self))
             with self.validation_context(cbs=[cb, *as_list(cbs)], inner=inner):
                 self._do_epoch_validate(dl=dl)
-            res = cb.all_tensors()
+            res = cb.all_tensors(pad_value=getattr(dl, "pad_idx", 0))
         return finish_preds(self.loss_func, res, with_input, with_decoded, act)
 
+    @learner_method
     def predict(self, item: Any, rm_type_tfms: Any = None, with_input: bool = False) -> tuple[Any, ...]:
         """Predict one raw `item`: ``(decoded prediction, decoded tensor, activations)`` (+ input first)."""
         dl = self.dls.test_dl([item], rm_type_tfms=rm_type_tfms)
         inp, preds, _, dec_preds = self.get_preds(dl=dl, with_input=True, with_decoded=True)
         return decode_prediction(self.dls, inp, preds, dec_preds, with_input)
 
+    @learner_method
     def tta(
         self,
         ds_idx: int = 1,
@@ -193,8 +201,8 @@ class LearnerInferenceMixin:
             if not has_tfms:
                 warnings.warn(
                     "tta: the data has no training-time transforms to apply (its dataset has no "
-                    "split_idx); the augmented predictions equal the plain ones",
-                    stacklevel=2,
+                    "set_split_idx); the augmented predictions equal the plain ones",
+                    stacklevel=3,  # the caller of Learner.tta (through check_kwargs' wrapper)
                 )
             aug_preds = torch.stack([self.get_preds(dl=dl, reorder=False)[0] for _ in range(n)])
         preds, targs = self.get_preds(dl=dl, reorder=False)[:2]
@@ -219,6 +227,7 @@ class LearnerInferenceMixin:
             file = file.with_name(file.name + ".safetensors")
         return file if file.is_absolute() else self.path / self.model_dir / file
 
+    @learner_method
     def save(self, file: str | Path, with_opt: bool = True) -> Path:
         """Save model weights (and optimizer state) to ``path/model_dir/file.safetensors`` (no pickle).
 
@@ -238,6 +247,7 @@ class LearnerInferenceMixin:
         distrib_barrier()
         return target
 
+    @learner_method
     def load(self, file: str | Path, device: Any = None, with_opt: bool = True, strict: bool = True) -> Self:
         """Load what `save` wrote: weights (onto the model's device) and optimizer state (`with_opt`)."""
         from ._checkpoint_file import read_checkpoint

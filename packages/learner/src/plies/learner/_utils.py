@@ -76,23 +76,44 @@ def norm_bias_params(model: nn.Module, with_bias: bool = True) -> list[Tensor]:
     return out
 
 
-def trainable_params(model: nn.Module) -> list[Tensor]:
-    """The parameters of `model` that require a gradient (the default splitter: one group)."""
-    return [p for p in model.parameters() if p.requires_grad]
+def concat_batches(items: list[Any], pad_value: float = 0) -> Any:
+    """Concatenate a list of batches (tensors, or tuples/lists/dicts of them) along the first dimension.
 
-
-def concat_batches(items: list[Any]) -> Any:
-    """Concatenate a list of batches (tensors, or tuples/lists of them) along the first dimension."""
+    Tensors whose other dimensions differ from batch to batch (padded text of different lengths) are
+    padded at the end of each such dimension with `pad_value` to the largest size.
+    """
     first = items[0]
     if isinstance(first, Tensor):
         if first.ndim == 0:
             return torch.stack(items)
-        return torch.cat(items)
+        return torch.cat(_pad_to_same(items, pad_value))
     if isinstance(first, (tuple, list)):
-        return type(first)(concat_batches([it[i] for it in items]) for i in range(len(first)))
+        return type(first)(concat_batches([it[i] for it in items], pad_value) for i in range(len(first)))
     if isinstance(first, dict):
-        return {k: concat_batches([it[k] for it in items]) for k in first}
+        return {k: concat_batches([it[k] for it in items], pad_value) for k in first}
     return items
+
+
+def _pad_to_same(tensors: list[Tensor], pad_value: float) -> list[Tensor]:
+    """`tensors` padded at the end of every dimension but the first to the largest size among them."""
+    shapes = {t.shape[1:] for t in tensors}
+    if len(shapes) == 1:
+        return tensors
+    if len({t.ndim for t in tensors}) > 1:
+        raise ValueError(
+            "concat_batches: cannot concatenate batches of tensors with different numbers of dimensions "
+            f"({', '.join(str(tuple(t.shape)) for t in tensors[:4])}...)"
+        )
+    target = [max(sizes) for sizes in zip(*shapes, strict=True)]
+    out = []
+    for t in tensors:
+        if t.shape[1:] == tuple(target):
+            out.append(t)
+            continue
+        padded = t.new_full((t.shape[0], *target), pad_value)
+        padded[(slice(None), *(slice(0, n) for n in t.shape[1:]))] = t
+        out.append(padded)
+    return out
 
 
 def as_list(o: Any) -> list[Any]:
