@@ -321,3 +321,14 @@ def test_check_kwargs_reads_the_delegated_signature():
     assert top(2, scale=3) == 6
     with pytest.raises(TypeError, match=r"'scal' \(did you mean 'scale'\?\)"):
         top(2, scal=3)
+
+
+def test_check_kwargs_suggests_a_name_the_keyword_begins():
+    from plies.typecore import check_kwargs
+
+    @check_kwargs
+    def fit_one_cycle(n_epoch: int, lr_max: float = 1e-3, pct_start: float = 0.25) -> float:
+        return n_epoch * lr_max
+
+    with pytest.raises(TypeError, match=r"'lr' \(did you mean 'lr_max'\?\)"):
+        fit_one_cycle(1, lr=0.1)

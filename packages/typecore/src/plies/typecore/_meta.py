@@ -238,8 +238,9 @@ def unknown_kwargs_message(
     """
     known, methods = set(known) - {"self"}, list(methods)
     parts = []
+    names = sorted(known | set(methods))
     for k in unknown:
-        close = difflib.get_close_matches(k, sorted(known | set(methods)), n=1)
+        close = difflib.get_close_matches(k, names, n=1) or [n for n in names if n.startswith(k)][:1]
         parts.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     return (
         f"{who} got unexpected keyword argument(s) {', '.join(parts)}; "
