@@ -181,8 +181,8 @@ class Transform(metaclass=_TfmMeta):
         """The transform's state as plain data: `split_idx`, `order` and the class's `_state_attrs`.
 
         Tensor subclasses are stored as plain tensors, NumPy values as numbers or tensors, enum
-        members as markers (restored by the Pipeline that loads the state). Override (with `load_state_dict`) for
-        state that is not plain data.
+        members as markers (restored by the Pipeline that loads the state), bytes as they are.
+        Override (with `load_state_dict`) for state that is not plain data.
         """
         d: dict[str, Any] = {"split_idx": self.split_idx, "order": self.order}
         for attr in self._state_attrs:
