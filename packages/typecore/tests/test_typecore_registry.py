@@ -78,7 +78,7 @@ def test_recording_names_collects_what_a_saved_state_uses(things: NamedRegistry)
     with recording_names() as used:
         things.find_name(h)
     things.find_name(h)  # outside the block: not recorded
-    assert used == {"otherpkg.sub.h": ("test thing", "otherpkg.sub")}
+    assert used == {("test thing", "otherpkg.sub.h", "otherpkg.sub")}
 
 
 def test_public_name_drops_private_parts() -> None:

@@ -40,6 +40,7 @@ from ._loss import default_loss_func
 from ._metric import Metric, mk_metric
 from ._progress import ProgressCallback
 from ._recorder import Recorder
+from ._registries import register_learner
 from ._utils import as_list, first_tensor, norm_bias_params, trainable_params
 
 __all__ = ["Learner"]
@@ -51,6 +52,7 @@ _PHASE_EVENTS = {
 }
 
 
+@register_learner
 class Learner(LearnerScheduleMixin, LearnerInferenceMixin):
     """Group data, model and loss to train with `opt_func`, driven by two-way callbacks.
 

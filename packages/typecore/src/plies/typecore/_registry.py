@@ -17,7 +17,8 @@ from typing import Any
 __all__ = ["NamedRegistry", "get_registry", "public_name", "loaded_name", "find_loaded", "recording_names"]
 
 _REGISTRIES: dict[str, NamedRegistry] = {}
-_RECORDERS: list[dict[str, tuple[str, str]]] = []
+_RECORDERS: list[set[tuple[str, str, str]]] = []
+_SHOWN = 12  # registered names listed in an error message
 _STDLIB = frozenset(sys.stdlib_module_names) | {"builtins"}
 
 
@@ -48,12 +49,17 @@ class NamedRegistry:
         self.kind, self.how = kind, how
         self._by_name: dict[str, Any] = {}
         self._modules: dict[str, str] = {}
+        self._aliases: dict[str, str] = {}  # older names still read (e.g. with private module parts)
         self._by_object: dict[int, tuple[Any, str]] = {}
         _REGISTRIES[kind] = self
 
-    def register(self, obj: Any, name: str | None = None, aliases: tuple[str, ...] = ()) -> str:
+    def register(
+        self, obj: Any, name: str | None = None, aliases: tuple[str, ...] = (), module: str | None = None
+    ) -> str:
         """Register `obj` under `name` (default: `public_name(obj)`) and `aliases`; return the name.
 
+        `module`: what to import so that the name is registered (default: the public module of
+        `obj`; give it when a package registers objects defined elsewhere, e.g. torch's losses).
         Registering the same definition again (a re-run notebook cell, a reloaded module) replaces
         it; another object under a taken name raises ValueError.
         """
@@ -63,13 +69,16 @@ class NamedRegistry:
                 f"register ({self.kind}): the name must be a non-empty str without ':', got {key!r}"
             )
         for k in (key, *aliases):
-            old = self._by_name.get(k)
+            old = self._by_name.get(self._aliases.get(k, k))
             if old is not None and old is not obj and _definition(old) != _definition(obj):
                 raise ValueError(f"register ({self.kind}): the name {k!r} is already registered for {old!r}")
             if old is not None:
                 self._by_object.pop(id(old), None)
-            self._by_name[k] = obj
-            self._modules[k] = _public_module(getattr(obj, "__module__", None) or key.rpartition(".")[0])
+        self._by_name[key] = obj
+        self._modules[key] = module or _public_module(
+            getattr(obj, "__module__", None) or key.rpartition(".")[0]
+        )
+        self._aliases.update({a: key for a in aliases if a != key})
         self._by_object[id(obj)] = (obj, key)
         return key
 
@@ -91,11 +100,14 @@ class NamedRegistry:
 
     def get(self, name: Any, where: str) -> Any:
         """The object registered under `name`; KeyError naming it, the known names and how to register."""
-        if isinstance(name, str) and name in self._by_name:
-            return self._by_name[name]
-        known = ", ".join(sorted(self._by_name)) or "none"
+        if isinstance(name, str) and self._aliases.get(name, name) in self._by_name:
+            return self._by_name[self._aliases.get(name, name)]
+        names = sorted(self._by_name)
+        known = ", ".join(names[:_SHOWN]) + (
+            f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else ""
+        )
         raise KeyError(
-            f"{where}: unknown {self.kind} {name!r} (not registered). Registered: {known}. "
+            f"{where}: unknown {self.kind} {name!r} (not registered). Registered: {known or 'none'}. "
             f"Import the module that registers it before loading ({self.how})"
         )
 
@@ -107,17 +119,17 @@ class NamedRegistry:
         """Tell the active `recording_names` blocks that a saved state names `name`."""
         if name in self._by_name:
             for rec in _RECORDERS:
-                rec[name] = (self.kind, self._modules[name])
+                rec.add((self.kind, name, self._modules[name]))
 
     def __contains__(self, name: object) -> bool:
-        return name in self._by_name
+        return name in self._by_name or name in self._aliases
 
     def names(self) -> list[str]:
         """The registered names, sorted."""
         return sorted(self._by_name)
 
     def items(self) -> list[tuple[str, Any]]:
-        """(name, object) pairs, in registration order (aliases included)."""
+        """(name, object) pairs, in registration order."""
         return list(self._by_name.items())
 
     def __repr__(self) -> str:
@@ -139,9 +151,9 @@ def get_registry(kind: str) -> NamedRegistry:
 
 
 @contextmanager
-def recording_names() -> Iterator[dict[str, tuple[str, str]]]:
-    """Collect, while the block runs, every registered name a saved state uses: ``{name: (kind, module)}``."""
-    rec: dict[str, tuple[str, str]] = {}
+def recording_names() -> Iterator[set[tuple[str, str, str]]]:
+    """Collect, while the block runs, every registered name a saved state uses: ``{(kind, name, module)}``."""
+    rec: set[tuple[str, str, str]] = set()
     _RECORDERS.append(rec)
     try:
         yield rec
