@@ -78,6 +78,8 @@ def from_inference_state(state: Any, device: Any = None) -> tuple[Any, Any]:
                 f"{who}: 'dataset' must be {{'type': name, 'state': ...}}, found {ds_state!r:.80}"
             )
         ds = DATASETS.get(ds_state["type"], who).from_inference_state(ds_state["state"])
+        if getattr(ds, "n_inp", None) is None:  # an empty dataset cannot show how many inputs a batch has
+            ds.n_inp = state["n_inp"]
     if device is None:
         device = default_device()
     pipes: dict[str, Any] = {name: Pipeline.from_state_dict(state[name]) for name in _BATCH_TFMS}

@@ -40,6 +40,7 @@ def register_dataset(cls: T) -> T:
     The class describes itself for inference: ``inference_state()`` returns plain data,
     the classmethod ``from_inference_state(state)`` rebuilds an empty dataset from it, and
     ``test_set(items, with_labels=False)`` gives a dataset over new items (what `test_dl` uses).
+    A rebuilt dataset that defines no `n_inp` gets the number of inputs the exported loader had.
     """
     if not inspect.isclass(cls):
         raise TypeError(f"register_dataset: expected a class, found {_label(cls)}")

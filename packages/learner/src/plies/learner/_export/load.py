@@ -105,6 +105,8 @@ def load_learner(
 
 def _check_requires(requires: Any, fname: Path) -> None:
     """Every registered name the file uses is registered here; else KeyError naming what to import."""
+    import plies.loaders  # noqa: F401  (its registries: loaded lazily by the learner, needed here)
+
     if not isinstance(requires, list) or not all(
         isinstance(r, list) and len(r) == 3 and all(isinstance(x, str) for x in r) for r in requires
     ):
