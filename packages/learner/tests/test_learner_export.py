@@ -164,6 +164,28 @@ def test_model_that_cannot_be_rebuilt_needs_model_argument(tmp_path):
         load_learner(path, model=nn.Sequential(nn.Linear(2, 2)))
 
 
+class Hidden(nn.Module):
+    """Keeps its constructor argument, but the attribute is changed after construction."""
+
+    def __init__(self, n_hidden: int) -> None:
+        super().__init__()
+        self.n_hidden = n_hidden
+        self.body, self.head = nn.Linear(2, n_hidden), nn.Linear(n_hidden, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.relu(self.body(x)))
+
+
+def test_a_description_that_does_not_rebuild_the_model_is_not_written(tmp_path):
+    model = Hidden(8)
+    model.n_hidden = 5  # Hidden(5) would have other shapes: the export must notice
+    learn, _ = trained_learner(tmp_path, model=model)
+    with pytest.warns(UserWarning, match="recorded constructor arguments gives a different module"):
+        path = learn.export()
+    with pytest.raises(ValueError, match="'Hidden' model without a build_spec; pass model="):
+        load_learner(path)
+
+
 @register_builder
 def tiny_mlp(n_in: int, n_hidden: int, n_out: int) -> nn.Module:
     """A registered model constructor."""

@@ -188,7 +188,7 @@ def loaded_name(obj: Any) -> str | None:
     process that imported the module finds it), else None: lambdas, local definitions, aliases, and
     anything of the standard library (never looked up by name) have none."""
     module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
-    if not (isinstance(module, str) and isinstance(qualname, str)) or "<" in qualname:
+    if not (isinstance(module, str) and isinstance(qualname, str)):
         return None
     if not _valid_ref(module, qualname) or module.partition(".")[0] in _STDLIB:
         return None
