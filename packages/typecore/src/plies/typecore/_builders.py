@@ -130,7 +130,7 @@ def register_builder(obj: Any = None, *, name: str | None = None) -> Any:
 
 def _wrap_init(cls: type, key: str) -> None:
     """Make `cls.__init__` record the build spec of instances of exactly `cls`."""
-    init = cls.__init__
+    init = cls.__init__  # type: ignore[misc]
     if getattr(init, "_builder_of", None) is cls:
         init = init.__wrapped__  # registered again (a new name): wrap the original once
     sig = inspect.signature(cls)
@@ -141,7 +141,7 @@ def _wrap_init(cls: type, key: str) -> None:
         if type(self) is cls:
             spec = _spec(key, sig, args, kwargs)
             if spec is not None:
-                self.build_spec = spec
+                self.build_spec = spec  # type: ignore[assignment]
 
     __init__._builder_of = cls  # type: ignore[attr-defined]
     cls.__init__ = __init__  # type: ignore[misc]

@@ -9,6 +9,7 @@ imports a module: an unknown name raises KeyError saying which module to import 
 
 from __future__ import annotations
 
+import difflib
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -103,9 +104,13 @@ class NamedRegistry:
         if isinstance(name, str) and self._aliases.get(name, name) in self._by_name:
             return self._by_name[self._aliases.get(name, name)]
         names = sorted(self._by_name)
-        known = ", ".join(names[:_SHOWN]) + (
-            f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else ""
-        )
+        if len(names) > _SHOWN:  # the closest names, then how many more
+            close = difflib.get_close_matches(str(name), names, n=_SHOWN // 2, cutoff=0.0)
+            known = (
+                f"{', '.join(close)} and {len(names) - len(close)} more (get_registry({self.kind!r}).names())"
+            )
+        else:
+            known = ", ".join(names)
         raise KeyError(
             f"{where}: unknown {self.kind} {name!r} (not registered). Registered: {known or 'none'}. "
             f"Import the module that registers it before loading ({self.how})"
