@@ -245,6 +245,12 @@ def test_classes_named_by_the_file_are_only_found_in_imported_modules(tmp_path):
     with pytest.raises(ValueError, match="points into the standard library"):
         load_learner(edit_config(path, stdlib))
 
+    def torch_class(c):
+        c["model"]["tree"]["class"] = "torch.nn.parallel.distributed:DistributedDataParallel"
+
+    with pytest.raises(ValueError, match="torch's classes are described as layers, not by reference"):
+        load_learner(edit_config(path, torch_class))
+
     def not_a_module(c):
         c["model"]["tree"]["class"] = f"{__name__}:make_items"
 

@@ -83,12 +83,14 @@ class NamedRegistry:
         self._by_object[id(obj)] = (obj, key)
         return key
 
-    def find_name(self, obj: Any) -> str | None:
-        """The name `obj` is registered under, or None; a found name is noted by `recording_names`."""
+    def find_name(self, obj: Any, note: bool = True) -> str | None:
+        """The name `obj` is registered under, or None; a found name is noted by `recording_names`
+        (unless `note` is False: the caller notes it with `note_used` once it is really saved)."""
         entry = self._by_object.get(id(obj))
         if entry is None or entry[0] is not obj:
             return None
-        self.note_used(entry[1])
+        if note:
+            self.note_used(entry[1])
         return entry[1]
 
     def name_of(self, obj: Any, where: str) -> str:

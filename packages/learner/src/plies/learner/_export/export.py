@@ -21,7 +21,7 @@ from .archive import FORMAT, VERSION, atomic_writer, write_archive
 from .codec import encode
 from .hypers import describe_opt, plain_hypers
 from .model import describe_model
-from .parts import describe_callbacks, describe_learner_class, describe_loss, describe_metrics
+from .parts import describe_callbacks, describe_learner_class, describe_loss, describe_metrics, note_callbacks
 
 __all__ = ["export_learner"]
 
@@ -140,6 +140,7 @@ def _callbacks(cbs: Any) -> list[dict[str, Any]]:
             kept.append(d)
     if problems:
         _warn(f"the inference callbacks {problems} cannot be exported; the loaded learner will not have them")
+    note_callbacks(kept)
     return kept
 
 

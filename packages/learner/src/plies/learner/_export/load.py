@@ -90,7 +90,13 @@ def load_learner(
     if config["opt_func"] is not None:
         kwargs["opt_func"] = build_opt(config["opt_func"], fname)
     kwargs.update(checked_hypers(cfg["hypers"], fname))
-    learn = cls(dls, net, **kwargs)
+    try:
+        learn = cls(dls, net, **kwargs)
+    except TypeError as e:
+        raise TypeError(
+            f"load_learner: the registered Learner class {cls.__qualname__} cannot be built with the "
+            f"Learner's arguments ({', '.join(kwargs)}): {e}"
+        ) from e
     learn.add_cbs(cbs)
     if cpu:
         net.cpu()

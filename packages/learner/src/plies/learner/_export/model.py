@@ -205,6 +205,10 @@ def _is_module_class(obj: Any) -> bool:
 def _build_class(node: dict[str, Any], where: str) -> nn.Module:
     if set(node) != {"type", "class", "kwargs"} or not isinstance(node["kwargs"], dict):
         raise SpecError(f"{where}: a class node needs exactly 'type', 'class' and 'kwargs' (a dict)")
+    if isinstance(node["class"], str) and node["class"].partition(".")[0].partition(":")[0] == "torch":
+        raise SpecError(
+            f"{where}: {node['class']!r}: torch's classes are described as layers, not by reference"
+        )
     try:
         cls = find_loaded(node["class"], where, _is_module_class, "an nn.Module class")
     except ValueError as e:

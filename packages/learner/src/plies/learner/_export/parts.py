@@ -109,11 +109,12 @@ def describe_metrics(metrics: list[Any]) -> tuple[list[dict[str, Any]], list[str
         if name is not None:
             kept.append({"name": name})
             continue
-        name = registry.find_name(type(m))
+        name = registry.find_name(type(m), note=False)
         kwargs = _metric_kwargs(m) if name is not None else None
-        if kwargs is None:
+        if name is None or kwargs is None:
             dropped.append(getattr(m, "name", type(m).__name__))
         else:
+            registry.note_used(name)
             kept.append({"name": name, "kwargs": kwargs})
     return kept, dropped
 
@@ -175,7 +176,7 @@ def describe_callbacks(cbs: Any) -> tuple[list[dict[str, Any]], list[str]]:
     registry = get_registry("inference callback")
     out, problems = [], []
     for cb in cbs:
-        name = registry.find_name(type(cb))
+        name = registry.find_name(type(cb), note=False)
         if name is None:
             continue
         kwargs, missing = {}, []
@@ -191,6 +192,12 @@ def describe_callbacks(cbs: Any) -> tuple[list[dict[str, Any]], list[str]]:
         else:
             out.append({"type": name, "kwargs": kwargs, "state": cb.state_dict()})
     return out, problems
+
+
+def note_callbacks(descs: list[dict[str, Any]]) -> None:
+    """Note the registered names of the callbacks an export keeps (for its `requires`)."""
+    for d in descs:
+        get_registry("inference callback").note_used(d["type"])
 
 
 def build_callbacks(descs: Any, where: str = "callbacks") -> list[Any]:
