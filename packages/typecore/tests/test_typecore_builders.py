@@ -73,10 +73,11 @@ def test_non_plain_arguments_give_no_spec() -> None:
 
 
 def test_unknown_builder_is_refused_with_known_names() -> None:
-    with pytest.raises(
-        KeyError, match=r"unknown builder 'os.system' \(not registered\)\. Registered: .*tiny_mlp"
-    ):
+    with pytest.raises(KeyError, match=r"unknown builder 'os.system' \(not registered\)\. Registered: "):
         build_from_spec({"builder": "os.system", "kwargs": {"command": "echo hi"}})
+    typo = f"{__name__}.tiny_mpl"
+    with pytest.raises(KeyError, match=rf"unknown builder '{typo}'.* Registered: [^.]*{__name__}.tiny_mlp\b"):
+        build_from_spec({"builder": typo, "kwargs": {}})  # the closest names are listed first
 
 
 def test_malformed_specs() -> None:
