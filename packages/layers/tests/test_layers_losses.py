@@ -17,7 +17,9 @@ from plies.layers import (
     LabelSmoothingCrossEntropy,
     LabelSmoothingCrossEntropyFlat,
     MSELossFlat,
+    register_loss,
 )
+from plies.typecore import get_registry
 
 
 @pytest.fixture(autouse=True)
@@ -190,3 +192,19 @@ def test_flat_loss_size_mismatch_names_the_shapes_given_and_the_fix() -> None:
     # matching sizes still compute (a (bs, 1) output against (bs,) targets flattens to the same size)
     pred, targ = torch.randn(4, 1), torch.randn(4)
     assert torch.allclose(MSELossFlat()(pred, targ), F.mse_loss(pred.view(-1), targ))
+
+
+def test_losses_are_registered_under_public_names_for_exports() -> None:
+    losses = get_registry("loss")
+    assert losses.get("plies.layers.CrossEntropyLossFlat", "test") is CrossEntropyLossFlat
+    assert losses.get("plies.layers.MSELossFlat", "test") is MSELossFlat  # a factory function
+    assert losses.get("torch.nn.functional.cross_entropy", "test") is torch.nn.functional.cross_entropy
+    assert losses.module_of("torch.nn.HuberLoss") == "plies.layers"  # importing plies.layers registers it
+
+    def pinball(pred: torch.Tensor, targ: torch.Tensor) -> torch.Tensor:
+        return (pred - targ).abs().mean()
+
+    assert register_loss(name="tests.pinball")(pinball) is pinball
+    assert losses.find_name(pinball) == "tests.pinball"
+    with pytest.raises(TypeError, match="expected a function or class defined with a name"):
+        register_loss(lambda p, t: p)

@@ -95,17 +95,29 @@ def test_predict_after_load_matches(tmp_path):
 def test_config_is_readable_plain_json(tmp_path):
     learn, _ = trained_learner(tmp_path)
     config = json.loads(zipfile.ZipFile(learn.export()).read("config.json"))
-    assert config["format"] == "plies-learner-export" and config["version"] == 1
-    assert config["model"]["kind"] == "torch.nn"
+    assert config["format"] == "plies-learner-export" and config["version"] == "1.1"
+    assert config["model"]["kind"] == "tree"
     assert [c[1]["type"] for c in config["model"]["tree"]["children"]] == [
         "Linear", "BatchNorm1d", "ReLU", "Dropout", "Linear",
     ]  # fmt: skip
     assert config["loss_func"]["name"] == "plies.layers.CrossEntropyLossFlat"
-    assert config["metrics"] == ["accuracy"] and config["opt_func"] == {"name": "Adam", "kwargs": {}}
+    assert config["metrics"] == [{"name": "plies.learner.accuracy"}]
+    assert (
+        config["opt_func"] == {"name": "Adam", "kwargs": {}} and config["learner"] == "plies.learner.Learner"
+    )
+    assert config["callbacks"] == []
+    assert [
+        "transform type",
+        f"{__name__}.get_label",
+        "packages.learner.tests.test_learner_export",
+    ] in config["requires"]
+    assert ["loss", "plies.layers.CrossEntropyLossFlat", "plies.layers"] in config["requires"]
+    assert ["transform type", "plies.loaders.Categorize", "plies.loaders"] in config["requires"]
+    assert ["DataLoader class", "plies.loaders.TfmdDL", "plies.loaders"] in config["requires"]
 
 
 class TwoLayer(nn.Module):
-    """A user model without a build_spec."""
+    """A user model without a build_spec and without constructor arguments: found by name."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -115,16 +127,63 @@ class TwoLayer(nn.Module):
         return self.head(torch.relu(self.body(x)))
 
 
-def test_model_without_build_spec_needs_model_argument(tmp_path):
+class Forgetful(nn.Module):
+    """A user model that does not keep its constructor argument: it cannot be rebuilt by name."""
+
+    def __init__(self, n_hidden: int) -> None:
+        super().__init__()
+        self.body, self.head = nn.Linear(2, n_hidden), nn.Linear(n_hidden, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.relu(self.body(x)))
+
+
+def test_user_model_class_is_rebuilt_by_name(tmp_path):
     learn, items = trained_learner(tmp_path, model=TwoLayer())
-    with pytest.warns(UserWarning, match="no build_spec.*model="):
+    path = learn.export()
+    config = json.loads(zipfile.ZipFile(path).read("config.json"))
+    assert config["model"] == {
+        "kind": "tree",
+        "tree": {"type": "class", "class": f"{__name__}:TwoLayer", "kwargs": {}},
+    }
+    loaded = load_learner(path)
+    assert type(loaded.model) is TwoLayer
+    assert torch.allclose(preds_on(loaded, items[:5]), preds_on(learn, items[:5]), atol=1e-6)
+
+
+def test_model_that_cannot_be_rebuilt_needs_model_argument(tmp_path):
+    learn, items = trained_learner(tmp_path, model=Forgetful(8))
+    msg = r"Forgetful\.__init__ argument 'n_hidden' is not kept as an attribute.*model=.*register_builder"
+    with pytest.warns(UserWarning, match=msg):
         path = learn.export()
-    with pytest.raises(ValueError, match="'TwoLayer' model without a build_spec; pass model="):
+    with pytest.raises(ValueError, match="'Forgetful' model without a build_spec; pass model="):
         load_learner(path)
-    loaded = load_learner(path, model=TwoLayer())
+    loaded = load_learner(path, model=Forgetful(8))
     assert torch.allclose(preds_on(loaded, items[:5]), preds_on(learn, items[:5]), atol=1e-6)
     with pytest.raises(ValueError, match="do not fit the model"):
         load_learner(path, model=nn.Sequential(nn.Linear(2, 2)))
+
+
+class Hidden(nn.Module):
+    """Keeps its constructor argument, but the attribute is changed after construction."""
+
+    def __init__(self, n_hidden: int) -> None:
+        super().__init__()
+        self.n_hidden = n_hidden
+        self.body, self.head = nn.Linear(2, n_hidden), nn.Linear(n_hidden, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.relu(self.body(x)))
+
+
+def test_a_description_that_does_not_rebuild_the_model_is_not_written(tmp_path):
+    model = Hidden(8)
+    model.n_hidden = 5  # Hidden(5) would have other shapes: the export must notice
+    learn, _ = trained_learner(tmp_path, model=model)
+    with pytest.warns(UserWarning, match="recorded constructor arguments gives a different module"):
+        path = learn.export()
+    with pytest.raises(ValueError, match="'Hidden' model without a build_spec; pass model="):
+        load_learner(path)
 
 
 @register_builder
@@ -244,7 +303,7 @@ def test_config_naming_unregistered_builder_is_refused(exported, tmp_path):
     def edit(c):
         c["model"] = {"kind": "spec", "spec": {"builder": "os.system", "kwargs": {"command": "touch pwned"}}}
 
-    with pytest.raises(KeyError, match="no builder registered under 'os.system'"):
+    with pytest.raises(KeyError, match=r"unknown builder 'os.system' \(not registered\)"):
         load_learner(edit_config(exported, tmp_path / "a.plies", edit))
 
 
@@ -266,13 +325,15 @@ def test_config_naming_unknown_loss_metric_or_optimizer_is_refused(exported, tmp
     def loss(c):
         c["loss_func"] = {"kind": "function", "name": "builtins.eval"}
 
-    with pytest.raises(ValueError, match="'builtins.eval' is not a loss function plies rebuilds"):
+    with pytest.raises(KeyError, match=r"unknown loss 'builtins.eval' \(not registered\).*register_loss"):
         load_learner(edit_config(exported, tmp_path / "d.plies", loss))
 
     def metric(c):
-        c["metrics"] = ["subprocess.call"]
+        c["metrics"] = [{"name": "subprocess.call"}]
 
-    with pytest.raises(ValueError, match="unknown metric"):
+    with pytest.raises(
+        KeyError, match=r"unknown metric 'subprocess.call' \(not registered\).*register_metric"
+    ):
         load_learner(edit_config(exported, tmp_path / "e.plies", metric))
 
     def opt(c):

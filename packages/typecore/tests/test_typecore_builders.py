@@ -73,8 +73,11 @@ def test_non_plain_arguments_give_no_spec() -> None:
 
 
 def test_unknown_builder_is_refused_with_known_names() -> None:
-    with pytest.raises(KeyError, match="no builder registered under 'os.system'.*known builders: .*tiny_mlp"):
+    with pytest.raises(KeyError, match=r"unknown builder 'os.system' \(not registered\)\. Registered: "):
         build_from_spec({"builder": "os.system", "kwargs": {"command": "echo hi"}})
+    typo = f"{__name__}.tiny_mpl"
+    with pytest.raises(KeyError, match=rf"unknown builder '{typo}'.* Registered: [^.]*{__name__}.tiny_mlp\b"):
+        build_from_spec({"builder": typo, "kwargs": {}})  # the closest names are listed first
 
 
 def test_malformed_specs() -> None:
@@ -90,3 +93,56 @@ def test_malformed_specs() -> None:
         build_from_spec(
             {"builder": f"{__name__}.tiny_mlp", "kwargs": {"n_in": 2, "act_cls": {"torch.nn": "init"}}}
         )
+
+
+@register_builder(name="tests.Net")
+class Net(nn.Module):
+    """A registered nn.Module class (test builder)."""
+
+    def __init__(self, n_in: int, n_out: int = 2) -> None:
+        super().__init__()
+        self.lin = nn.Linear(n_in, n_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lin(x)
+
+
+class WiderNet(Net):
+    """A subclass of a registered class: not registered itself."""
+
+    def __init__(self) -> None:
+        super().__init__(3, 7)
+
+
+def test_registered_class_stays_a_class_and_records_its_arguments() -> None:
+    m = Net(4, n_out=3)
+    assert isinstance(m, Net) and type(m) is Net and Net.__doc__.startswith("A registered")
+    assert m.build_spec == {"builder": "tests.Net", "kwargs": {"n_in": 4, "n_out": 3}}
+    rebuilt = build_from_spec(json.loads(json.dumps(m.build_spec)))
+    assert type(rebuilt) is Net and rebuilt.lin.out_features == 3 and rebuilt.lin.in_features == 4
+    assert not hasattr(WiderNet(), "build_spec")  # Net's arguments do not describe a WiderNet
+
+
+def test_default_name_is_public_and_old_private_names_still_load() -> None:
+    def make(n: int) -> nn.Module:
+        return nn.Linear(n, 1)
+
+    make.__module__, make.__qualname__ = "mypkg._impl._nets", "make"
+    registered = register_builder(make)
+    assert registered(2).build_spec["builder"] == "mypkg.make"  # no private module path in files
+    old_file_spec = {"builder": "mypkg._impl._nets.make", "kwargs": {"n": 5}}  # what plies 1.0 saved
+    assert build_from_spec(old_file_spec).in_features == 5
+
+
+def test_register_builder_refuses_other_classes_and_taken_names() -> None:
+    class NotAModule:
+        pass
+
+    with pytest.raises(TypeError, match="NotAModule is a class but not an nn.Module subclass"):
+        register_builder(NotAModule)
+
+    def other(n: int) -> nn.Module:
+        return nn.Linear(n, 1)
+
+    with pytest.raises(ValueError, match="'tests.Net' is already registered"):
+        register_builder(other, name="tests.Net")

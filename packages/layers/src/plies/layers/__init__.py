@@ -72,6 +72,7 @@ from ._init import (
     register_default_init,
     trunc_normal_,
 )
+from ._loss_registry import register_loss
 from ._losses import (
     BaseLoss,
     BCELossFlat,
@@ -259,6 +260,7 @@ __all__ = [
     "LabelSmoothingCrossEntropyFlat",
     "DiceLoss",
     "NoneReduce",
+    "register_loss",
     # architectures
     "XResNet",
     "XRESNETS",

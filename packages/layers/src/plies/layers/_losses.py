@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._loss_registry import register_loss
 from ._module import Module
 
 __all__ = [
@@ -140,6 +141,7 @@ class BaseLoss:
         return self
 
 
+@register_loss
 class CrossEntropyLossFlat(BaseLoss):
     """`nn.CrossEntropyLoss` over flattened predictions; classes on `axis` (-1; 1 for segmentation maps)."""
 
@@ -173,6 +175,7 @@ class CrossEntropyLossFlat(BaseLoss):
         return x.argmax(dim=self.axis)
 
 
+@register_loss
 class BCEWithLogitsLossFlat(BaseLoss):
     """`nn.BCEWithLogitsLoss` over flattened predictions (multi-label); `thresh` decodes probabilities.
 
@@ -220,16 +223,19 @@ class BCEWithLogitsLossFlat(BaseLoss):
         return x > self.thresh
 
 
+@register_loss
 def BCELossFlat(*args: Any, axis: int = -1, floatify: bool = True, **kwargs: Any) -> BaseLoss:
     """`nn.BCELoss` (on probabilities) over flattened predictions and targets."""
     return BaseLoss(nn.BCELoss, *args, axis=axis, floatify=floatify, is_2d=False, **kwargs)
 
 
+@register_loss
 def MSELossFlat(*args: Any, axis: int = -1, floatify: bool = True, **kwargs: Any) -> BaseLoss:
     """`nn.MSELoss` over flattened predictions and targets (regression)."""
     return BaseLoss(nn.MSELoss, *args, axis=axis, floatify=floatify, is_2d=False, **kwargs)
 
 
+@register_loss
 def L1LossFlat(*args: Any, axis: int = -1, floatify: bool = True, **kwargs: Any) -> BaseLoss:
     """`nn.L1Loss` over flattened predictions and targets (regression)."""
     return BaseLoss(nn.L1Loss, *args, axis=axis, floatify=floatify, is_2d=False, **kwargs)
@@ -245,6 +251,7 @@ def _reduce(loss: torch.Tensor, reduction: str, who: str) -> torch.Tensor:
     raise ValueError(f"{who}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
+@register_loss
 class FocalLoss(Module):
     """Focal loss: cross entropy scaled by (1 - p_t)**gamma, to focus on hard examples."""
 
@@ -263,6 +270,7 @@ class FocalLoss(Module):
         return _reduce((1 - p_t) ** self.gamma * ce, self.reduction, "FocalLoss")
 
 
+@register_loss
 class FocalLossFlat(BaseLoss):
     """`FocalLoss` over flattened predictions; classes on `axis`."""
 
@@ -290,6 +298,7 @@ class FocalLossFlat(BaseLoss):
         return x.argmax(dim=self.axis)
 
 
+@register_loss
 class LabelSmoothingCrossEntropy(Module):
     """Cross entropy against targets smoothed by `eps`: (1-eps)·NLL + eps·mean over classes of -log p."""
 
@@ -316,6 +325,7 @@ class LabelSmoothingCrossEntropy(Module):
         return out.argmax(dim=-1)
 
 
+@register_loss
 class LabelSmoothingCrossEntropyFlat(BaseLoss):
     """`LabelSmoothingCrossEntropy` over flattened predictions; classes on `axis`."""
 
@@ -349,6 +359,7 @@ class LabelSmoothingCrossEntropyFlat(BaseLoss):
         return out.argmax(dim=self.axis)
 
 
+@register_loss
 class DiceLoss:
     """Dice loss for segmentation: 1 - (2·|P∩T| + smooth) / (|P| + |T| + smooth) per item and class.
 

@@ -89,6 +89,7 @@ from ._mixed_precision import MixedPrecision
 from ._mixup import CutMix, MixHandler, MixUp
 from ._progress import ProgressCallback, ShowGraphCallback
 from ._recorder import Recorder
+from ._registries import register_callback, register_learner, register_metric
 from ._schedule import (
     LRFinder,
     ParamScheduler,
@@ -257,9 +258,12 @@ __all__ = [
     "MixHandler",
     "MixUp",
     "CutMix",
-    # export / load_learner (_export)
+    # export / load_learner and the registries of what an export names (_export, _registries)
     "export_learner",
     "load_learner",
+    "register_learner",
+    "register_callback",
+    "register_metric",
     # GANs (_gan)
     "GANModule",
     "GANLoss",

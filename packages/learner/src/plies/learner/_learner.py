@@ -42,6 +42,7 @@ from ._loss import default_loss_func
 from ._metric import Metric, mk_metric
 from ._progress import ProgressCallback
 from ._recorder import Recorder
+from ._registries import register_learner
 from ._utils import as_list, first_tensor, norm_bias_params
 
 __all__ = ["Learner"]
@@ -53,6 +54,7 @@ _PHASE_EVENTS = {
 }
 
 
+@register_learner
 class Learner(LearnerScheduleMixin, LearnerInferenceMixin):
     """Group data, model and loss to train with `opt_func`, driven by two-way callbacks.
 

@@ -19,6 +19,7 @@ from plies.typecore import to_detach
 from torch import Tensor
 
 from ._metric import AvgLoss, AvgMetric, Metric
+from ._registries import register_metric
 
 __all__ = [
     "flatten_check",
@@ -74,17 +75,20 @@ def flatten_check(inp: Tensor, targ: Tensor) -> tuple[Tensor, Tensor]:
     return inp, targ
 
 
+@register_metric
 def accuracy(inp: Tensor, targ: Tensor, axis: int = -1) -> Tensor:
     """Fraction of samples whose arg-max prediction along `axis` equals the target."""
     pred, targ = flatten_check(inp.argmax(dim=axis), targ)
     return (pred == targ).float().mean()
 
 
+@register_metric
 def error_rate(inp: Tensor, targ: Tensor, axis: int = -1) -> Tensor:
     """1 - `accuracy`."""
     return 1 - accuracy(inp, targ, axis=axis)
 
 
+@register_metric
 def top_k_accuracy(inp: Tensor, targ: Tensor, k: int = 5, axis: int = -1) -> Tensor:
     """Fraction of samples whose target is among the `k` highest predictions."""
     top = inp.topk(k=k, dim=axis)[1]
@@ -92,6 +96,7 @@ def top_k_accuracy(inp: Tensor, targ: Tensor, k: int = 5, axis: int = -1) -> Ten
     return (top == targ).sum(dim=-1).float().mean()
 
 
+@register_metric
 def accuracy_multi(inp: Tensor, targ: Tensor, thresh: float = 0.5, sigmoid: bool = True) -> Tensor:
     """Multi-label accuracy: fraction of (sample, label) pairs where ``pred > thresh`` equals the target."""
     inp, targ = flatten_check(inp, targ)
@@ -100,6 +105,7 @@ def accuracy_multi(inp: Tensor, targ: Tensor, thresh: float = 0.5, sigmoid: bool
     return ((inp > thresh) == targ.bool()).float().mean()
 
 
+@register_metric
 def foreground_acc(inp: Tensor, targ: Tensor, bkg_idx: int = 0, axis: int = 1) -> Tensor:
     """Segmentation accuracy over the pixels whose target is not the background class `bkg_idx`."""
     targ = targ.squeeze(1) if targ.dim() == inp.dim() else targ
@@ -107,18 +113,21 @@ def foreground_acc(inp: Tensor, targ: Tensor, bkg_idx: int = 0, axis: int = 1) -
     return (inp.argmax(dim=axis)[mask] == targ[mask]).float().mean()
 
 
+@register_metric
 def mse(inp: Tensor, targ: Tensor) -> Tensor:
     """Mean squared error."""
     inp, targ = flatten_check(inp, targ)
     return F.mse_loss(inp.float(), targ.float())
 
 
+@register_metric
 def mae(inp: Tensor, targ: Tensor) -> Tensor:
     """Mean absolute error."""
     inp, targ = flatten_check(inp, targ)
     return torch.abs(inp.float() - targ.float()).mean()
 
 
+@register_metric
 def msle(inp: Tensor, targ: Tensor) -> Tensor:
     """Mean squared logarithmic error: MSE of ``log(1 + x)``."""
     inp, targ = flatten_check(inp, targ)
@@ -254,9 +263,9 @@ def _exp_rmspe(inp: Tensor, targ: Tensor) -> Tensor:
     return torch.sqrt(((targ - inp) / targ).pow(2).mean())
 
 
-rmse = AccumMetric(_rmse, name="rmse")
+rmse = register_metric(AccumMetric(_rmse, name="rmse"), name="plies.learner.rmse")
 """Root mean squared error over the whole validation set."""
-exp_rmspe = AccumMetric(_exp_rmspe, name="exp_rmspe")
+exp_rmspe = register_metric(AccumMetric(_exp_rmspe, name="exp_rmspe"), name="plies.learner.exp_rmspe")
 """Root mean squared percentage error of ``exp(pred)`` vs ``exp(targ)`` (log-scale targets)."""
 
 
@@ -294,6 +303,7 @@ def SpearmanCorrCoef() -> AccumMetric:
     return skm_to_plies(_spearmanr, is_class=False)
 
 
+@register_metric
 class Dice(Metric):
     """Dice coefficient ``2·|A∩B| / (|A|+|B|)`` of a binary segmentation (the paper's example)."""
 
@@ -317,6 +327,7 @@ class Dice(Metric):
         return 2.0 * self.inter / self.union if self.union > 0 else None
 
 
+@register_metric
 class JaccardCoeff(Dice):
     """Jaccard coefficient (IoU) ``|A∩B| / |A∪B|`` of a binary segmentation."""
 
@@ -326,6 +337,7 @@ class JaccardCoeff(Dice):
         return self.inter / (self.union - self.inter) if self.union > 0 else None
 
 
+@register_metric
 class DiceMulti(Metric):
     """Dice coefficient averaged over the classes present (multi-class segmentation)."""
 
@@ -353,6 +365,7 @@ class DiceMulti(Metric):
         return float(np.mean(scores)) if scores else None
 
 
+@register_metric
 class Perplexity(AvgLoss):
     """Perplexity: ``exp`` of the average validation loss (language models)."""
 
@@ -369,7 +382,7 @@ class Perplexity(AvgLoss):
         return "perplexity"
 
 
-perplexity = Perplexity()
+perplexity = register_metric(Perplexity(), name="plies.learner.perplexity")
 """A ready-made `Perplexity` instance (fastai's ``perplexity``)."""
 
 

@@ -18,6 +18,7 @@ from ._getters import (
     image_extensions,
     parent_label,
 )
+from ._registries import register_dataloader, register_dataset
 from ._show import show_at, show_batch, show_results, show_title
 from ._splitters import (
     ColSplitter,
@@ -58,6 +59,8 @@ __all__: list[str] = [
     "Datasets",
     "test_set",
     "DataLoaders",
+    "register_dataloader",
+    "register_dataset",
     "show_batch",
     "show_results",
     "show_title",

@@ -1,8 +1,8 @@
 """`DataLoaders`: the training, validation (and more) DataLoaders of a task, with their device and path.
 
 It also describes the validation data pipeline as plain data (`inference_state`) and rebuilds an
-inference-only `DataLoaders` from it (`from_inference_state`): this is how an exported model
-gets its `test_dl(items)` back without pickle.
+inference-only `DataLoaders` from it (`from_inference_state`, both in `_inference_state.py`):
+this is how an exported model gets its `test_dl(items)` back without pickle.
 """
 
 from __future__ import annotations
@@ -13,15 +13,14 @@ from typing import Any
 
 import torch
 from plies.pipes import Pipeline
-from plies.typecore import default_device, to_device
+from plies.typecore import to_device
 
-from ._datasets import Datasets, TfmdLists, test_set, type_name
-from ._errors import tfm_name
+from ._datasets import Datasets, TfmdLists, test_set
+from ._inference_state import from_inference_state, inference_state
+from ._registries import DATASETS
 from ._tfmddl import _BATCH_TFMS, TfmdDL
 
 __all__ = ["DataLoaders"]
-
-_STATE_VERSION = 1
 
 
 class _TorchLoader:
@@ -187,6 +186,8 @@ class DataLoaders:
         valid_ds = self.valid_ds
         if isinstance(valid_ds, (Datasets, TfmdLists)):
             test_ds = test_set(valid_ds, test_items, rm_tfms=rm_type_tfms, with_labels=with_labels)
+        elif DATASETS.find_name(type(valid_ds)) is not None:  # a registered dataset class
+            test_ds = valid_ds.test_set(test_items, with_labels=with_labels)
         else:
             test_ds = test_items
         return self.valid.new(test_ds, **kwargs)
@@ -250,98 +251,23 @@ class DataLoaders:
 
     # ---- plain-data description of the inference pipeline ----------------------------------
     def inference_state(self) -> dict[str, Any]:
-        """The validation data pipeline as plain data (no pickle): per-output transforms, batch pipelines, bs.
+        """The validation data pipeline as plain data (no pickle): loader class, dataset, pipelines, bs.
 
-        Leading transforms of an output that cannot be saved (unregistered functions such as a
-        lambda getter) are left out and listed under `dropped`; `test_dl` on the rebuilt loaders
-        then expects items of the type the first kept transform receives.
+        Training-only transforms are left out. Leading transforms of an output that cannot be saved
+        (lambda getters...) are left out and listed under `dropped`: `test_dl` on the rebuilt
+        loaders then expects items of the type the first kept transform receives. Any other
+        transform that cannot be saved raises KeyError (or TypeError) naming it and how to register it.
         """
         dl = self.valid if len(self.loaders) > 1 else self.train
-        ds = dl.dataset
-        if not isinstance(ds, Datasets):
-            raise TypeError(
-                f"DataLoaders.inference_state: needs a Datasets-backed TfmdDL, got a "
-                f"{type(ds).__name__} dataset"
-            )
-        if "_types" not in dl.__dict__ and dl.n:
-            dl._one_pass()
-        return {
-            "batch_types": _names_of(dl.__dict__.get("_types")),
-            "version": _STATE_VERSION,
-            "n_inp": ds.n_inp,
-            "bs": dl.bs,
-            "path": str(self.path),
-            "tls": [_tl_state(tl) for tl in ds.tls],
-            **{name: getattr(dl, name).state_dict() for name in _BATCH_TFMS},
-        }
+        return inference_state(dl, str(self.path))
 
     @classmethod
     def from_inference_state(cls, state: dict[str, Any], device: Any = None) -> DataLoaders:
         """Rebuild (empty) DataLoaders from `inference_state()`; `test_dl(items)` and decoding work on them.
 
-        Only transform types registered with `plies.pipes.register_transform` are created. Batches go to
-        `device`, by default `default_device()` (a GPU when there is one), as with `dataloaders()`.
+        Only registered classes and functions (`register_transform`, `register_dataloader`,
+        `register_dataset`) and those found by name in already imported modules are created.
+        Batches go to `device`, by default `default_device()` (a GPU when there is one).
         """
-        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
-            found = state.get("version") if isinstance(state, dict) else type(state).__name__
-            raise ValueError(
-                f"DataLoaders.from_inference_state: expected a state of version {_STATE_VERSION}, "
-                f"found {found!r}"
-            )
-        tls = [
-            TfmdLists([], Pipeline.from_state_dict(t["tfms"]), do_setup=False, split_idx=1, types=t["types"])
-            for t in state["tls"]
-        ]
-        ds = Datasets(tls=tls, n_inp=state["n_inp"])
-        if device is None:
-            device = default_device()
-        pipes: dict[str, Any] = {name: Pipeline.from_state_dict(state[name]) for name in _BATCH_TFMS}
-        dl = TfmdDL(ds, bs=state["bs"], do_setup=False, device=device, **pipes)
-        if state.get("batch_types") is not None:  # so decoding re-types model outputs as the targets were
-            dl._types = _types_of(state["batch_types"])
-        return cls(dl, dl.new(), path=state.get("path", "."), device=device)
-
-
-def _names_of(types: Any) -> Any:
-    """Nested batch types as plain data: qualified class names in (nested) lists."""
-    if types is None:
-        return None
-    if isinstance(types, tuple):
-        return [_names_of(t) for t in types]
-    return type_name(types)
-
-
-def _loaded_tensor_class(name: str) -> type:
-    """The already imported tensor class named `name` (nothing is imported); `object` when none is."""
-    todo, seen = [torch.Tensor], set()
-    while todo:
-        cls = todo.pop()
-        if cls in seen:
-            continue
-        seen.add(cls)
-        if type_name(cls) == name:
-            return cls
-        todo.extend(cls.__subclasses__())
-    return object  # retain_type leaves a field alone for `object`
-
-
-def _types_of(names: Any) -> Any:
-    if isinstance(names, list):
-        return tuple(_types_of(n) for n in names)
-    return _loaded_tensor_class(names)
-
-
-def _tl_state(tl: TfmdLists) -> dict[str, Any]:
-    fs = list(tl.tfms.fs)
-    types = [t if isinstance(t, str) else type_name(t) for t in (tl.types or [])]
-    start = 0
-    while True:  # leave out leading transforms that cannot be saved; an empty pipeline always can
-        try:
-            tfms = Pipeline(fs[start:], split_idx=tl.split_idx).state_dict()
-            break
-        except (KeyError, TypeError):
-            if start == len(fs):
-                raise
-            start += 1
-    dropped = [tfm_name(f) for f in fs[:start]]
-    return {"tfms": tfms, "types": types[start:], "dropped": dropped}
+        dl, path = from_inference_state(state, device)
+        return cls(dl, dl.new(), path=path, device=dl.device)

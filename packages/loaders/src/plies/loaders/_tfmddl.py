@@ -13,6 +13,7 @@ from plies.typecore import L, retain_types, to_cpu, to_device
 
 from ._collate import batch_to_samples
 from ._dataloader import DataLoader, _detuplify
+from ._registries import register_dataloader
 from ._show import show_batch, show_results
 
 __all__ = ["TfmdDL"]
@@ -38,6 +39,7 @@ def _setup_pipeline(pipe: Pipeline, dl: TfmdDL, verbose: bool) -> None:
         pipe.fs = L([*pipe.fs, t])
 
 
+@register_dataloader
 class TfmdDL(DataLoader):
     """A DataLoader whose `after_item`, `before_batch` and `after_batch` are Pipelines of transforms.
 

@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from plies.typecore import L, camel2snake
+from plies.typecore import L, camel2snake, from_plain, to_plain
 
 from ._state import check_plain_data, lookup_registered, registered_name
 from ._transform import Transform
@@ -237,7 +237,7 @@ class Pipeline:
                 raise ValueError(
                     f"Pipeline.load_state_dict: transform {i} is {name}, the state has {e.get('type')!r}"
                 )
-            t.load_state_dict(e["state"])
+            t.load_state_dict(from_plain(e["state"], f"Pipeline.load_state_dict: transform {i}"))
         self.split_idx = state.get("split_idx")
 
     @classmethod
@@ -277,6 +277,7 @@ def _entries(state: Any) -> list[dict[str, Any]]:
 
 
 _FUNCTION_KEY = "__function__"
+_ENUM_KEY = "__enum__"  # typecore's to_plain marker
 
 
 def _encode_arg(v: Any, where: str) -> Any:
@@ -287,13 +288,15 @@ def _encode_arg(v: Any, where: str) -> Any:
         return type(v)(_encode_arg(o, where) for o in v)
     if type(v) is dict:
         return {k: _encode_arg(o, where) for k, o in v.items()}
-    return v
+    return to_plain(v)  # NumPy values, enum members (an IntEnum argument) as plain data
 
 
 def _decode_arg(v: Any, where: str) -> Any:
     if type(v) is dict:
         if set(v) == {_FUNCTION_KEY}:
             return lookup_registered(v[_FUNCTION_KEY], where)
+        if _ENUM_KEY in v:
+            return from_plain(v, where)
         return {k: _decode_arg(o, where) for k, o in v.items()}
     if type(v) in (list, tuple):
         return type(v)(_decode_arg(o, where) for o in v)
@@ -321,5 +324,5 @@ def _from_entry(e: Any, i: int) -> Any:
         t = Transform(fn)
     else:
         t = cls(*_decode_arg(e.get("args", []), where), **_decode_arg(e.get("kwargs", {}), where))
-    t.load_state_dict(e.get("state", {}))
+    t.load_state_dict(from_plain(e.get("state", {}), where))
     return t

@@ -1,8 +1,10 @@
 """Plain-data state: the validator, and the registry of transform types a state may name.
 
-A saved state names types only by registered names: loading one looks them up in this
-registry and never imports a module or runs code named in the data (the learner's safe
-export relies on it).
+A saved state names a transform type (or function) by its registered name, or, when it is not
+registered, by a ``"module:qualname"`` reference to where its module defines it (typecore's
+`loaded_name`). Loading looks registered names up in this registry and references up in the
+modules the process has already imported: it never imports a module or runs code named in the
+data that is not in one of those places (the learner's safe export relies on it).
 """
 
 from __future__ import annotations
@@ -12,20 +14,20 @@ from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 import torch
+from plies.typecore import NamedRegistry, find_loaded, loaded_name
 
 __all__ = ["check_plain_data", "register_transform"]
 
-PLAIN_TYPES = "dict, list, tuple, str, int, float, bool, None or torch.Tensor"
-_SCALARS = (str, int, float, bool, type(None))
-
-_BY_NAME: dict[str, Any] = {}
-_BY_OBJECT: dict[Any, str] = {}
+PLAIN_TYPES = "dict, list, tuple, str, int, float, bool, bytes, None or torch.Tensor"
+_SCALARS = (str, int, float, bool, bytes, type(None))
+_HOW = "decorate the class or function with @plies.pipes.register_transform"
+_TRANSFORMS = NamedRegistry("transform type", _HOW)
 
 T = TypeVar("T")
 
 
 def check_plain_data(obj: T, where: str = "state") -> T:
-    """Check that `obj` is plain data (nested dict/list/tuple of str, int, float, bool, None,
+    """Check that `obj` is plain data (nested dict/list/tuple of str, int, float, bool, bytes, None,
     torch.Tensor); return it unchanged, or raise TypeError naming the path of the offending value.
 
     Dict keys must be str or int. Tensors must be plain `torch.Tensor` (a subclass such as a
@@ -90,48 +92,37 @@ def register_transform(obj: Any = None, *, name: str | None = None) -> Any:
         )
     elif getattr(obj, "__name__", "<lambda>") == "<lambda>":
         raise TypeError("register_transform: a lambda has no stable name; define it with `def`")
-    key = name if name is not None else _default_name(obj)
-    old = _BY_NAME.get(key)
-    if old is not None and old is not obj:
-        same_definition = (getattr(old, "__module__", None), getattr(old, "__qualname__", None)) == (
-            obj.__module__,
-            obj.__qualname__,
-        )
-        if not same_definition:
-            raise ValueError(f"register_transform: the name {key!r} is already registered for {old!r}")
-        _BY_OBJECT.pop(old, None)
-    _BY_NAME[key] = obj
-    _BY_OBJECT[obj] = key
+    _TRANSFORMS.register(obj, name)
     return obj
 
 
-def _default_name(obj: Any) -> str:
-    """`module.qualname` without the module parts named `_private` (dunder names such as
-    `__main__` are kept)."""
-    parts = [p for p in obj.__module__.split(".") if not (p.startswith("_") and not p.startswith("__"))]
-    return ".".join([*parts, obj.__qualname__])
+def _is_transform_code(obj: Any) -> bool:
+    from ._transform import Transform
+
+    return inspect.isfunction(obj) or (inspect.isclass(obj) and issubclass(obj, Transform))
 
 
 def registered_name(obj: Any, what: str) -> str:
-    """The registered name of a Transform class or function; KeyError saying how to register."""
-    try:
-        return _BY_OBJECT[obj]
-    except (KeyError, TypeError):
-        pass
+    """The name a state saves for a Transform class or function: its registered name, else a
+    ``"module:qualname"`` reference when its module defines it there; KeyError saying how to register."""
+    name = _TRANSFORMS.find_name(obj)
+    if name is not None:
+        return name
+    ref = loaded_name(obj) if _is_transform_code(obj) else None
+    if ref is not None:
+        return ref
     label = getattr(obj, "__qualname__", repr(obj))
     kind = "class" if inspect.isclass(obj) else "function"
     raise KeyError(
-        f"{what}: the {kind} {label} is not registered for plain-data state; decorate its "
-        f"definition with @plies.pipes.register_transform"
+        f"{what}: the {kind} {label} is not registered for plain-data state (nor found by name: it is "
+        f"defined inside a function, a lambda or an alias); decorate its definition with "
+        f"@plies.pipes.register_transform"
     )
 
 
 def lookup_registered(name: Any, what: str) -> Any:
-    """The class or function registered under `name`; KeyError naming it and the known names."""
-    if isinstance(name, str) and name in _BY_NAME:
-        return _BY_NAME[name]
-    known = ", ".join(sorted(_BY_NAME)) or "none"
-    raise KeyError(
-        f"{what}: unknown transform type {name!r} (not registered). Registered: {known}. "
-        f"Decorate the class or function with @plies.pipes.register_transform before loading"
-    )
+    """The class or function a state names: registered, or found in an already imported module by
+    its ``"module:qualname"`` reference; KeyError naming it (and what to register or import)."""
+    if isinstance(name, str) and ":" in name:
+        return find_loaded(name, what, _is_transform_code, "a Transform class or a function")
+    return _TRANSFORMS.get(name, what)

@@ -13,7 +13,7 @@ from collections.abc import Callable, MutableMapping
 from typing import Any, ClassVar
 
 import torch
-from plies.typecore import TypeDispatch, retain_type
+from plies.typecore import TypeDispatch, retain_type, to_plain
 
 from ._state import check_plain_data, register_transform
 
@@ -180,8 +180,9 @@ class Transform(metaclass=_TfmMeta):
     def state_dict(self) -> dict[str, Any]:
         """The transform's state as plain data: `split_idx`, `order` and the class's `_state_attrs`.
 
-        Tensor subclasses are stored as plain tensors. Override (with `load_state_dict`) for
-        state that is not plain data.
+        Tensor subclasses are stored as plain tensors, NumPy values as numbers or tensors, enum
+        members as markers (restored by the Pipeline that loads the state), bytes as they are.
+        Override (with `load_state_dict`) for state that is not plain data.
         """
         d: dict[str, Any] = {"split_idx": self.split_idx, "order": self.order}
         for attr in self._state_attrs:
@@ -204,14 +205,15 @@ class Transform(metaclass=_TfmMeta):
 
 
 def _plain_tensors(x: Any) -> Any:
-    """`x` with tensor subclasses turned into plain tensors, through dicts, lists and tuples."""
+    """`x` with tensor subclasses turned into plain tensors and NumPy values and enum members into
+    plain data (typecore's `to_plain`), through dicts, lists and tuples."""
     if isinstance(x, torch.Tensor) and type(x) is not torch.Tensor:
         return x.as_subclass(torch.Tensor)
     if type(x) in (list, tuple):
         return type(x)(_plain_tensors(o) for o in x)
     if type(x) is dict:
         return {k: _plain_tensors(v) for k, v in x.items()}
-    return x
+    return to_plain(x)
 
 
 def _types_of(t: Transform, meth: str) -> str:

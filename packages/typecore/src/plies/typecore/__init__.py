@@ -33,6 +33,8 @@ from ._builders import build_from_spec, register_builder
 from ._collections import L, is_listy
 from ._dispatch import TypeDispatch, typedispatch
 from ._meta import check_kwargs, delegates, funcs_kwargs, patch, patch_to, unknown_kwargs_message
+from ._plain import from_plain, to_plain
+from ._registry import NamedRegistry, find_loaded, get_registry, loaded_name, public_name, recording_names
 from ._retain import retain_type, retain_types
 from ._tensors import TensorBase, TensorCategory, TensorMultiCategory, tensor
 from ._torch import (
@@ -111,4 +113,13 @@ __all__ = [
     # model rebuild registry
     "register_builder",
     "build_from_spec",
+    # named registries, code found by name, plain-data coercion (saved states)
+    "NamedRegistry",
+    "get_registry",
+    "recording_names",
+    "public_name",
+    "loaded_name",
+    "find_loaded",
+    "to_plain",
+    "from_plain",
 ]

@@ -1,13 +1,15 @@
 """A registry of model constructors, so a model can be rebuilt from plain data (no pickle).
 
-`@register_builder` registers a function that returns an `nn.Module` under its qualified name
-(`module.qualname`). Calling it attaches `model.build_spec = {"builder": name, "kwargs": {...}}`
-holding the arguments the caller passed (defaults are not recorded: rebuilding applies them
-again). Arguments must be plain data (None, bool, int, float, str, and lists, tuples and dicts of
-them), `torch.nn` layer classes (recorded by name, e.g. `act_cls=nn.ReLU`), or modules that carry a
-`build_spec` themselves (recorded as a nested spec). When any argument is something else, the
-model is returned without a `build_spec`: it cannot be rebuilt from data, and exporting it
-pickle-free reports that.
+`@register_builder` registers a function that returns an `nn.Module`, or an `nn.Module` class,
+under its public name (`module.qualname` without private module parts) or `name=`. Calling it
+attaches `model.build_spec = {"builder": name, "kwargs": {...}}` holding the arguments the caller
+passed (defaults are not recorded: rebuilding applies them again). A registered class stays that
+class (`isinstance` works); only instances of exactly that class get its spec (a subclass's
+instances are described by the subclass). Arguments must be plain data (None, bool, int, float,
+str, and lists, tuples and dicts of them), `torch.nn` layer classes (recorded by name, e.g.
+`act_cls=nn.ReLU`), or modules that carry a `build_spec` themselves (recorded as a nested spec).
+When any argument is something else, the model is returned without a `build_spec`: it cannot be
+rebuilt from data, and exporting it pickle-free reports that.
 
 `build_from_spec(spec)` looks the builder up in the registry only: it never imports a module or
 runs code named by the spec.
@@ -19,15 +21,19 @@ import copy
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from torch import nn
+
+from ._registry import NamedRegistry, public_name
 
 __all__ = ["register_builder", "build_from_spec"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_BUILDERS: dict[str, Callable[..., Any]] = {}
+_BUILDERS = NamedRegistry(
+    "builder", "decorate the model's function or class with @plies.typecore.register_builder"
+)
 _NN_CLASS_KEY = "torch.nn"
 _SPEC_KEYS = ({"builder", "kwargs"}, {"builder", "kwargs", "args"})
 
@@ -80,26 +86,65 @@ def _decode(v: Any) -> Any:
     return v
 
 
-def register_builder(f: F) -> F:
-    """Decorator: register a model constructor so the models it returns can be rebuilt from `build_spec`.
+@overload
+def register_builder(obj: F, *, name: str | None = None) -> F: ...
+@overload
+def register_builder(obj: None = None, *, name: str | None = None) -> Callable[[F], F]: ...
+def register_builder(obj: Any = None, *, name: str | None = None) -> Any:
+    """Decorator: register a model constructor (function or `nn.Module` class) so the models it
+    returns can be rebuilt from their `build_spec`.
 
-    Registered under `f.__module__ + "." + f.__qualname__`; registering again under the same name
-    replaces the previous builder (e.g. when a module is reloaded).
+    `@register_builder` or `@register_builder(name="my.net")`; the default name is the public
+    `module.qualname` (private `_module` parts left out). Registering the same definition again
+    (e.g. a reloaded module) replaces it; another object under a taken name raises ValueError.
     """
-    name = f"{f.__module__}.{f.__qualname__}"
-    sig = inspect.signature(f)
+    if obj is None:
+        return lambda o: register_builder(o, name=name)
+    key = public_name(obj) if name is None else name
+    legacy = f"{obj.__module__}.{obj.__qualname__}"  # the name plies 1.0 files recorded
+    aliases = (legacy,) if legacy != key else ()
+    if inspect.isclass(obj):
+        if not issubclass(obj, nn.Module):
+            raise TypeError(f"register_builder: {obj.__qualname__} is a class but not an nn.Module subclass")
+        _wrap_init(obj, key)
+        _BUILDERS.register(obj, key, aliases)
+        return obj
+    if not callable(obj):
+        raise TypeError(
+            f"register_builder: expected a function or an nn.Module class, found {type(obj).__name__}"
+        )
+    sig = inspect.signature(obj)
 
-    @functools.wraps(f)
+    @functools.wraps(obj)
     def builder(*args: Any, **kwargs: Any) -> Any:
-        model = f(*args, **kwargs)
+        model = obj(*args, **kwargs)
         if isinstance(model, nn.Module):
-            spec = _spec(name, sig, args, kwargs)
+            spec = _spec(key, sig, args, kwargs)
             if spec is not None:
                 model.build_spec = spec  # type: ignore[assignment]
         return model
 
-    _BUILDERS[name] = builder
-    return builder  # type: ignore[return-value]
+    _BUILDERS.register(builder, key, aliases)
+    return builder
+
+
+def _wrap_init(cls: type, key: str) -> None:
+    """Make `cls.__init__` record the build spec of instances of exactly `cls`."""
+    init = cls.__init__  # type: ignore[misc]
+    if getattr(init, "_builder_of", None) is cls:
+        init = init.__wrapped__  # registered again (a new name): wrap the original once
+    sig = inspect.signature(cls)
+
+    @functools.wraps(init)
+    def __init__(self: nn.Module, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        if type(self) is cls:
+            spec = _spec(key, sig, args, kwargs)
+            if spec is not None:
+                self.build_spec = spec  # type: ignore[assignment]
+
+    __init__._builder_of = cls  # type: ignore[attr-defined]
+    cls.__init__ = __init__  # type: ignore[misc]
 
 
 def _spec(name: str, sig: inspect.Signature, args: tuple, kwargs: dict) -> dict | None:
@@ -137,7 +182,7 @@ def _flat_kwargs(sig: inspect.Signature, bound: inspect.BoundArguments) -> dict:
 def build_from_spec(spec: dict) -> Any:
     """Rebuild a model from its `build_spec`, calling only builders registered with `register_builder`.
 
-    Raises KeyError naming the builder (and listing the known ones) when it is not registered —
+    Raises KeyError naming the builder (and listing the known ones) when it is not registered:
     import the module that defines it first; nothing is imported from the spec.
     """
     if not isinstance(spec, dict) or not isinstance(spec.get("builder"), str):
@@ -146,12 +191,5 @@ def build_from_spec(spec: dict) -> Any:
     args = spec.get("args", [])
     if not isinstance(kwargs, dict) or not isinstance(args, (list, tuple)):
         raise TypeError("build_from_spec: 'kwargs' must be a dict and 'args' a list")
-    name = spec["builder"]
-    builder = _BUILDERS.get(name)
-    if builder is None:
-        known = ", ".join(sorted(_BUILDERS)) or "none"
-        raise KeyError(
-            f"build_from_spec: no builder registered under {name!r} (import the module that defines it); "
-            f"known builders: {known}"
-        )
+    builder = _BUILDERS.get(spec["builder"], "build_from_spec")
     return builder(*_decode(list(args)), **{k: _decode(v) for k, v in kwargs.items()})

@@ -1,8 +1,9 @@
-"""The export archive: plain-data <-> JSON codec, writing, and reading with validation.
+"""The export archive: writing, and reading with validation.
 
 Reading checks the archive's structure before anything is parsed: exactly the three members,
 stored (not compressed), sizes that add up, a safetensors header consistent with its data, a
-config of the expected format and version. Errors are ValueErrors naming the file.
+config of the expected format and of a version this plies reads (1.0 and 1.1). Errors are
+ValueErrors naming the file.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from typing import Any, BinaryIO
 
 from torch import Tensor
 
-__all__: list[str] = []  # private module: used by _export.py and _export_spec.py
+__all__: list[str] = []  # private module of the export package
 
-FORMAT, VERSION = "plies-learner-export", 1
+FORMAT = "plies-learner-export"
+MAJOR, MINOR = 1, 1
+VERSION = f"{MAJOR}.{MINOR}"  # written; files of minor versions 0..MINOR of this major are read
 CONFIG, WEIGHTS, TENSORS = "config.json", "model.safetensors", "tensors.safetensors"
 MEMBERS = (CONFIG, WEIGHTS, TENSORS)
 MAX_CONFIG_BYTES = 64 * 2**20
@@ -29,76 +32,6 @@ _DTYPE_SIZES = {
     "BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
     "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8,
 }  # fmt: skip
-
-
-TENSOR, TUPLE, DICT = "__tensor__", "__tuple__", "__dict__"
-_MARKERS = {TENSOR, TUPLE, DICT}
-
-
-class SpecError(ValueError):
-    """A description in an export's config that plies will not rebuild (names what and why)."""
-
-
-# ---------------------------------------------------------------- plain data <-> JSON + tensors
-def encode(obj: Any, tensors: dict[str, Tensor], where: str = "config") -> Any:
-    """JSON-ready copy of plain data `obj`; tensors go to `tensors` and are referenced by key."""
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return obj
-    if isinstance(obj, Tensor):
-        key = f"t{len(tensors)}"
-        tensors[key] = obj.detach().cpu().contiguous().clone()
-        return {TENSOR: key}
-    if isinstance(obj, tuple):
-        return {TUPLE: [encode(o, tensors, where) for o in obj]}
-    if isinstance(obj, list):
-        return [encode(o, tensors, where) for o in obj]
-    if isinstance(obj, dict):
-        if all(isinstance(k, str) and k not in _MARKERS for k in obj):
-            return {k: encode(v, tensors, f"{where}.{k}") for k, v in obj.items()}
-        return {DICT: [[encode(k, tensors, where), encode(v, tensors, where)] for k, v in obj.items()]}
-    raise TypeError(
-        f"export: {where} holds a {type(obj).__name__} ({obj!r:.60}); only plain data (dict, list, tuple, "
-        f"str, int, float, bool, None, torch.Tensor) can be exported without pickle"
-    )
-
-
-def decode(obj: Any, tensors: dict[str, Tensor], where: str = "config") -> Any:
-    """Inverse of `encode`; refuses anything but JSON values and the three markers."""
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return obj
-    if isinstance(obj, list):
-        return [decode(o, tensors, where) for o in obj]
-    if not isinstance(obj, dict):
-        raise SpecError(f"{where}: unexpected JSON value of type {type(obj).__name__}")
-    if TENSOR in obj:
-        key = obj[TENSOR]
-        if len(obj) != 1 or not isinstance(key, str) or key not in tensors:
-            raise SpecError(
-                f"{where}: tensor reference {obj!r} does not name a tensor of tensors.safetensors"
-            )
-        return tensors[key]
-    if TUPLE in obj:
-        if len(obj) != 1 or not isinstance(obj[TUPLE], list):
-            raise SpecError(f"{where}: malformed tuple {obj!r:.80}")
-        return tuple(decode(o, tensors, where) for o in obj[TUPLE])
-    if DICT in obj:
-        pairs = obj[DICT]
-        if (
-            len(obj) != 1
-            or not isinstance(pairs, list)
-            or not all(isinstance(p, list) and len(p) == 2 for p in pairs)
-        ):
-            raise SpecError(f"{where}: malformed dict {obj!r:.80}")
-        return {_hashable(decode(k, tensors, where), where): decode(v, tensors, where) for k, v in pairs}
-    return {k: decode(v, tensors, f"{where}.{k}") for k, v in obj.items()}
-
-
-def _hashable(k: Any, where: str) -> Any:
-    try:
-        hash(k)
-    except TypeError:
-        raise SpecError(f"{where}: dict key {k!r:.60} is not hashable") from None
-    return k
 
 
 @contextmanager
@@ -274,25 +207,39 @@ def read_config(raw: bytes, fname: Path) -> dict[str, Any]:
         raise refuse(fname, "config.json is nested too deeply") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise refuse(fname, f"config.json does not declare format {FORMAT!r}")
-    if config.get("version") != VERSION:
-        raise refuse(
-            fname, f"export format version {config.get('version')!r}; this plies reads version {VERSION}"
-        )
-    expected = {
-        "format",
-        "version",
-        "model",
-        "loss_func",
-        "metrics",
-        "opt_func",
-        "hypers",
-        "data",
-        "path",
-        "model_dir",
-    }
+    minor = _minor_version(config.get("version"), fname)
+    expected = set(_KEYS_1_0) | (set(_KEYS_1_1) if minor >= 1 else set())
     if set(config) != expected:
         raise refuse(fname, f"config.json keys {sorted(config)} differ from the expected {sorted(expected)}")
-    return config
+    return {**config, "version": (MAJOR, minor)}
+
+
+_KEYS_1_0 = (
+    "format",
+    "version",
+    "model",
+    "loss_func",
+    "metrics",
+    "opt_func",
+    "hypers",
+    "data",
+    "path",
+    "model_dir",
+)
+_KEYS_1_1 = ("learner", "callbacks", "requires")
+
+
+def _minor_version(version: Any, fname: Path) -> int:
+    """The minor version of a file this plies reads: ``1`` (plies 1.0 files) or ``"1.<minor>"``."""
+    if version == 1 and type(version) is int:
+        return 0
+    parts = version.split(".") if isinstance(version, str) else []
+    if len(parts) == 2 and all(p.isdigit() for p in parts) and int(parts[0]) == MAJOR:
+        if int(parts[1]) <= MINOR:
+            return int(parts[1])
+        raise refuse(fname, f"export format version {version}, written by a newer plies; this plies reads "
+                     f"{MAJOR}.0 to {VERSION}")  # fmt: skip
+    raise refuse(fname, f"export format version {version!r}; this plies reads {MAJOR}.0 to {VERSION}")
 
 
 def is_plies_export(fname: Path) -> bool:
