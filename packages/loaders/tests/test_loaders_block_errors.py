@@ -94,7 +94,9 @@ def test_a_list_label_outside_the_given_vocab_gets_the_hint_as_a_note():
 
 
 def test_misspelled_keywords_of_datablock_and_its_dataloaders_suggest_the_name():
-    with pytest.raises(TypeError, match=r"DataBlock.__init__\(\) got .* 'spliter' \(did you mean 'splitter'\?\)"):
+    with pytest.raises(
+        TypeError, match=r"DataBlock.__init__\(\) got .* 'spliter' \(did you mean 'splitter'\?\)"
+    ):
         DataBlock(blocks=(RegressionBlock, RegressionBlock), spliter=IndexSplitter([0]))
     calls = []
 
@@ -109,7 +111,12 @@ def test_misspelled_keywords_of_datablock_and_its_dataloaders_suggest_the_name()
         get_y=ColReader("x"),
         splitter=IndexSplitter([5]),
     )
-    for typo, meant in [("shufle", "shuffle"), ("val_shufle", "val_shuffle"), ("bss", "bs"), ("val_bss", "val_bs")]:
+    for typo, meant in [
+        ("shufle", "shuffle"),
+        ("val_shufle", "val_shuffle"),
+        ("bss", "bs"),
+        ("val_bss", "val_bs"),
+    ]:
         with pytest.raises(
             TypeError, match=rf"DataBlock.dataloaders\(\) got .* '{typo}' \(did you mean '{meant}'\?\)"
         ):
@@ -120,7 +127,9 @@ def test_misspelled_keywords_of_datablock_and_its_dataloaders_suggest_the_name()
 
 
 def test_datasets_warns_once_about_items_in_no_split():
-    with pytest.warns(UserWarning, match=r"Datasets: 7 of 10 items are in no split \(items 1, 2, 3, 4, 6, \.\.\.;"):
+    with pytest.warns(
+        UserWarning, match=r"Datasets: 7 of 10 items are in no split \(items 1, 2, 3, 4, 6, \.\.\.;"
+    ):
         dsets = Datasets(list(range(10)), tfms=[[str], [float]], splits=[[0, 5], [9]])
     assert len(dsets.train) == 2 and len(dsets.valid) == 1
     df = frame()

@@ -53,8 +53,10 @@ def test_transform_block_dl_type_and_dls_kwargs_reach_every_loader():
 
 def test_the_validation_loader_keeps_the_subclass_argument_without_dls_kwargs():
     # the argument given to the training loader only (dl_kwargs) must survive `train.new(...)`
-    dls = scaled_block().datasets(list(range(12))).dataloaders(
-        bs=4, shuffle=False, dl_kwargs=[{"scale": 3.0}, {}]
+    dls = (
+        scaled_block()
+        .datasets(list(range(12)))
+        .dataloaders(bs=4, shuffle=False, dl_kwargs=[{"scale": 3.0}, {}])
     )
     assert dls.train.scale == 3.0 and dls.valid.scale == 3.0
     assert dls.valid.one_batch()[0].flatten().tolist() == [24.0, 27.0, 30.0, 33.0]

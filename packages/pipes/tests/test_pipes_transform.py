@@ -337,7 +337,9 @@ def test_lists_of_typed_functions_build_one_dispatching_transform():
 
 
 def test_function_lists_refuse_non_callables_and_emptiness():
-    with pytest.raises(TypeError, match=r"Transform: enc\[1\] must be callable, found int 3 \(enc takes a function or a list"):
+    with pytest.raises(
+        TypeError, match=r"Transform: enc\[1\] must be callable, found int 3 \(enc takes a function or a list"
+    ):
         Transform(enc=[neg_int, 3])
     with pytest.raises(TypeError, match=r"Transform: dec must be callable, found str 'x'"):
         Transform(enc=neg_int, dec="x")
@@ -355,7 +357,10 @@ def test_displayed_transform_shows_positional_and_default_init_arguments():
             return x * self.factor + self.offset
 
     assert Scale(2.0).name == "Scale -- {'factor': 2.0, 'offset': 0.0}"
-    assert Scale(2.0, 1.0, 7, mode="a").name == "Scale -- {'factor': 2.0, 'offset': 1.0, 'extra': [7], 'mode': 'a'}"
+    assert (
+        Scale(2.0, 1.0, 7, mode="a").name
+        == "Scale -- {'factor': 2.0, 'offset': 1.0, 'extra': [7], 'mode': 'a'}"
+    )
     assert repr(Scale(3)).startswith("Scale -- {'factor': 3, 'offset': 0.0}\n(encodes: float")
     # Transform's own constructor: only the arguments given
     assert DisplayedTransform(neg_int, order=3).name.startswith("neg_int -- {'enc': <function neg_int")

@@ -271,8 +271,9 @@ def accepted_kwargs(obj: Any) -> frozenset[str] | None:
 
     For a class: the named parameters of its `__init__`, following `**kwargs` up to the base
     classes' `__init__` (as the `funcs_kwargs` check does: an `__init__` is taken to pass its
-    `**kwargs` on to its base), plus the replaceable methods of a `funcs_kwargs` class. For a function: the names of its shown signature (after `delegates`),
-    None when that signature keeps `**kwargs`. Callers that forward keywords to a class chosen
+    `**kwargs` on to its base), plus the replaceable methods of a `funcs_kwargs` class. For a
+    function: the names of its shown signature (after `delegates`), None when that signature
+    keeps `**kwargs`. Callers that forward keywords to a class chosen
     at run time use it to reject a misspelled name before doing any work.
     """
     if isinstance(obj, type):
