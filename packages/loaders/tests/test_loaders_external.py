@@ -29,7 +29,9 @@ def sha(data: bytes) -> str:
 
 
 def listing(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 def test_download_extract_and_cache(tmp_path: Path):
@@ -101,7 +103,9 @@ def test_download_url_writes_atomically_and_names_the_url_on_failure(tmp_path: P
     src = tmp_path / "payload.bin"
     src.write_bytes(bytes(range(256)) * 5000)
     dest = download_url(src.as_uri(), tmp_path / "out" / "payload.bin", sha256=sha(src.read_bytes()))
-    assert dest.read_bytes() == src.read_bytes() and [p.name for p in dest.parent.iterdir()] == ["payload.bin"]
+    assert dest.read_bytes() == src.read_bytes() and [p.name for p in dest.parent.iterdir()] == [
+        "payload.bin"
+    ]
     missing = (tmp_path / "nope.tgz").as_uri()
     with pytest.raises(OSError, match=rf"download_url: could not fetch {missing}"):
         download_url(missing, tmp_path / "out" / "nope.tgz")
@@ -154,7 +158,9 @@ def test_links_that_stay_inside_are_extracted(tmp_path: Path):
         tf.addfile(link("fine/same", "ok.txt"))
         tf.addfile(link("fine/hard", "fine/ok.txt", tarfile.LNKTYPE))
     got = untar_data(url, base=tmp_path / "h")
-    assert (got / "sub" / "up").read_text() == (got / "same").read_text() == (got / "hard").read_text() == "ok"
+    assert (
+        (got / "sub" / "up").read_text() == (got / "same").read_text() == (got / "hard").read_text() == "ok"
+    )
 
 
 def test_zip_members_leaving_the_destination_are_refused(tmp_path: Path):
@@ -187,5 +193,7 @@ def test_shipped_sample_sets_resolve_to_the_installed_copy(tmp_path: Path, monke
 
 def test_without_plies_samples_its_own_sets_say_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "plies.samples", None)  # as if plies-samples were not installed
-    with pytest.raises(ModuleNotFoundError, match=r"ships only in the plies-samples distribution.*pip install"):
+    with pytest.raises(
+        ModuleNotFoundError, match=r"ships only in the plies-samples distribution.*pip install"
+    ):
         untar_data(URLs.PETS_SAMPLE)

@@ -277,12 +277,12 @@ def accepted_kwargs(obj: Any) -> frozenset[str] | None:
     at run time use it to reject a misspelled name before doing any work.
     """
     if isinstance(obj, type):
-        names = _accepted_keywords(obj)
-        return None if names is None else frozenset(names - {"self"})
-    if not callable(obj):
+        found: set[str] | frozenset[str] | None = _accepted_keywords(obj)
+    elif callable(obj):
+        found = _keyword_names(obj)
+    else:
         raise TypeError(f"accepted_kwargs: expected a class or a callable, found {type(obj).__name__}")
-    names = _keyword_names(obj)
-    return None if names is None else names - {"self"}
+    return None if found is None else frozenset(found - {"self"})
 
 
 def check_kwargs(f: F) -> F:
