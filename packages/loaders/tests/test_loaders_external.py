@@ -94,8 +94,15 @@ def test_checksums_are_verified_and_a_mismatch_keeps_nothing(tmp_path: Path):
     (home / "archive" / "summed.tgz").write_bytes(archive.read_bytes())  # a cached archive gone bad
     with pytest.raises(ValueError, match=r"untar_data: sha256 mismatch .*kept: download it again with force"):
         untar_data(url, base=home, data=tmp_path / "elsewhere")
-    with pytest.raises(ValueError, match="sha256 must be 64 hex digits, found 'abc'"):
+    with pytest.raises(ValueError, match="register_checksum: sha256 must be 64 hex digits, found 'abc'"):
         register_checksum(url, "abc")
+    with pytest.raises(ValueError, match="untar_data: sha256 must be 64 hex digits, found 'xyz'"):
+        untar_data(url, base=tmp_path / "other", sha256="xyz")
+    # a digest given to one call is not remembered: the next call checks the registered one
+    other = make_tgz(tmp_path / "other.tgz", {"g": b"1"})
+    with pytest.raises(ValueError, match="sha256 mismatch"):
+        untar_data(other, base=tmp_path / "h2", sha256=bad)
+    assert listing(untar_data(other, base=tmp_path / "h2")) == {"g": b"1"}
 
 
 def test_download_url_writes_atomically_and_names_the_url_on_failure(tmp_path: Path, monkeypatch):

@@ -30,11 +30,15 @@ _ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tbz2", ".txz", 
 _CHUNK = 1 << 20
 
 
+def _valid_digest(sha256: object, url: str, who: str) -> str:
+    if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
+        raise ValueError(f"{who}: sha256 must be 64 hex digits, found {sha256!r} (for {url})")
+    return sha256.lower()
+
+
 def register_checksum(url: str, sha256: str) -> None:
     """Record the sha256 of the file at `url`: `download_url` and `untar_data` then verify it."""
-    if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
-        raise ValueError(f"register_checksum: sha256 must be 64 hex digits, found {sha256!r} (for {url})")
-    _CHECKSUMS[url] = sha256.lower()
+    _CHECKSUMS[url] = _valid_digest(sha256, url, "register_checksum")
 
 
 def _home() -> Path:
@@ -58,10 +62,9 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _expected_sha256(url: str, sha256: str | None) -> str | None:
-    if sha256 is not None:
-        register_checksum(url, sha256)  # validates the form
-    return sha256.lower() if sha256 is not None else _CHECKSUMS.get(url)
+def _expected_sha256(url: str, sha256: str | None, who: str) -> str | None:
+    """The digest to verify: `sha256` when given (checked for form), else the registered one."""
+    return _valid_digest(sha256, url, who) if sha256 is not None else _CHECKSUMS.get(url)
 
 
 def _mismatch(what: str, file: Path, expected: str, found: str, kept: bool) -> ValueError:
@@ -81,7 +84,7 @@ def download_url(
     is verified first, and a mismatch raises ValueError naming the file, expected and found digests.
     """
     dest = Path(dest) if dest is not None else _home() / "archive" / _file_name(url)
-    expected = _expected_sha256(url, sha256)
+    expected = _expected_sha256(url, sha256, "download_url")
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     tmp = Path(tmp_name)
@@ -162,11 +165,11 @@ def untar_data(
     dest = (Path(data) if data is not None else root / "data") / stem
     if dest.exists() and not force_download:
         return dest
-    expected = _expected_sha256(url, sha256)
+    expected = _expected_sha256(url, sha256, "untar_data")
     if force_download or not file.exists():
-        download_url(url, file)  # verified against `expected` (now registered)
-    elif expected is not None and (found := _sha256(file)) != expected:
-        raise _mismatch("untar_data", file, expected, found, kept=True)
+        download_url(url, file, sha256=expected)
+    elif expected is not None and (digest := _sha256(file)) != expected:
+        raise _mismatch("untar_data", file, expected, digest, kept=True)
     _extract(file, dest, replace=force_download)
     return dest
 
