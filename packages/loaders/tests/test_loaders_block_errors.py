@@ -170,3 +170,7 @@ def test_from_columns_zips_the_source_columns_into_items():
     assert squared.datasets(frame()).valid[0][1].item() == 37.0
     with pytest.raises(ValueError, match=r"from_columns: the columns have different lengths \[3, 2\]"):
         db.datasets(([1, 2, 3], [0, 1]))
+    with pytest.raises(
+        ValueError, match=r"DataBlock: get_items \(from_columns\) gave no items from \(\[\], \[\]\)"
+    ):
+        db.datasets(([], []))

@@ -357,6 +357,8 @@ class _ZipColumns:
 
     def __init__(self, get_items: Callable[..., Any] | None) -> None:
         self.get_items = get_items
+        # how DataBlock names get_items in its messages
+        self.__name__ = "from_columns" if get_items is None else f"from_columns({get_items})"
 
     def __call__(self, source: Any) -> L:
         columns = self.get_items(source) if self.get_items is not None else source
@@ -367,10 +369,6 @@ class _ZipColumns:
                 f"DataBlock.from_columns: the columns have different lengths {[len(c) for c in columns]}"
             )
         return L(zip(*columns, strict=True))
-
-    @property
-    def __name__(self) -> str:  # how DataBlock names get_items in its messages
-        return "from_columns" if self.get_items is None else f"from_columns({self.get_items})"
 
 
 def _report(step: str, idx: int | None, item: Any, err: Exception) -> None:

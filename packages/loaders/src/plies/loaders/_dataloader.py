@@ -68,7 +68,8 @@ class DataLoader(EpochOrder):
 
     A subclass may take constructor arguments of its own: they are recorded (by name) when it is
     created, and `new()` passes them again, so the subclass survives the validation loader,
-    `test_dl` and data-parallel sharding without overriding `new`.
+    `test_dl` and data-parallel sharding without overriding `new` (an argument computed from the
+    dataset, such as per-item lengths, still needs a `new` that recomputes it for another dataset).
     """
 
     _methods = list(_METHODS)
