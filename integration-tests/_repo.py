@@ -9,20 +9,34 @@ import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ROOT / "packages"
-LAYERS = ["typecore", "pipes", "loaders", "optim", "layers", "learner", "vision", "text", "tabular", "collab"]
+LAYERS = [
+    "typecore",
+    "samples",
+    "pipes",
+    "loaders",
+    "optim",
+    "layers",
+    "learner",
+    "vision",
+    "text",
+    "tabular",
+    "collab",
+]
 
-# The DAG of DEVELOPERS.md: what each package may build on (directly).
+# The DAG of DEVELOPERS.md: what each package may build on (directly). `samples` (data only, no
+# torch) sits at the bottom beside typecore; loaders reaches it through an optional extra.
 ALLOWED = {
     "typecore": set(),
+    "samples": set(),
     "pipes": {"typecore"},
-    "loaders": {"pipes", "typecore"},
+    "loaders": {"pipes", "typecore", "samples"},
     "optim": {"typecore"},
     "layers": {"typecore"},
-    "learner": {"loaders", "optim", "layers", "pipes", "typecore"},
-    "vision": {"learner", "layers", "loaders", "optim", "pipes", "typecore"},
-    "text": {"learner", "layers", "loaders", "optim", "pipes", "typecore"},
-    "tabular": {"learner", "layers", "loaders", "optim", "pipes", "typecore"},
-    "collab": {"tabular", "learner", "layers", "loaders", "optim", "pipes", "typecore"},
+    "learner": {"loaders", "optim", "layers", "pipes", "typecore", "samples"},
+    "vision": {"learner", "layers", "loaders", "optim", "pipes", "typecore", "samples"},
+    "text": {"learner", "layers", "loaders", "optim", "pipes", "typecore", "samples"},
+    "tabular": {"learner", "layers", "loaders", "optim", "pipes", "typecore", "samples"},
+    "collab": {"tabular", "learner", "layers", "loaders", "optim", "pipes", "typecore", "samples"},
 }
 
 
@@ -31,15 +45,25 @@ def pyproject(name: str) -> dict:
     return tomllib.loads((PACKAGES / name / "pyproject.toml").read_text())
 
 
-def declared_plies_deps(name: str) -> set[str]:
-    """The plies packages that packages/<name> declares directly (without the plies- prefix)."""
-    deps = pyproject(name)["project"]["dependencies"]
+def _plies_names(deps: list[str]) -> set[str]:
     found = set()
     for dep in deps:
         m = re.match(r"plies-([a-z]+)", dep)
         if m:
             found.add(m.group(1))
     return found
+
+
+def declared_plies_deps(name: str) -> set[str]:
+    """The plies packages that packages/<name> declares directly (without the plies- prefix)."""
+    return _plies_names(pyproject(name)["project"]["dependencies"])
+
+
+def optional_plies_deps(name: str) -> set[str]:
+    """The plies packages that packages/<name> offers through its extras (other than `test`); its code
+    may import them only where it handles their absence (ImportError)."""
+    extras = pyproject(name)["project"].get("optional-dependencies", {})
+    return {dep for extra, deps in extras.items() if extra != "test" for dep in _plies_names(deps)}
 
 
 def transitive_plies_deps(name: str) -> set[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.parser
+import re
 import subprocess
 import sys
 import tarfile
@@ -19,8 +20,9 @@ def version_of(name: str) -> str:
     meta = pyproject(name)["project"]
     if "version" in meta:
         return meta["version"]
-    about = PACKAGES / name / "src" / "plies" / name / "__about__.py"
-    return about.read_text().split('"')[1]
+    # the meta-distribution's version is in plies/version.py (a namespace has no __init__ to hold it)
+    about = PACKAGES / name / "src" / "plies" / ("version.py" if name == "plies" else f"{name}/__about__.py")
+    return re.search(r'^__version__ = "([^"]+)"$', about.read_text(), re.M).group(1)
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +67,8 @@ def test_wheel_and_sdist_metadata(dist: Path, name: str) -> None:
     if name != "plies":
         assert f"plies/{name}/__init__.py" in names and f"plies/{name}/py.typed" in names
         assert any(n.endswith("licenses/LICENSE") for n in names)
+    else:
+        assert "plies/version.py" in names and "plies/__main__.py" in names
     with tarfile.open(sdist) as tf:
         members = tf.getnames()
     assert f"{stem}/pyproject.toml" in members and f"{stem}/README.md" in members
@@ -81,3 +85,25 @@ def test_version_is_importable(name: str) -> None:
 
     module = importlib.import_module(f"plies.{name}")
     assert module.__version__ == version_of(name)
+
+
+@pytest.mark.slow
+def test_the_samples_ship_whole_and_small(dist: Path) -> None:
+    # every data file with its SOURCE.md, in a wheel small enough for an index (sizes said in MB)
+    stem = "plies_samples-" + version_of("samples")
+    data = PACKAGES / "samples" / "src" / "plies" / "samples" / "data"
+    files = sorted(p.relative_to(data).as_posix() for p in data.rglob("*") if p.is_file())
+    with zipfile.ZipFile(dist / f"{stem}-py3-none-any.whl") as zf:
+        shipped = {
+            n.removeprefix("plies/samples/data/")
+            for n in zf.namelist()
+            if n.startswith("plies/samples/data/")
+        }
+    assert set(files) == shipped and "README.md" in shipped and "mnist_tiny/SOURCE.md" in shipped
+    wheel_mb = (dist / f"{stem}-py3-none-any.whl").stat().st_size / 2**20
+    sdist_mb = (dist / f"{stem}.tar.gz").stat().st_size / 2**20
+    assert wheel_mb < 25 and sdist_mb < 25, (wheel_mb, sdist_mb)
+    for other in ALL:
+        if other not in ("samples", "plies"):  # no other distribution carries data
+            whl = next(dist.glob(f"plies_{other}-*.whl"))
+            assert whl.stat().st_size < 2**20, (other, whl.stat().st_size)

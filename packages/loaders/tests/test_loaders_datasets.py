@@ -95,7 +95,12 @@ def test_labeller_error_names_step_and_item():
             raise ValueError("no label for five")
         return "x"
 
-    ds = Datasets([[i] for i in range(8)], [[to_point], [bad_label, Categorize()]], splits=[[0, 1, 2], [5]])
+    with pytest.warns(
+        UserWarning, match=r"Datasets: 4 of 8 items are in no split \(items 3, 4, 6, 7; item 3: \[3\]\)"
+    ):
+        ds = Datasets(
+            [[i] for i in range(8)], [[to_point], [bad_label, Categorize()]], splits=[[0, 1, 2], [5]]
+        )
     with pytest.raises(
         ValueError, match=r"step 0 \(bad_label\) failed on item 0 \(\[5\]\): ValueError: no label for five"
     ):

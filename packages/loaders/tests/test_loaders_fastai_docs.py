@@ -585,7 +585,8 @@ def test_datasets_splits_as_indices_or_masks():
     assert list(dsets.subset(1)) == list(dsets.valid) == [(1,), (3,), (4,)]
     assert dsets.valid[2] == (4,)
     splits = [[False, True, True, False, True], [True, False, False, False, False]]
-    dsets = Datasets(range(5), tfms=[None], splits=splits)
+    with pytest.warns(UserWarning, match=r"Datasets: 1 of 5 items are in no split \(items 3; item 3: 3\)"):
+        dsets = Datasets(range(5), tfms=[None], splits=splits)
     assert list(dsets.train) == [(1,), (2,), (4,)] and list(dsets.valid) == [(0,)]
 
 

@@ -311,3 +311,57 @@ def test_class_dispatchers_pickle_by_reference():
 
     assert pickle.loads(pickle.dumps(NegAndShout.encodes)) is NegAndShout.encodes
     assert NegAndShout.encodes.__qualname__ == "NegAndShout.encodes"
+
+
+def neg_int(x: int):
+    return -x
+
+
+def shout(x: str):
+    return x.upper()
+
+
+def whisper(x: str):
+    return x.lower()
+
+
+def test_lists_of_typed_functions_build_one_dispatching_transform():
+    t = Transform(enc=[neg_int, shout], dec=[neg_int, whisper])
+    assert t(3) == -3 and t("ab") == "AB" and t(2.5) == 2.5  # unmatched: unchanged
+    assert t((1, "a")) == (-1, "A")  # still element-wise over tuples
+    assert t.decode(-3) == 3 and t.decode("AB") == "ab"
+    assert t.name == "neg_int"  # named after the first function
+    assert repr(t) == "neg_int:\nencodes: int, str\ndecodes: int, str"
+    assert Transform([shout, neg_int])(4) == -4  # enc is the first positional argument
+    assert Transform(enc=(shout,))("x") == "X"
+
+
+def test_function_lists_refuse_non_callables_and_emptiness():
+    with pytest.raises(
+        TypeError, match=r"Transform: enc\[1\] must be callable, found int 3 \(enc takes a function or a list"
+    ):
+        Transform(enc=[neg_int, 3])
+    with pytest.raises(TypeError, match=r"Transform: dec must be callable, found str 'x'"):
+        Transform(enc=neg_int, dec="x")
+    with pytest.raises(TypeError, match="Transform: enc is an empty list; give at least one function"):
+        Transform(enc=[])
+
+
+def test_displayed_transform_shows_positional_and_default_init_arguments():
+    class Scale(DisplayedTransform):
+        def __init__(self, factor, offset=0.0, *extra, **options):
+            super().__init__()  # no store_attr: the name comes from the recorded constructor call
+            self.factor, self.offset = factor, offset
+
+        def encodes(self, x: float):
+            return x * self.factor + self.offset
+
+    assert Scale(2.0).name == "Scale -- {'factor': 2.0, 'offset': 0.0}"
+    assert (
+        Scale(2.0, 1.0, 7, mode="a").name
+        == "Scale -- {'factor': 2.0, 'offset': 1.0, 'extra': [7], 'mode': 'a'}"
+    )
+    assert repr(Scale(3)).startswith("Scale -- {'factor': 3, 'offset': 0.0}\n(encodes: float")
+    # Transform's own constructor: only the arguments given
+    assert DisplayedTransform(neg_int, order=3).name.startswith("neg_int -- {'enc': <function neg_int")
+    assert DisplayedTransform(neg_int, order=3).name.endswith("'order': 3}")

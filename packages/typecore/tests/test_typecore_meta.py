@@ -332,3 +332,35 @@ def test_check_kwargs_suggests_a_name_the_keyword_begins():
 
     with pytest.raises(TypeError, match=r"'lr' \(did you mean 'lr_max'\?\)"):
         fit_one_cycle(1, lr=0.1)
+
+
+def test_accepted_kwargs_follows_the_init_chain_and_reports_open_signatures():
+    from plies.typecore import accepted_kwargs
+
+    @funcs_kwargs
+    class Loader:
+        _methods = ["create_item"]
+
+        def __init__(self, data=None, bs: int = 1, **kwargs) -> None:
+            self.data, self.bs = data, bs
+
+        def create_item(self, i):
+            return i
+
+    class Shuffled(Loader):
+        def __init__(self, data=None, shuffle: bool = True, **kwargs) -> None:
+            super().__init__(data, **kwargs)
+
+    assert accepted_kwargs(Loader) == {"data", "bs", "create_item"}
+    assert accepted_kwargs(Shuffled) == {"data", "shuffle", "bs", "create_item"}
+    assert accepted_kwargs(A) == {"x"}
+
+    def f(a: int, *, b: int = 1) -> int:
+        return a + b
+
+    def g(a: int, **kwargs: int) -> int:
+        return a
+
+    assert accepted_kwargs(f) == {"a", "b"} and accepted_kwargs(g) is None
+    with pytest.raises(TypeError, match="accepted_kwargs: expected a class or a callable, found int"):
+        accepted_kwargs(3)

@@ -6,6 +6,7 @@ from ._collate import batch_to_samples, fa_collate, fa_convert
 from ._dataloader import DataLoader
 from ._dataloaders import DataLoaders
 from ._datasets import Datasets, TfmdLists, test_set
+from ._external import download_url, register_checksum, untar_data
 from ._getters import (
     AttrGetter,
     ColReader,
@@ -47,6 +48,7 @@ from ._transforms import (
     ToTensor,
     broadcast_vec,
 )
+from ._urls import URLs
 
 __all__: list[str] = [
     "__version__",
@@ -102,4 +104,8 @@ __all__: list[str] = [
     "MultiCategoryBlock",
     "RegressionBlock",
     "DataBlock",
+    "URLs",
+    "untar_data",
+    "download_url",
+    "register_checksum",
 ]

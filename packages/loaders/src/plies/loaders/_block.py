@@ -8,17 +8,18 @@ item and batch transforms. `summary(source)` walks one item through every step.
 from __future__ import annotations
 
 import inspect
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 from plies.pipes import ItemTransform, Pipeline, Transform
-from plies.typecore import L, noop
+from plies.typecore import L, accepted_kwargs, check_kwargs, noop, unknown_kwargs_message
 
-from ._datasets import Datasets
-from ._errors import describe_item, item_error, tfm_name
+from ._datasets import Datasets, TfmdLists
+from ._errors import describe_item, item_error, tfm_name, warn_unsplit
+from ._getters import ItemGetter
 from ._splitters import RandomSplitter
+from ._subsets import _SplitBase
 from ._tfmddl import TfmdDL
 from ._transforms import (
     Categorize,
@@ -129,6 +130,7 @@ class DataBlock:
     get_x: Any = None
     get_y: Any = None
 
+    @check_kwargs
     def __init__(
         self,
         blocks: Sequence[Any] | None = None,
@@ -187,6 +189,25 @@ class DataBlock:
             self.getters[self.n_inp :] = ys
         self.new(item_tfms, batch_tfms)
 
+    @classmethod
+    def from_columns(
+        cls,
+        blocks: Sequence[Any] | None = None,
+        getters: Sequence[Callable[..., Any] | None] | None = None,
+        get_items: Callable[..., Any] | None = None,
+        **kwargs: Any,
+    ) -> DataBlock:
+        """A DataBlock whose source is a tuple of columns (`(xs, ys)`): item `i` is `(xs[i], ys[i])`.
+
+        `getters` default to one `ItemGetter(k)` per block (column `k`); `get_x`/`get_y` replace
+        them for the inputs/targets. `get_items`, when given, turns the source into the columns.
+        Other keywords go to `DataBlock`.
+        """
+        n_blocks = 2 if blocks is None else len(L(blocks))
+        if getters is None:
+            getters = [ItemGetter(k) for k in range(n_blocks)]
+        return cls(blocks=blocks, getters=getters, get_items=_ZipColumns(get_items), **kwargs)
+
     def new(self, item_tfms: Any = None, batch_tfms: Any = None) -> DataBlock:
         """Set the item and batch transforms (added to the blocks' defaults); returns self."""
         self.item_tfms = _merge_tfms(self.default_item_tfms, item_tfms)
@@ -232,18 +253,7 @@ class DataBlock:
 
     def _splits(self, items: Any, verbose: bool) -> Any:
         splits = (self.splitter or RandomSplitter())(items)
-        n = len(items)
-        used: set[int] = set()
-        for s in splits:
-            used.update(int(i) for i in s)
-        unused = [i for i in range(n) if i not in used]
-        if unused:
-            first = describe_item(items.iloc[unused[0]] if hasattr(items, "iloc") else items[unused[0]])
-            warnings.warn(
-                f"DataBlock: {len(unused)} of {n} items are in no split (first: item {unused[0]}, "
-                f"{first}); they are left out",
-                stacklevel=3,
-            )
+        warn_unsplit("DataBlock", items, splits, stacklevel=3)
         if verbose:
             print(f"{len(splits)} datasets of sizes {','.join(str(len(s)) for s in splits)}")
         return splits
@@ -252,21 +262,32 @@ class DataBlock:
         """The `Datasets` for `source`: items collected, split, and passed through each block's pipeline."""
         self.source = source
         items = self._items(source, verbose)
-        splits = self._splits(items, verbose)
-        return Datasets(
-            items,
-            tfms=self._combine_type_tfms(),
-            splits=splits,
-            dl_type=self.dl_type,
-            n_inp=self.n_inp,
-            verbose=verbose,
-        )
+        splits = self._splits(items, verbose)  # warns about items in no split, so Datasets need not
+        tls = [TfmdLists(items, tfms, splits=splits, verbose=verbose) for tfms in self._combine_type_tfms()]
+        return Datasets(tls=tls, dl_type=self.dl_type, n_inp=self.n_inp)
 
     def dataloaders(self, source: Any, path: Any = ".", verbose: bool = False, **kwargs: Any) -> Any:
-        """The `DataLoaders` for `source` (keywords such as `bs`, `device` go to `Datasets.dataloaders`)."""
+        """The `DataLoaders` for `source` (keywords such as `bs`, `device` go to `Datasets.dataloaders`).
+
+        A keyword that neither `Datasets.dataloaders` nor the DataLoader class accepts raises
+        TypeError (suggesting the closest name) before any item is read.
+        """
+        self._check_dataloaders_kwargs(kwargs)
         dsets = self.datasets(source, verbose=verbose)
         kwargs = {**self.dls_kwargs, **kwargs, "verbose": verbose}
         return dsets.dataloaders(path=path, after_item=self.item_tfms, after_batch=self.batch_tfms, **kwargs)
+
+    def _check_dataloaders_kwargs(self, kwargs: dict[str, Any]) -> None:
+        """TypeError for keywords of `dataloaders` that no step accepts (`val_` prefixes allowed)."""
+        dl_type = kwargs.get("dl_type") or self.dl_type
+        for_dl = accepted_kwargs(dl_type)
+        if for_dl is None:  # the DataLoader class takes any keyword: nothing to check against
+            return
+        own = {p for p in inspect.signature(_SplitBase.dataloaders).parameters if p not in ("self", "kwargs")}
+        known = own | for_dl | {"verbose"}
+        unknown = [k for k in kwargs if k not in known and k.removeprefix("val_") not in for_dl]
+        if unknown:
+            raise TypeError(unknown_kwargs_message("DataBlock.dataloaders()", unknown, known))
 
     def summary(self, source: Any, bs: int = 4, show_batch: bool = False, **kwargs: Any) -> None:
         """Print each step of building a batch from `source`; on failure say which step, which item and why.
@@ -329,6 +350,25 @@ class DataBlock:
             print(f"    applying {tfm_name(f)} gives\n      {_show_value(b)}")
         if show_batch:
             dls.show_batch()
+
+
+class _ZipColumns:
+    """`get_items` of `DataBlock.from_columns`: the source's columns (after `get_items`) zipped into items."""
+
+    def __init__(self, get_items: Callable[..., Any] | None) -> None:
+        self.get_items = get_items
+        # how DataBlock names get_items in its messages
+        self.__name__ = "from_columns" if get_items is None else f"from_columns({get_items})"
+
+    def __call__(self, source: Any) -> L:
+        columns = self.get_items(source) if self.get_items is not None else source
+        columns = list(columns)
+        lengths = {len(c) for c in columns}
+        if len(lengths) > 1:
+            raise ValueError(
+                f"DataBlock.from_columns: the columns have different lengths {[len(c) for c in columns]}"
+            )
+        return L(zip(*columns, strict=True))
 
 
 def _report(step: str, idx: int | None, item: Any, err: Exception) -> None:

@@ -14,7 +14,7 @@ import itertools
 import math
 import random
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from plies.typecore import funcs_kwargs, is_listy, retain_types, to_cpu, to_device
@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader as TorchDataLoader
 from torch.utils.data import IterableDataset
 
 from ._collate import batch_to_samples, collate_error, fa_collate, fa_convert
+from ._init_record import record_init_arguments, recorded_arguments
 from ._order import EpochOrder
 from ._show import show_batch, show_results
 from ._sources import as_columns
@@ -64,9 +65,25 @@ class DataLoader(EpochOrder):
     torch's global RNG on first use. `rank`/`world_size` shard each epoch's order across
     data-parallel processes (`pad=True` repeats items so every rank gets as many items; `pad=False`
     drops the remainder). Iterating yields batches already moved to `device`.
+
+    A subclass may take constructor arguments of its own: they are recorded (by name) when it is
+    created, and `new()` passes them again, so the subclass survives the validation loader,
+    `test_dl` and data-parallel sharding without overriding `new` (an argument computed from the
+    dataset, such as per-item lengths, still needs a `new` that recomputes it for another dataset).
     """
 
     _methods = list(_METHODS)
+    # the constructor arguments `new()` reads back from attributes (or sets itself); a subclass
+    # adds those of its own it handles in `new` (TfmdDL: verbose, do_setup)
+    _new_handles: ClassVar[frozenset[str]] = frozenset(
+        ("dataset", "bs", "batch_size", "shuffle", "drop_last", "num_workers", "pin_memory")
+        + ("persistent_workers", "device", "seed", "n", "indexed", "rank", "world_size", "pad", "timeout")
+        + _METHODS
+    )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        record_init_arguments(cls, cls._new_handles)
 
     def __init__(
         self,
@@ -344,7 +361,8 @@ class DataLoader(EpochOrder):
 
     # ---- construction helpers --------------------------------------------------------------
     def new(self, dataset: Any = None, cls: type | None = None, **kwargs: Any) -> DataLoader:
-        """A DataLoader like this one (same settings and replaced stages) with `kwargs` changed."""
+        """A DataLoader like this one (same class, settings, replaced stages and a subclass's own
+        constructor arguments) with `kwargs` changed; `cls` builds another class instead."""
         same = dataset is None
         cur: dict[str, Any] = dict(
             dataset=self.dataset if same else dataset,
@@ -368,6 +386,8 @@ class DataLoader(EpochOrder):
         for name in self._methods:
             if name in self.__dict__:
                 cur[name] = self.__dict__[name]
+        if cls is None or issubclass(cls, type(self)):
+            cur = {**recorded_arguments(self), **cur}
         return (cls or type(self))(**{**cur, **kwargs})
 
     def to(self, device: Any) -> DataLoader:

@@ -13,7 +13,7 @@ from typing import Any
 from plies.pipes import Pipeline
 from plies.typecore import L, is_listy
 
-from ._errors import item_error, setup_error
+from ._errors import describe_item, item_error, label_hint, setup_error, tfm_name, warn_unsplit
 from ._sources import item_at, take
 from ._subsets import _check_splits, _is_mask, _mask_to_idxs, _RawView, _SplitBase, type_name
 from ._tfmddl import TfmdDL
@@ -69,9 +69,12 @@ class TfmdLists(_SplitBase):
         if len(self) == 0:
             return
         first = self.splits[0][0] if self.splits is not None and len(self.splits[0]) else 0
-        x = item_at(self.items, first)
+        x = item = item_at(self.items, first)
         types = [type(x)]
-        for f in self.tfms.fs:
+        for k, f in enumerate(self.tfms.fs):
+            hint = label_hint(f, x)  # a target of the wrong kind may convert without an error
+            if hint:
+                raise TypeError(f"step {k} ({tfm_name(f)}) on item {first} ({describe_item(item)}): {hint}")
             try:
                 x = f(x, split_idx=self.split_idx)
             except Exception as e:
@@ -132,7 +135,11 @@ class TfmdLists(_SplitBase):
         try:
             return self.tfms(item)
         except LabelNotInVocab as e:
-            raise e.with_item(i) from None
+            err = e.with_item(i)
+            hint = next((h for f in self.tfms.fs if (h := label_hint(f, e.label))), None)
+            if hint:
+                err.add_note(hint)
+            raise err from None
         except Exception as e:
             raise item_error(self, e, i, item) from e
 
@@ -202,7 +209,8 @@ class Datasets(_SplitBase):
     """Several pipelines applied in parallel to one collection: item `i` is the tuple of their results.
 
     `tfms`: one list of transforms per output (the first `n_inp` are inputs, the rest targets),
-    or `tls`: ready TfmdLists. Other keywords (`splits`, ...) go to each TfmdLists.
+    or `tls`: ready TfmdLists. Other keywords (`splits`, ...) go to each TfmdLists. Items in no
+    split are reported with a warning (they are in no subset, so no DataLoader loads them).
     """
 
     def __init__(
@@ -219,6 +227,8 @@ class Datasets(_SplitBase):
         else:
             tfms = [None] if tfms is None else (tfms if is_listy(tfms) else [tfms])
             self.tls = L(TfmdLists(items, t, **kwargs) for t in tfms)
+            if self.tls and self.tls[0].splits is not None:
+                warn_unsplit("Datasets", self.tls[0].items, self.tls[0].splits, stacklevel=2)
         lengths = [len(tl) for tl in self.tls]
         if len(set(lengths)) > 1:
             raise ValueError(f"Datasets: the pipelines see collections of different lengths {lengths}")

@@ -47,6 +47,8 @@ class TfmdDL(DataLoader):
     e.g. `Normalize` computes its statistics from one batch passed through the transforms before it.
     """
 
+    _new_handles = DataLoader._new_handles | {"verbose", "do_setup"}
+
     def __init__(
         self,
         dataset: Any = None,

@@ -4,6 +4,7 @@ from .__about__ import __version__
 from ._pipeline import Pipeline, compose_tfms, mk_transform
 from ._state import check_plain_data, register_transform
 from ._transform import DisplayedTransform, InplaceTransform, ItemTransform, Transform
+from ._using_attr import using_attr
 
 __all__ = [
     "__version__",
@@ -16,4 +17,5 @@ __all__ = [
     "mk_transform",
     "register_transform",
     "check_plain_data",
+    "using_attr",
 ]

@@ -278,12 +278,16 @@ def _entries(state: Any) -> list[dict[str, Any]]:
 
 _FUNCTION_KEY = "__function__"
 _ENUM_KEY = "__enum__"  # typecore's to_plain marker
+_TRANSFORM_KEY = "__transform__"
 
 
 def _encode_arg(v: Any, where: str) -> Any:
-    """A constructor argument as plain data: registered functions become {'__function__': name}."""
+    """A constructor argument as plain data: registered functions become {'__function__': name},
+    transforms and pipelines (e.g. the labeller given to `using_attr`) {'__transform__': entry}."""
     if inspect.isfunction(v) or inspect.isbuiltin(v):
         return {_FUNCTION_KEY: registered_name(v, where)}
+    if isinstance(v, (Transform, Pipeline)):
+        return {_TRANSFORM_KEY: _transform_entry(v, where)}
     if type(v) in (list, tuple):
         return type(v)(_encode_arg(o, where) for o in v)
     if type(v) is dict:
@@ -297,6 +301,8 @@ def _decode_arg(v: Any, where: str) -> Any:
             return lookup_registered(v[_FUNCTION_KEY], where)
         if _ENUM_KEY in v:
             return from_plain(v, where)
+        if set(v) == {_TRANSFORM_KEY}:
+            return _from_entry(v[_TRANSFORM_KEY], where)
         return {k: _decode_arg(o, where) for k, o in v.items()}
     if type(v) in (list, tuple):
         return type(v)(_decode_arg(o, where) for o in v)
@@ -312,8 +318,8 @@ def _transform_entry(t: Any, where: str) -> dict[str, Any]:
     return check_plain_data(entry, f"{where}: constructor arguments")
 
 
-def _from_entry(e: Any, i: int) -> Any:
-    where = f"Pipeline.from_state_dict: transform {i}"
+def _from_entry(e: Any, i: int | str) -> Any:
+    where = f"Pipeline.from_state_dict: transform {i}" if isinstance(i, int) else f"{i} (an argument)"
     if not isinstance(e, dict) or "type" not in e:
         raise ValueError(f"{where}: expected a dict with a 'type' entry, found {e!r}")
     if e["type"] == _PIPELINE_TYPE:

@@ -9,7 +9,7 @@ has a return annotation, which the result is cast to.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -82,7 +82,8 @@ class Transform(metaclass=_TfmMeta):
     """A reversible, type-dispatched function: `encodes` on call, `decodes` on `decode`, `setups` on `setup`.
 
     Define `encodes`/`decodes`/`setups` (several times, one per annotated type) in a subclass
-    body, or pass functions: `Transform(enc=f, dec=g)`; `@Transform` turns a function into one.
+    body, or pass functions: `Transform(enc=f, dec=g)`, or lists of typed functions that build
+    one dispatcher (`Transform(enc=[f_int, f_str])`); `@Transform` turns a function into one.
     `split_idx`: when set, the transform only runs when called with that `split_idx`
     (0 = training, 1 = validation) and returns its input unchanged otherwise. `order` sorts
     transforms in a `Pipeline`. Inputs no implementation matches are returned unchanged.
@@ -99,23 +100,20 @@ class Transform(metaclass=_TfmMeta):
 
     def __init__(
         self,
-        enc: Callable[..., Any] | None = None,
-        dec: Callable[..., Any] | None = None,
+        enc: Callable[..., Any] | Sequence[Callable[..., Any]] | None = None,
+        dec: Callable[..., Any] | Sequence[Callable[..., Any]] | None = None,
         split_idx: int | None = None,
         order: int | None = None,
     ) -> None:
         if split_idx is not None:
             self.split_idx = split_idx
         if enc is not None:
-            if not callable(enc):
-                raise TypeError(f"Transform: enc must be callable, found {type(enc).__name__}")
-            self.encodes = TypeDispatch(enc)
-            self._name = getattr(enc, "__name__", type(enc).__name__)
-            self.order = getattr(enc, "order", self.order)
+            fs = _functions(enc, "enc")
+            self.encodes = TypeDispatch(fs)
+            self._name = getattr(fs[0], "__name__", type(fs[0]).__name__)
+            self.order = getattr(fs[0], "order", self.order)
         if dec is not None:
-            if not callable(dec):
-                raise TypeError(f"Transform: dec must be callable, found {type(dec).__name__}")
-            self.decodes = TypeDispatch(dec)
+            self.decodes = TypeDispatch(_functions(dec, "dec"))
         if order is not None:
             self.order = order
 
@@ -204,6 +202,43 @@ class Transform(metaclass=_TfmMeta):
         return f"{self.name}:\nencodes: {_types_of(self, 'encodes')}\ndecodes: {_types_of(self, 'decodes')}"
 
 
+def _functions(fs: Any, arg: str) -> list[Callable[..., Any]]:
+    """`fs` (one callable, or a list/tuple of them) as a non-empty list; TypeError naming `arg` otherwise."""
+    found = list(fs) if isinstance(fs, (list, tuple)) else [fs]
+    if not found:
+        raise TypeError(f"Transform: {arg} is an empty {type(fs).__name__}; give at least one function")
+    for i, f in enumerate(found):
+        if not callable(f):
+            where = f"{arg}[{i}]" if isinstance(fs, (list, tuple)) else arg
+            raise TypeError(
+                f"Transform: {where} must be callable, found {type(f).__name__} {f!r} "
+                f"({arg} takes a function or a list of functions)"
+            )
+    return found
+
+
+def _init_arguments(t: Transform) -> dict[str, Any]:
+    """The constructor arguments of `t` by name (a subclass's defaults included, as `store_attr` keeps
+    them; for `Transform`'s own constructor only the arguments given)."""
+    args, kwargs = t.__dict__.get("_init_args", ()), t.__dict__.get("_init_kwargs", {})
+    init = type(t).__init__
+    try:
+        sig = inspect.signature(init)
+        bound = sig.bind(t, *args, **kwargs)
+    except (TypeError, ValueError):  # a signature that cannot be read or bound: show the raw arguments
+        return {**({"args": list(args)} if args else {}), **kwargs}
+    if init is not Transform.__init__:
+        bound.apply_defaults()
+    res: dict[str, Any] = {}
+    for name, value in list(bound.arguments.items())[1:]:
+        kind = sig.parameters[name].kind
+        if kind is inspect.Parameter.VAR_KEYWORD:
+            res.update(value)
+        elif kind is not inspect.Parameter.VAR_POSITIONAL or value:
+            res[name] = list(value) if kind is inspect.Parameter.VAR_POSITIONAL else value
+    return res
+
+
 def _plain_tensors(x: Any) -> Any:
     """`x` with tensor subclasses turned into plain tensors and NumPy values and enum members into
     plain data (typecore's `to_plain`), through dicts, lists and tuples."""
@@ -240,13 +275,14 @@ class InplaceTransform(Transform):
 
 
 class DisplayedTransform(Transform):
-    """A `Transform` whose name and repr show its arguments (those stored with `store_attr`,
-    else the constructor's keyword arguments) and the types it encodes and decodes."""
+    """A `Transform` whose name and repr show its arguments (those stored with `store_attr`, else
+    the constructor's arguments, positional ones and defaults included) and the types it encodes
+    and decodes."""
 
     @property
     def name(self) -> str:
         """The class (or function) name followed by the transform's arguments."""
-        args = self.__dict__.get("__stored_args__") or self.__dict__.get("_init_kwargs") or {}
+        args = self.__dict__.get("__stored_args__") or _init_arguments(self)
         return f"{super().name} -- {args}"
 
     def __repr__(self) -> str:

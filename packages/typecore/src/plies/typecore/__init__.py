@@ -32,7 +32,15 @@ from ._basics import (
 from ._builders import build_from_spec, register_builder
 from ._collections import L, is_listy
 from ._dispatch import TypeDispatch, typedispatch
-from ._meta import check_kwargs, delegates, funcs_kwargs, patch, patch_to, unknown_kwargs_message
+from ._meta import (
+    accepted_kwargs,
+    check_kwargs,
+    delegates,
+    funcs_kwargs,
+    patch,
+    patch_to,
+    unknown_kwargs_message,
+)
 from ._plain import from_plain, to_plain
 from ._registry import NamedRegistry, find_loaded, get_registry, loaded_name, public_name, recording_names
 from ._retain import retain_type, retain_types
@@ -97,6 +105,7 @@ __all__ = [
     "funcs_kwargs",
     "check_kwargs",
     "unknown_kwargs_message",
+    "accepted_kwargs",
     "store_attr",
     "GetAttr",
     # torch utilities

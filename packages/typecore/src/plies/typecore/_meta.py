@@ -11,7 +11,15 @@ import typing
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-__all__ = ["patch_to", "patch", "delegates", "funcs_kwargs", "check_kwargs", "unknown_kwargs_message"]
+__all__ = [
+    "patch_to",
+    "patch",
+    "delegates",
+    "funcs_kwargs",
+    "check_kwargs",
+    "unknown_kwargs_message",
+    "accepted_kwargs",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 C = TypeVar("C", bound=type)
@@ -257,6 +265,25 @@ def _keyword_names(f: Callable[..., Any]) -> frozenset[str] | None:
     return frozenset(
         k for k, p in sig.parameters.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
     )
+
+
+def accepted_kwargs(obj: Any) -> frozenset[str] | None:
+    """The keyword names a call of `obj` accepts; None when it takes any name.
+
+    For a class: the named parameters of its `__init__`, following `**kwargs` up to the base
+    classes' `__init__` (as the `funcs_kwargs` check does: an `__init__` is taken to pass its
+    `**kwargs` on to its base), plus the replaceable methods of a `funcs_kwargs` class. For a
+    function: the names of its shown signature (after `delegates`), None when that signature
+    keeps `**kwargs`. Callers that forward keywords to a class chosen
+    at run time use it to reject a misspelled name before doing any work.
+    """
+    if isinstance(obj, type):
+        found: set[str] | frozenset[str] | None = _accepted_keywords(obj)
+    elif callable(obj):
+        found = _keyword_names(obj)
+    else:
+        raise TypeError(f"accepted_kwargs: expected a class or a callable, found {type(obj).__name__}")
+    return None if found is None else frozenset(found - {"self"})
 
 
 def check_kwargs(f: F) -> F:
