@@ -19,6 +19,7 @@ from plies.typecore import L, noop
 from ._datasets import Datasets
 from ._errors import describe_item, item_error, tfm_name
 from ._splitters import RandomSplitter
+from ._tensor_tfms import ToTensor
 from ._tfmddl import TfmdDL
 from ._transforms import (
     Categorize,
@@ -26,7 +27,6 @@ from ._transforms import (
     MultiCategorize,
     OneHotEncode,
     RegressionSetup,
-    ToTensor,
 )
 
 __all__ = ["TransformBlock", "CategoryBlock", "MultiCategoryBlock", "RegressionBlock", "DataBlock"]

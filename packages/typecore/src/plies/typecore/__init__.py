@@ -34,6 +34,17 @@ from ._collections import L, is_listy
 from ._dispatch import TypeDispatch, typedispatch
 from ._meta import check_kwargs, delegates, funcs_kwargs, patch, patch_to, unknown_kwargs_message
 from ._retain import retain_type, retain_types
+from ._semantic import (
+    LMTensorText,
+    TensorBBox,
+    TensorImage,
+    TensorImageBase,
+    TensorImageBW,
+    TensorMask,
+    TensorPoint,
+    TensorText,
+    show_tensor,
+)
 from ._tensors import TensorBase, TensorCategory, TensorMultiCategory, tensor
 from ._torch import (
     apply,
@@ -60,6 +71,16 @@ __all__ = [
     "TensorCategory",
     "TensorMultiCategory",
     "tensor",
+    # the semantic families the apps share, and their display hook
+    "TensorImageBase",
+    "TensorImage",
+    "TensorImageBW",
+    "TensorMask",
+    "TensorPoint",
+    "TensorBBox",
+    "TensorText",
+    "LMTensorText",
+    "show_tensor",
     # L and helpers
     "L",
     "listify",
