@@ -10,8 +10,10 @@ within 1.02x of a plain one. Rows (a small conv net: two 3x3 convs, pooling and 
   running on subclasses as fastai's does (what the stripping saves);
 - Learner, plain batch / typed batch: `Learner.fit` over a loader that yields the same batch
   `--steps` times (bar and logging off), so the difference is the typed batch alone.
-Variants run interleaved, `--repeats` rounds after a warm-up; each one's best (minimum) time is kept:
-process CPU time on the CPU (one thread), wall time after a synchronisation on a GPU.
+Variants run interleaved (the order rotated each round), `--repeats` rounds after a warm-up; each
+one's best (minimum) time is printed, and each typed/plain ratio both from the best times and as the
+median of the rounds' ratios (robust on a shared machine): process CPU time on the CPU (one thread),
+wall time after a synchronisation on a GPU.
 
     python tools/bench/semantic.py [--repeats 9] [--steps 40] [--bs 32] [--threads 1] [--device cuda]
 """
@@ -19,6 +21,7 @@ process CPU time on the CPU (one thread), wall time after a synchronisation on a
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -31,6 +34,8 @@ from plies.typecore import TensorCategory, TensorImage
 from torch import nn
 
 DEVICE = torch.device("cpu")
+RAW_PLAIN, RAW_TYPED = "raw step, plain batch", "raw step, typed batch (model on subclasses)"
+FIT_PLAIN, FIT_TYPED = "Learner.fit, plain batch", "Learner.fit, typed batch"
 
 
 def clock() -> float:
@@ -118,18 +123,20 @@ def main() -> None:
     y = torch.randint(0, 10, (args.bs,), generator=g).to(DEVICE)
     plain, typed = (x, y), (TensorImage(x), TensorCategory(y))
     variants: dict[str, Callable[[], float]] = {
-        "raw step, plain batch": lambda: raw_steps(plain, args.steps),
-        "raw step, typed batch (model on subclasses)": lambda: raw_steps(typed, args.steps),
-        "Learner.fit, plain batch": lambda: learner_steps(plain, args.steps),
-        "Learner.fit, typed batch": lambda: learner_steps(typed, args.steps),
+        RAW_PLAIN: lambda: raw_steps(plain, args.steps),
+        RAW_TYPED: lambda: raw_steps(typed, args.steps),
+        FIT_PLAIN: lambda: learner_steps(plain, args.steps),
+        FIT_TYPED: lambda: learner_steps(typed, args.steps),
     }
     for f in variants.values():  # warm-up
         f()
-    best = dict.fromkeys(variants, float("inf"))
-    for _ in range(args.repeats):  # interleaved: a disturbance hits every variant alike
-        for name, f in variants.items():
-            best[name] = min(best[name], f())
-    base = best["raw step, plain batch"]
+    names = list(variants)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(args.repeats):  # interleaved, the order rotated each round: no variant always runs first
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            times[name].append(variants[name]())
+    best = {name: min(ts) for name, ts in times.items()}
+    base = best[RAW_PLAIN]
     print(
         f"small conv net, batch {args.bs}x3x32x32, {args.steps} steps per run, best "
         f"{'wall' if DEVICE.type == 'cuda' else 'CPU'} time of {args.repeats}, "
@@ -137,10 +144,17 @@ def main() -> None:
     )
     for name, t in best.items():
         print(f"{name:44s} {t / args.steps * 1e3:8.3f} ms/step  ratio to raw plain {t / base:5.3f}")
-    raw_ratio = best["raw step, typed batch (model on subclasses)"] / base
-    learn_ratio = best["Learner.fit, typed batch"] / best["Learner.fit, plain batch"]
-    print(f"typed / plain, model on subclasses (raw loop): {raw_ratio:5.3f}")
-    print(f"typed / plain, Learner (models see plain tensors): {learn_ratio:5.3f}  (goal <= 1.02)")
+    pairs = (
+        ("model on subclasses (raw loop)", RAW_TYPED, RAW_PLAIN, ""),
+        ("Learner (models see plain tensors)", FIT_TYPED, FIT_PLAIN, "  (goal <= 1.02)"),
+    )
+    for label, typed_name, plain_name, goal in pairs:
+        # the median of each round's ratio: the two runs of a round share the machine's load at the time
+        paired = statistics.median(t / p for t, p in zip(times[typed_name], times[plain_name], strict=True))
+        print(
+            f"typed / plain, {label}: best {best[typed_name] / best[plain_name]:5.3f}, "
+            f"median of rounds {paired:5.3f}{goal}"
+        )
 
 
 if __name__ == "__main__":

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from plies.learner import Callback, Learner
+from plies.learner import Callback, Learner, default_loss_func
 from plies.loaders import Categorize, Category, DataLoader, DataLoaders, Datasets, IntToFloatTensor, Normalize
-from plies.typecore import TensorBase, TensorCategory, TensorImage
+from plies.typecore import TensorBase, TensorCategory, TensorImage, TensorMask
 from torch import nn
 
 
@@ -131,3 +131,9 @@ def test_predict_and_show_results_decode_with_the_types():
 def test_summary_runs_the_model_on_plain_tensors():
     learn = Learner(make_dls(), PlainOnly(), loss_func=PlainLoss())
     assert "Linear" in learn.summary()
+
+
+def test_default_loss_of_a_mask_target_takes_classes_on_the_channels():
+    loss = default_loss_func(TensorMask(torch.zeros(2, 4, 4, dtype=torch.long)))
+    pred, targ = torch.randn(2, 3, 4, 4), torch.randint(0, 3, (2, 4, 4))
+    assert torch.allclose(loss(pred, targ), F.cross_entropy(pred, targ))  # (B, C, H, W) logits
