@@ -154,6 +154,11 @@ def test_int_to_float_div_mask_keeps_masks_integer():
     assert type(enc) is TensorMask and enc.dtype == torch.int64 and enc.tolist() == [[0, 1], [1, 0]]
     assert tfm.decode(enc).tolist() == [[0, 255], [255, 0]]
     assert IntToFloatTensor(div_mask=255.0).div_mask == 255  # fastai passes floats; a whole one is fine
+    loaded = IntToFloatTensor()
+    loaded.load_state_dict({**loaded.state_dict(), "div_mask": 255.0})  # e.g. a state written by hand
+    assert type(loaded.div_mask) is int and loaded(mask).dtype == torch.int64
+    with pytest.raises(ValueError, match="div_mask must be a positive whole number"):
+        loaded.load_state_dict({**loaded.state_dict(), "div_mask": 0.5})
     with pytest.raises(ValueError, match=r"div_mask must be a positive whole number .* got 2.5"):
         IntToFloatTensor(div_mask=2.5)
     with pytest.raises(ValueError, match=r"div_mask must be a positive whole number, got 0"):

@@ -63,6 +63,11 @@ class IntToFloatTensor(DisplayedTransform):
 
     _state_attrs = ("div", "div_mask")
 
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore `state_dict()` output, `div_mask` checked (and made an int) as by the constructor."""
+        super().load_state_dict(state)
+        self.div_mask = _whole_div_mask(self.div_mask)
+
     def encodes(self, o: TensorImage):
         if o.is_floating_point():
             return o
