@@ -163,6 +163,8 @@ def test_int_to_float_div_mask_keeps_masks_integer():
         IntToFloatTensor(div_mask=2.5)
     with pytest.raises(ValueError, match=r"div_mask must be a positive whole number, got 0"):
         IntToFloatTensor(div_mask=0)
+    with pytest.raises(TypeError, match=r"a TensorMask holds integer class codes, got dtype torch.float32"):
+        tfm(TensorMask(torch.tensor([0.0, 0.5])))
     plain = TensorBase(torch.tensor([3, 200], dtype=torch.uint8))
     assert IntToFloatTensor()(plain) is plain  # only images are scaled: not "any TensorBase"
 

@@ -50,9 +50,9 @@ class IntToFloatTensor(DisplayedTransform):
     Acts by type: an integer `TensorImage` (`TensorImageBW` too) becomes float32 divided by `div`
     (a float image is already scaled and passes through); a `TensorMask` stays integer class
     codes: int64, divided by `div_mask` with whole-number division (fastai's argument, default 1:
-    the codes are kept; e.g. 255 maps a 0/255 mask to 0/1). Points, boxes, texts, categories and
-    any other tensor pass through untouched. Decoding mirrors it: images back to integers
-    (`clamp(0, 1) * div`, rounded), masks multiplied by `div_mask`.
+    the codes are kept; e.g. 255 maps a 0/255 mask to 0/1); a float mask raises TypeError.
+    Points, boxes, texts, categories and any other tensor pass through untouched. Decoding
+    mirrors it: images back to integers (`clamp(0, 1) * div`, rounded), masks times `div_mask`.
     """
 
     order = 10
@@ -74,6 +74,11 @@ class IntToFloatTensor(DisplayedTransform):
         return o.float().div_(self.div)
 
     def encodes(self, o: TensorMask):  # noqa: F811 (a second implementation, dispatched by type)
+        if o.is_floating_point():  # fastai truncates it; a mask of 0.5s would silently become 0s
+            raise TypeError(
+                f"IntToFloatTensor: a TensorMask holds integer class codes, got dtype {o.dtype}; "
+                "make it an integer tensor when creating it"
+            )
         o = o.long()
         return o if self.div_mask == 1 else torch.div(o, self.div_mask, rounding_mode="floor")
 
