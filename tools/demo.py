@@ -30,17 +30,17 @@ from plies.loaders import (
     parent_label,
 )
 from plies.pipes import register_transform
-from plies.typecore import TensorBase, set_seed
+from plies.typecore import TensorImage, set_seed
 
 DATA = Path(__file__).parent / "demo_data" / "digits"
 
 
 @register_transform
-def load_digit(path: Path) -> TensorBase:
-    """Open a greyscale PNG as a 1x28x28 float tensor in [0, 1]."""
+def load_digit(path: Path) -> TensorImage:
+    """Open a greyscale PNG as a 1x28x28 float image in [0, 1] (the model sees it as a plain tensor)."""
     with Image.open(path) as img:
         arr = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
-    return TensorBase(torch.from_numpy(arr)[None])
+    return TensorImage(torch.from_numpy(arr)[None])
 
 
 def main() -> int:

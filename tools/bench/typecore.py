@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 import torch
-from plies.typecore import TensorBase, typedispatch
+from plies.typecore import TensorImage, typedispatch
 
 ROUNDS = 31
 DEVICE = torch.device("cpu")
@@ -23,10 +23,6 @@ DEVICE = torch.device("cpu")
 def _sync() -> None:
     if DEVICE.type == "cuda":
         torch.cuda.synchronize(DEVICE)
-
-
-class TensorImage(TensorBase):
-    """A semantic tensor subclass, as an application would define one."""
 
 
 class TorchDefaultSubclass(torch.Tensor):

@@ -85,7 +85,7 @@ from plies.layers import (
     xresnext50,
 )
 from plies.layers import mish as mish_fn
-from plies.typecore import TensorBase
+from plies.typecore import TensorBase, TensorImage
 from torch import nn, tensor
 
 # --- basic layers -----------------------------------------------------------------------------------
@@ -125,10 +125,6 @@ def test_flatten_view_resize_batch_to_tensor_base() -> None:
     assert Flatten(full=True)(x).shape == (200,)
     assert View(10, 5, 4)(torch.randn(10, 20)).shape == (10, 5, 4)
     assert ResizeBatch(5, 4)(torch.randn(10, 20)).shape == (10, 5, 4)
-
-    class TensorImage(TensorBase):
-        pass
-
     out = ToTensorBase()(TensorImage(torch.rand(1, 3, 4, 4)))
     assert type(out) is TensorBase
 

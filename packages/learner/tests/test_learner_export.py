@@ -16,14 +16,14 @@ from plies.layers import CrossEntropyLossFlat
 from plies.learner import Learner, accuracy, load_learner
 from plies.loaders import Categorize, Datasets, Normalize
 from plies.pipes import register_transform
-from plies.typecore import TensorBase, register_builder, set_seed
+from plies.typecore import TensorImage, register_builder, set_seed
 from torch import nn
 
 
 @register_transform
-def get_features(item: dict) -> TensorBase:
-    """The two float features of an item."""
-    return TensorBase(torch.tensor(item["x"], dtype=torch.float32))
+def get_features(item: dict) -> TensorImage:
+    """The two float features of an item, as a two-pixel image: `Normalize` (exported) acts on images only."""
+    return TensorImage(torch.tensor(item["x"], dtype=torch.float32))
 
 
 @register_transform

@@ -25,20 +25,16 @@ from plies.loaders import (
     parent_label,
 )
 from plies.pipes import Transform
-from plies.typecore import TensorBase, TensorCategory, TensorMultiCategory
+from plies.typecore import TensorCategory, TensorImage, TensorMultiCategory
 
 DATA = Path(__file__).parent / "data" / "mnist_tiny"
 
 
-class TensorDigit(TensorBase):
-    """Test-local image type (image types belong to the vision package)."""
-
-
 class OpenDigit(Transform):
-    """Open a PNG with PIL as a 1×28×28 uint8 TensorDigit."""
+    """Open a PNG with PIL as a 1×28×28 uint8 TensorImage."""
 
     def encodes(self, path: Path | str):
-        return TensorDigit(torch.from_numpy(np.array(Image.open(Path(path)), dtype=np.uint8))[None])
+        return TensorImage(torch.from_numpy(np.array(Image.open(Path(path)), dtype=np.uint8))[None])
 
 
 def DigitBlock():  # noqa: N802
@@ -59,7 +55,7 @@ def test_datablock_over_a_folder_of_images():
     dls = DataLoaders.from_dblock(mnist_block(batch_tfms=Normalize()), DATA, bs=16, device="cpu")
     assert len(dls.train_ds) == 40 and len(dls.valid_ds) == 40 and list(dls.vocab) == ["3", "7"]
     xb, yb = dls.one_batch()
-    assert type(xb) is TensorDigit and xb.shape == (16, 1, 28, 28) and xb.dtype == torch.float32
+    assert type(xb) is TensorImage and xb.shape == (16, 1, 28, 28) and xb.dtype == torch.float32
     assert type(yb) is TensorCategory and set(yb.tolist()) <= {0, 1}
     assert abs(xb.mean().item()) < 0.5
     dec_x, dec_y = dls.train.decode((xb, yb))
@@ -176,10 +172,10 @@ def test_summary_walks_one_item_and_reports_failures(capsys):
         "Found 80 items",
         "2 datasets of sizes 40,40",
         "applying OpenDigit gives",
-        "TensorDigit of shape (1, 28, 28) and dtype torch.uint8",
+        "TensorImage of shape (1, 28, 28) and dtype torch.uint8",
         "applying parent_label gives",
         "Collating items in a batch of 4",
-        "TensorDigit of shape (4, 1, 28, 28)",
+        "TensorImage of shape (4, 1, 28, 28)",
         "applying IntToFloatTensor",
     ]:
         assert expected in out, expected

@@ -17,13 +17,18 @@ from plies.loaders import (
     test_set,
 )
 from plies.pipes import Transform
-from plies.typecore import TensorBase, TensorCategory
+from plies.typecore import TensorBase, TensorCategory, TensorImage
 from torch.utils.data import DataLoader as TorchDataLoader
 from torch.utils.data import TensorDataset
 
 
-class TensorPoint(TensorBase):
+class TensorXY(TensorBase):
     """A test input type that registers its own display."""
+
+
+def to_image(o):
+    """A 1x1x2 greyscale image holding (i, 2i): what Normalize acts on."""
+    return TensorImage(torch.tensor([[[float(o[0]), float(o[0]) * 2]]]))
 
 
 class SplitMarker(Transform):
@@ -36,17 +41,17 @@ class SplitMarker(Transform):
 
 
 def to_point(o):
-    return TensorPoint(torch.tensor([float(o[0]), float(o[0]) * 2]))
+    return TensorXY(torch.tensor([float(o[0]), float(o[0]) * 2]))
 
 
 def label_of(o):
     return o[1]
 
 
-def make_dsets(n=12):
+def make_dsets(n=12, get_x=to_point):
     items = [[i, "odd" if i % 2 else "even"] for i in range(n)]
     splits = [list(range(0, n - 4)), list(range(n - 4, n))]
-    return Datasets(items, [[to_point], [label_of, Categorize()]], splits=splits)
+    return Datasets(items, [[get_x], [label_of, Categorize()]], splits=splits)
 
 
 def test_tfmdlists_is_lazy_and_passes_split_idx():
@@ -78,7 +83,7 @@ def test_setup_sees_training_items_only_after_previous_transforms():
 def test_datasets_tuples_n_inp_decode_and_lengths():
     ds = make_dsets()
     x, y = ds[3]
-    assert type(x) is TensorPoint and x.tolist() == [3.0, 6.0] and type(y) is TensorCategory
+    assert type(x) is TensorXY and x.tolist() == [3.0, 6.0] and type(y) is TensorCategory
     assert ds.n_inp == 1 and len(ds) == 12 and len(ds.train) == 8 and len(ds.valid) == 4
     assert list(ds.vocab) == ["even", "odd"]
     assert ds.decode((x, y))[1] == "odd"
@@ -110,11 +115,11 @@ def test_labeller_error_names_step_and_item():
 def test_tfmddl_batches_decode_and_types():
     dls = make_dsets().dataloaders(bs=4, shuffle=False, device="cpu")
     xb, yb = dls.one_batch()
-    assert type(xb) is TensorPoint and xb.shape == (4, 2) and yb.tolist() == [0, 1, 0, 1]
+    assert type(xb) is TensorXY and xb.shape == (4, 2) and yb.tolist() == [0, 1, 0, 1]
     samples = dls.train.decode_batch((xb, yb), max_n=3)
     assert len(samples) == 3 and samples[1][1] == "odd" and samples[1][0].tolist() == [1.0, 2.0]
     plain = (xb.as_subclass(torch.Tensor), yb.as_subclass(torch.Tensor))
-    assert type(dls.train.decode(plain)[0]) is TensorPoint
+    assert type(dls.train.decode(plain)[0]) is TensorXY
     assert dls.n_inp == 1 and dls.c == 2 and list(dls.vocab) == ["even", "odd"]
     assert len(dls.train) == 2 and len(dls.valid) == 1 and dls.valid.shuffle is False
 
@@ -129,7 +134,7 @@ def test_show_batch_dispatches_on_registered_type(capsys):
     shown = []
 
     @show_batch.register
-    def _show_points(x: TensorPoint, y, samples, ctxs=None, max_n=9, **kwargs):
+    def _show_points(x: TensorXY, y, samples, ctxs=None, max_n=9, **kwargs):
         shown.append((x.shape, [s[1] for s in samples[:max_n]]))
         return "points"
 
@@ -137,7 +142,7 @@ def test_show_batch_dispatches_on_registered_type(capsys):
     assert dls.show_batch(max_n=2) == "points"
     assert shown == [((4, 2), ["even", "odd"])]
     x, y, its = dls.train.show_batch(show=False, max_n=2)
-    assert type(x) is TensorPoint and len(its) == 2
+    assert type(x) is TensorXY and len(its) == 2
 
 
 class TensorTally(TensorBase):
@@ -176,39 +181,41 @@ def test_default_show_batch_and_show_results_print_text(capsys):
 
 
 def test_test_dl_infers_type_tfms_and_with_labels():
-    dls = make_dsets().dataloaders(bs=4, after_batch=[Normalize()])
+    dls = make_dsets(get_x=to_image).dataloaders(bs=4, after_batch=[Normalize()])
     tdl = dls.test_dl([[100, "odd"], [101, "even"]])
     (xb,) = tdl.one_batch()
-    assert xb.shape == (2, 2)
+    assert xb.shape == (2, 1, 1, 2) and xb.max() > 10  # normalised by the training set's stats
     assert torch.allclose(
-        dls.valid.decode((xb,))[0], torch.tensor([[100.0, 200.0], [101.0, 202.0]]), atol=1e-3
+        dls.valid.decode((xb,))[0], torch.tensor([[[[100.0, 200.0]]], [[[101.0, 202.0]]]]), atol=1e-3
     )
     xb, yb = dls.test_dl([[7, "odd"]], with_labels=True).one_batch()
     assert yb.tolist() == [1]
-    ready = dls.test_dl([TensorPoint(torch.tensor([1.0, 2.0]))])
-    assert ready.one_batch()[0].shape == (1, 2)
+    ready = dls.test_dl([TensorImage(torch.tensor([[[1.0, 2.0]]]))])
+    assert ready.one_batch()[0].shape == (1, 1, 1, 2)
     with pytest.raises(TypeError, match="expected Datasets or TfmdLists, got list"):
         test_set([1], [2])
 
 
 def test_inference_state_round_trip_without_pickle():
     items = [[i, "odd" if i % 2 else "even"] for i in range(12)]
-    getters = [[lambda o: to_point(o)], [lambda o: label_of(o), Categorize()]]  # cannot be saved: dropped
+    getters = [[lambda o: to_image(o)], [lambda o: label_of(o), Categorize()]]  # cannot be saved: dropped
     dsets = Datasets(items, getters, splits=[list(range(8)), list(range(8, 12))])
     dls = dsets.dataloaders(bs=4, after_batch=[Normalize()])
     state = dls.inference_state()
     assert state["tls"][0]["dropped"] == ["<lambda>"] and state["tls"][1]["dropped"] == ["<lambda>"]
     rebuilt = DataLoaders.from_inference_state(state)
     assert list(rebuilt.vocab) == ["even", "odd"] and rebuilt.n_inp == 1
-    items = [TensorPoint(torch.tensor([3.0, 6.0]))]
+    items = [TensorImage(torch.tensor([[[3.0, 6.0]]]))]
     (want,) = dls.test_dl(items).one_batch()
     (got,) = rebuilt.test_dl(items).one_batch()
-    assert torch.allclose(want, got)
+    assert torch.allclose(want, got) and not torch.allclose(want, items[0][None])  # normalised
     assert rebuilt.valid.decode_batch((got, TensorCategory(torch.tensor([1]))))[0][1] == "odd"
     # a model output typed like the input is re-typed as the target was (so Normalize leaves it alone)
-    pred = TensorPoint(torch.tensor([1]))
+    pred = TensorImage(torch.tensor([1]))
     assert rebuilt.valid.decode_batch((got, pred))[0][1] == "odd"
-    assert state["batch_types"][1].endswith("TensorCategory")
+    assert state["batch_types"][0].endswith("TensorImage") and state["batch_types"][1].endswith(
+        "TensorCategory"
+    )
     with pytest.raises(ValueError, match="expected a state of version"):
         DataLoaders.from_inference_state({"version": 99})
 
@@ -249,10 +256,10 @@ def test_new_empty_keeps_pipelines():
 def test_tfmddl_over_a_stream_decodes_and_makes_new_loaders():
     class Stream:
         def __iter__(self):
-            return iter([(TensorPoint(torch.tensor([float(i), 0.0])), i % 2) for i in range(5)])
+            return iter([(TensorXY(torch.tensor([float(i), 0.0])), i % 2) for i in range(5)])
 
     dl = TfmdDL(Stream(), bs=2, after_batch=[lambda b: b])
     assert dl.n_inp == 1 and [len(b[1]) for b in dl] == [2, 2, 1]
     xb, yb = dl.decode(dl.one_batch())
-    assert type(xb) is TensorPoint and yb.tolist() == [0, 1]
+    assert type(xb) is TensorXY and yb.tolist() == [0, 1]
     assert len(list(dl.new(bs=5))) == 1

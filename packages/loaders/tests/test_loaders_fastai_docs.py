@@ -64,7 +64,17 @@ from plies.loaders import (
     test_set,
 )
 from plies.pipes import Pipeline, Transform
-from plies.typecore import L, TensorBase, TensorCategory, TensorMultiCategory, first, noop, to_device
+from plies.typecore import (
+    L,
+    TensorBase,
+    TensorCategory,
+    TensorImage,
+    TensorMask,
+    TensorMultiCategory,
+    first,
+    noop,
+    to_device,
+)
 from torch.utils.data import IterableDataset
 from torch.utils.data.dataloader import default_collate, default_convert
 
@@ -88,10 +98,6 @@ class TitledFloat(float):
 class TitledStr(str):
     def show(self, ctx=None, **kwargs):
         return show_title(str(self), ctx=ctx, **kwargs)
-
-
-class TensorImage(TensorBase):
-    """Stand-in for fastai.vision's TensorImage (vision types are not in plies.loaders)."""
 
 
 def stop():
@@ -921,23 +927,20 @@ def test_regression_setup():
     assert dsets.c == 3 and dsets[0][0].tolist() == [0.0, 1.0, 2.0]
 
 
-class TensorMask(TensorBase):
-    pass
-
-
 def test_to_tensor_and_int_to_float_tensor():
     x = ToTensor()(np.array([[1, 2], [3, 4]], dtype=np.uint8))
     assert isinstance(x, TensorBase) and x.tolist() == [[1, 2], [3, 4]]
-    t = (TensorImage(torch.tensor(1)), torch.tensor(2).long())
+    t = (TensorImage(torch.tensor(1)), torch.tensor(2).long(), TensorMask(torch.tensor(3)))
     tfm = IntToFloatTensor()
     ft = tfm(t)
-    assert [float(o) for o in ft] == pytest.approx([1.0 / 255, 2.0])
-    assert type(ft[0]) is TensorImage and ft[0].dtype == torch.float32 and ft[1].dtype == torch.int64
+    assert [float(o) for o in ft] == pytest.approx([1.0 / 255, 2.0, 3.0])
+    assert type(ft[0]) is TensorImage and type(ft[2]) is TensorMask
+    assert ft[0].dtype == torch.float32 and ft[1].dtype == torch.int64 and ft[2].dtype == torch.int64
     assert tfm.decode(ft)[0].tolist() == 1
 
 
 def _open_image(o):
-    """The tests' image reader (vision types are not in loaders): a uint8 TensorImage of shape (1, 28, 28)."""
+    """The tests' image reader (vision's readers are not in loaders): a uint8 TensorImage (1, 28, 28)."""
     from PIL import Image
 
     return TensorImage(torch.from_numpy(np.array(Image.open(o), dtype=np.uint8))[None])

@@ -24,11 +24,16 @@ from plies.loaders import (
     ToTensor,
 )
 from plies.pipes import Pipeline
-from plies.typecore import TensorBase, TensorCategory, TensorMultiCategory
-
-
-class TensorPixels(TensorBase):
-    pass
+from plies.typecore import (
+    TensorBase,
+    TensorBBox,
+    TensorCategory,
+    TensorImage,
+    TensorImageBW,
+    TensorMask,
+    TensorMultiCategory,
+    TensorPoint,
+)
 
 
 def test_category_map_sorted_unique_and_na():
@@ -92,30 +97,111 @@ def test_encoded_multicategorize_decodes_to_labels():
 
 def test_int_to_float_round_trip_and_labels_untouched():
     tfm = IntToFloatTensor()
-    x = TensorPixels(torch.tensor([0, 51, 255], dtype=torch.uint8))
+    x = TensorImage(torch.tensor([0, 51, 255], dtype=torch.uint8))
     y = TensorCategory(torch.tensor(3))
     fx, fy = tfm((x, y))
-    assert type(fx) is TensorPixels and torch.allclose(fx, torch.tensor([0.0, 0.2, 1.0]))
+    assert type(fx) is TensorImage and torch.allclose(fx, torch.tensor([0.0, 0.2, 1.0]))
     assert fy is y
     assert tfm.decode(fx).tolist() == [0, 51, 255]
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 255), min_size=1, max_size=64), st.booleans())
+def test_int_to_float_image_round_trip_property(values, bw):
+    cls = TensorImageBW if bw else TensorImage
+    x = cls(torch.tensor(values, dtype=torch.uint8))
+    tfm = IntToFloatTensor()
+    fx = tfm(x)
+    assert type(fx) is cls and fx.dtype == torch.float32
+    assert torch.equal(fx, torch.tensor(values, dtype=torch.float32) / 255)
+    assert tfm.decode(fx).tolist() == values
+
+
+def _image_mask_points_batch():
+    g = torch.Generator().manual_seed(0)
+    img = TensorImage(torch.randint(0, 256, (2, 3, 4, 4), generator=g, dtype=torch.uint8))
+    mask = TensorMask(torch.randint(0, 3, (2, 4, 4), generator=g, dtype=torch.uint8), codes=["a", "b", "c"])
+    pts = TensorPoint(torch.rand(2, 5, 2, generator=g) * 4, img_size=(4, 4))
+    boxes = TensorBBox(torch.tensor([[[0.0, 0.0, 2.0, 3.0]]] * 2))
+    label = TensorCategory(torch.tensor([0, 1]))
+    return img, mask, pts, boxes, label
+
+
+def test_image_mask_points_batch_through_int_to_float_and_normalize():
+    img, mask, pts, boxes, label = _image_mask_points_batch()
+    mean, std = [0.5, 0.4, 0.3], [0.2, 0.25, 0.3]
+    pipe = Pipeline([IntToFloatTensor(), Normalize.from_stats(mean, std)])
+    out = pipe((img, mask, pts, boxes, label))
+    want = (img.as_subclass(torch.Tensor).float() / 255 - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(
+        std
+    ).view(1, 3, 1, 1)
+    assert type(out[0]) is TensorImage and torch.allclose(out[0], want, atol=1e-6)
+    # the mask stays integer class codes (int64 for the loss), with its metadata
+    assert type(out[1]) is TensorMask and out[1].dtype == torch.int64 and out[1].codes == ["a", "b", "c"]
+    assert torch.equal(out[1], mask.long())
+    # points, boxes and categories are untouched (Normalize's (1, 3, 1, 1) stats would not even broadcast)
+    assert out[2] is pts and out[3] is boxes and out[4] is label
+    dec = pipe.decode(out)
+    assert type(dec[0]) is TensorImage and torch.equal(dec[0], img.long())
+    assert type(dec[1]) is TensorMask and torch.equal(dec[1], mask.long())
+    assert dec[2] is pts and dec[3] is boxes and dec[4] is label
+
+
+def test_int_to_float_div_mask_keeps_masks_integer():
+    mask = TensorMask(torch.tensor([[0, 255], [255, 0]], dtype=torch.uint8))
+    tfm = IntToFloatTensor(div_mask=255)
+    enc = tfm(mask)
+    assert type(enc) is TensorMask and enc.dtype == torch.int64 and enc.tolist() == [[0, 1], [1, 0]]
+    assert tfm.decode(enc).tolist() == [[0, 255], [255, 0]]
+    assert IntToFloatTensor(div_mask=255.0).div_mask == 255  # fastai passes floats; a whole one is fine
+    loaded = IntToFloatTensor()
+    loaded.load_state_dict({**loaded.state_dict(), "div_mask": 255.0})  # e.g. a state written by hand
+    assert type(loaded.div_mask) is int and loaded(mask).dtype == torch.int64
+    with pytest.raises(ValueError, match="div_mask must be a positive whole number"):
+        loaded.load_state_dict({**loaded.state_dict(), "div_mask": 0.5})
+    with pytest.raises(ValueError, match=r"div_mask must be a positive whole number .* got 2.5"):
+        IntToFloatTensor(div_mask=2.5)
+    with pytest.raises(ValueError, match=r"div_mask must be a positive whole number, got 0"):
+        IntToFloatTensor(div_mask=0)
+    with pytest.raises(TypeError, match=r"a TensorMask holds integer class codes, got dtype torch.float32"):
+        tfm(TensorMask(torch.tensor([0.0, 0.5])))
+    plain = TensorBase(torch.tensor([3, 200], dtype=torch.uint8))
+    assert IntToFloatTensor()(plain) is plain  # only images are scaled: not "any TensorBase"
+
+
 def test_normalize_stats_from_a_batch_and_decode():
     torch.manual_seed(0)
-    x = TensorPixels(torch.rand(32, 3, 4, 4) * 5 + 2)
+    x = TensorImage(torch.rand(32, 3, 4, 4) * 5 + 2)
     dl = TfmdDL(list(zip(x, torch.arange(32), strict=False)), bs=32, after_batch=[Normalize()])
     norm = dl.after_batch.fs[0]
     assert norm.mean.shape == (1, 3, 1, 1)
     xb, yb = dl.one_batch()
     assert abs(xb.mean().item()) < 1e-5 and abs(xb.std(dim=(0, 2, 3)) - 1).max().item() < 1e-3
-    assert type(yb) is not TensorPixels and yb.tolist() == list(range(32))
+    assert type(yb) is not TensorImage and yb.tolist() == list(range(32))
     assert torch.allclose(dl.decode((xb, yb))[0], x, atol=1e-5)
+
+
+def test_normalize_stats_from_the_image_and_a_warning_without_one():
+    torch.manual_seed(0)
+    pts = TensorPoint(torch.rand(16, 5, 2) * 100)
+    imgs = TensorImage(torch.rand(16, 2, 3, 3) * 4 + 1)
+    dl = TfmdDL(list(zip(pts, imgs, strict=True)), bs=16, after_batch=[Normalize()])
+    norm = dl.after_batch.fs[0]
+    want_mean = imgs.as_subclass(torch.Tensor).mean((0, 2, 3), keepdim=True)
+    assert torch.allclose(norm.mean, want_mean)  # from the image, though the points come first
+    pb, xb = dl.one_batch()
+    assert torch.equal(pb, pts) and abs(xb.mean().item()) < 1e-5
+    with pytest.warns(
+        UserWarning, match=r"Normalize: the batch holds no TensorImage \(found TensorPoint, Tensor\)"
+    ):
+        dl = TfmdDL(list(zip(pts, torch.arange(16), strict=True)), bs=16, after_batch=[Normalize()])
+    assert dl.after_batch.fs[0].mean is None and torch.equal(dl.one_batch()[0], pts)
 
 
 def test_normalize_from_stats_and_no_stats_error():
     norm = Normalize.from_stats([0.5, 0.5, 0.5], [0.25, 0.25, 0.25])
     assert norm.mean.shape == (1, 3, 1, 1)
-    x = TensorPixels(torch.full((2, 3, 2, 2), 0.75))
+    x = TensorImage(torch.full((2, 3, 2, 2), 0.75))
     assert torch.allclose(norm(x), torch.ones(2, 3, 2, 2))
     with pytest.raises(ValueError, match="no mean/std given"):
         Normalize().setup(None)

@@ -10,19 +10,15 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from plies.typecore import TensorBase, TensorCategory, TensorMultiCategory, tensor
-
-
-class TensorImage(TensorBase):
-    pass
-
-
-class TensorImageBW(TensorImage):
-    pass
-
-
-class TensorMask(TensorBase):
-    pass
+from plies.typecore import (
+    TensorBase,
+    TensorCategory,
+    TensorImage,
+    TensorImageBW,
+    TensorMask,
+    TensorMultiCategory,
+    tensor,
+)
 
 
 def test_construct_from_list_array_tensor_and_number() -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 from plies.typecore import (
-    TensorBase,
+    TensorImage,
     apply,
     default_device,
     find_bs,
@@ -21,11 +21,6 @@ from plies.typecore import (
     to_device,
     to_float,
 )
-
-
-class TensorImage(TensorBase):
-    pass
-
 
 Pair = namedtuple("Pair", ["x", "y"])
 

@@ -15,6 +15,7 @@ from plies.typecore import L
 from torch import Tensor, nn
 
 from ._callback import Callback, validation_only
+from ._utils import plain_tuple
 
 __all__ = [
     "Hook",
@@ -277,7 +278,7 @@ def learner_summary(learn: Any) -> PrettyString:
     param = next(learn.model.parameters(), None)
     device = param.device if param is not None else None
     xb = tuple(x.to(device) if isinstance(x, Tensor) and device is not None else x for x in batch[:n_inp])
-    res = str(module_summary(learn.model, *xb))
+    res = str(module_summary(learn.model, *plain_tuple(xb)))  # the model sees plain tensors, as in fit
     opt_func = getattr(learn, "opt_func", None)
     opt_name = getattr(opt_func, "__name__", repr(opt_func))
     res += f"\nOptimizer used: {opt_name}\nLoss function: {learn.loss_func!r}\n"

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from ._callback import Callback
-from ._utils import concat_batches
+from ._utils import concat_batches, plain
 
 __all__ = ["GatherPredsCallback", "CollectDataCallback"]
 
@@ -38,7 +38,7 @@ class GatherPredsCallback(Callback):
         detach = learn.to_detach
         if self.with_input:
             self.inputs.append(detach(learn.xb))
-        self.preds.append(detach(learn.pred))
+        self.preds.append(plain(detach(learn.pred)))  # plain even when the model returns a TensorBase
         if learn.yb:
             self.targets.append(detach(learn.yb))
             if self.with_loss:

@@ -43,7 +43,7 @@ from ._metric import Metric, mk_metric
 from ._progress import ProgressCallback
 from ._recorder import Recorder
 from ._registries import register_learner
-from ._utils import as_list, first_tensor, norm_bias_params
+from ._utils import as_list, first_tensor, norm_bias_params, plain_tuple
 
 __all__ = ["Learner"]
 
@@ -360,13 +360,15 @@ class Learner(LearnerScheduleMixin, LearnerInferenceMixin):
         self.opt.step()
 
     def _do_one_batch(self) -> None:
-        self.pred = self.model(*self.xb)
+        # the model and the loss see plain tensors (views): no subclass dispatch on their every op;
+        # `self.xb`/`self.yb` keep their semantic types for callbacks, metrics and decoding
+        self.pred = self.model(*plain_tuple(self.xb))
         fns = self._fns[self.training]
         for g in fns["after_pred"]:
             g()
         loss = None
         if self.yb:
-            loss = self.loss_grad = self.loss = self.loss_func(self.pred, *self.yb)
+            loss = self.loss_grad = self.loss = self.loss_func(self.pred, *plain_tuple(self.yb))
         for g in self._fns[self.training]["after_loss"]:
             g()
         if not self.training or not self.yb:

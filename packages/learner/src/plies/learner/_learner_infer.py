@@ -156,7 +156,9 @@ class LearnerInferenceMixin:
         """Predictions and targets on ``dls[ds_idx]`` (or `dl`), in dataset order.
 
         Returns ``(inputs?, preds, targets, decoded?, losses?)``: preds go through `act` (default: the
-        loss function's ``activation``), decoded through its ``decodes``; losses are per item.
+        loss function's ``activation``), decoded through its ``decodes``; losses are per item. Preds and
+        decoded are plain ``torch.Tensor`` (never a semantic class on probabilities); inputs and targets
+        keep the batch's semantic types (e.g. ``TensorImage``, ``TensorCategory``) for decoding.
         Batches whose tensors differ in size beyond the first dimension (padded text of different
         lengths) are padded at the end to the largest size with the DataLoader's ``pad_idx`` when it
         has one, else 0.
@@ -178,7 +180,11 @@ class LearnerInferenceMixin:
 
     @learner_method
     def predict(self, item: Any, rm_type_tfms: Any = None, with_input: bool = False) -> tuple[Any, ...]:
-        """Predict one raw `item`: ``(decoded prediction, decoded tensor, activations)`` (+ input first)."""
+        """Predict one raw `item`: ``(decoded prediction, decoded tensor, activations)`` (+ input first).
+
+        The decoded prediction is what the target pipeline decodes to (e.g. a `Category`); the decoded
+        tensor and the activations are plain ``torch.Tensor``; the input, with `with_input`, is decoded.
+        """
         dl = self.dls.test_dl([item], rm_type_tfms=rm_type_tfms)
         inp, preds, _, dec_preds = self.get_preds(dl=dl, with_input=True, with_decoded=True)
         return decode_prediction(self.dls, inp, preds, dec_preds, with_input)

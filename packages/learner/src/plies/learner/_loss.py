@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 from plies.layers import BCEWithLogitsLossFlat, CrossEntropyLossFlat, MSELossFlat
-from plies.typecore import TensorCategory, TensorMultiCategory, typedispatch
+from plies.typecore import TensorCategory, TensorMask, TensorMultiCategory, typedispatch
 from torch import Tensor
 
 __all__ = ["default_loss_func"]
@@ -44,3 +44,9 @@ def _category_loss(y: TensorCategory) -> Any:
 def _multi_category_loss(y: TensorMultiCategory) -> Any:
     """Multi-label (one-hot) categories: `BCEWithLogitsLossFlat`."""
     return BCEWithLogitsLossFlat()
+
+
+@default_loss_func.register
+def _mask_loss(y: TensorMask) -> Any:
+    """Segmentation masks (class codes per pixel): `CrossEntropyLossFlat(axis=1)`, classes on the channels."""
+    return CrossEntropyLossFlat(axis=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from plies.typecore import TensorBase
 from torch import Tensor, nn
 
 
@@ -20,6 +21,30 @@ def detach_cpu(b: Any, cpu: bool = True) -> Any:
     if isinstance(b, dict):
         return {k: detach_cpu(v, cpu) for k, v in b.items()}
     return b
+
+
+def plain_tuple(b: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`b` with each semantic tensor (`TensorBase`) viewed as a plain `torch.Tensor` (a view, no copy).
+
+    Models and losses run on plain tensors, so torch ops skip the subclass dispatch. One pass over
+    the tuple; `b` itself, untouched, when none of its elements is a `TensorBase`. Other tensor
+    subclasses (parameters, torch's own) are left as they are.
+    """
+    for o in b:
+        if isinstance(o, TensorBase):
+            return tuple(x.as_subclass(Tensor) if isinstance(x, TensorBase) else x for x in b)
+    return b
+
+
+def plain(o: Any) -> Any:
+    """`o` with every `TensorBase` in it (nested tuples, lists, dicts) viewed as a plain `torch.Tensor`."""
+    if isinstance(o, Tensor):
+        return o.as_subclass(Tensor) if isinstance(o, TensorBase) else o
+    if isinstance(o, (tuple, list)):
+        return type(o)(plain(x) for x in o) if not hasattr(o, "_fields") else type(o)(*(plain(x) for x in o))
+    if isinstance(o, dict):
+        return {k: plain(v) for k, v in o.items()}
+    return o
 
 
 def first_tensor(b: Any) -> Tensor | None:

@@ -19,6 +19,7 @@ from ._getters import (
     image_extensions,
     parent_label,
 )
+from ._plot import get_grid, show_image, subplots
 from ._registries import register_dataloader, register_dataset
 from ._show import show_at, show_batch, show_results, show_title
 from ._splitters import (
@@ -33,20 +34,17 @@ from ._splitters import (
     RandomSubsetSplitter,
     TrainTestSplitter,
 )
+from ._tensor_tfms import IntToFloatTensor, Normalize, ToTensor, broadcast_vec
 from ._tfmddl import TfmdDL
 from ._transforms import (
     Categorize,
     Category,
     CategoryMap,
     EncodedMultiCategorize,
-    IntToFloatTensor,
     MultiCategorize,
     MultiCategory,
-    Normalize,
     OneHotEncode,
     RegressionSetup,
-    ToTensor,
-    broadcast_vec,
 )
 from ._urls import URLs
 
@@ -67,6 +65,9 @@ __all__: list[str] = [
     "show_results",
     "show_title",
     "show_at",
+    "show_image",
+    "subplots",
+    "get_grid",
     "ToTensor",
     "IntToFloatTensor",
     "Normalize",

@@ -20,6 +20,7 @@ from ._errors import describe_item, item_error, tfm_name, warn_unsplit
 from ._getters import ItemGetter
 from ._splitters import RandomSplitter
 from ._subsets import _SplitBase
+from ._tensor_tfms import ToTensor
 from ._tfmddl import TfmdDL
 from ._transforms import (
     Categorize,
@@ -27,7 +28,6 @@ from ._transforms import (
     MultiCategorize,
     OneHotEncode,
     RegressionSetup,
-    ToTensor,
 )
 
 __all__ = ["TransformBlock", "CategoryBlock", "MultiCategoryBlock", "RegressionBlock", "DataBlock"]

@@ -1,4 +1,4 @@
-"""Data transforms of the mid-level API: tensors, normalisation, categories and regression targets.
+"""Data transforms of the mid-level API: categories (single and multi-label) and regression targets.
 
 Every transform here is registered with pipes' `register_transform` and keeps its state as plain
 data (lists, numbers, tensors), so a data pipeline can be exported and rebuilt without pickle.
@@ -11,8 +11,8 @@ from typing import Any, cast
 
 import numpy as np
 import torch
-from plies.pipes import DisplayedTransform, Transform, register_transform
-from plies.typecore import L, TensorBase, TensorCategory, TensorMultiCategory
+from plies.pipes import DisplayedTransform, register_transform
+from plies.typecore import L, TensorCategory, TensorMultiCategory
 
 from ._show import show_title
 
@@ -20,10 +20,6 @@ __all__ = [
     "Category",
     "MultiCategory",
     "CategoryMap",
-    "ToTensor",
-    "IntToFloatTensor",
-    "Normalize",
-    "broadcast_vec",
     "Categorize",
     "MultiCategorize",
     "OneHotEncode",
@@ -121,114 +117,6 @@ class LabelNotInVocab(KeyError):
             f"{self.tfm}: label {self.label!r}{where} not in the vocab learned from the training set "
             f"({len(self.vocab)} labels: {shown}{more})"
         )
-
-
-@register_transform
-class ToTensor(Transform):
-    """Convert an item to a tensor: numpy arrays become `TensorBase` (apps add their types, e.g. images)."""
-
-    order = 5
-
-    def encodes(self, o: np.ndarray) -> TensorBase:
-        return TensorBase(torch.from_numpy(o))
-
-
-def _is_label(o: Any) -> bool:
-    return isinstance(o, (TensorCategory, TensorMultiCategory))
-
-
-@register_transform
-class IntToFloatTensor(DisplayedTransform):
-    """Integer semantic tensors (e.g. image bytes) to floats divided by `div`; decode multiplies back."""
-
-    order = 10
-
-    def __init__(self, div: float = 255.0, div_mask: float = 1) -> None:
-        super().__init__()
-        self.div, self.div_mask = div, div_mask
-
-    _state_attrs = ("div", "div_mask")
-
-    def encodes(self, o: TensorBase):
-        if _is_label(o) or o.is_floating_point():
-            return o
-        return o.float().div_(self.div)
-
-    def decodes(self, o: TensorBase):
-        if _is_label(o) or not o.is_floating_point() or not self.div:
-            return o
-        return (o.clamp(0.0, 1.0) * self.div).long()
-
-
-def broadcast_vec(dim: int, ndim: int, *t: Any, cuda: bool = True) -> list[torch.Tensor]:
-    """Make each of `t` a float tensor of `ndim` dims with its values along `dim` (e.g. per-channel stats)."""
-    v = [1] * ndim
-    v[dim] = -1
-    return [torch.as_tensor(o, dtype=torch.float32).view(*v) for o in t]
-
-
-@register_transform
-class Normalize(DisplayedTransform):
-    """Normalise input tensors by `mean`/`std` (from one training batch when not given); decode undoes it.
-
-    Applies to `TensorBase` inputs (apps' image types subclass it); category targets and plain
-    tensors pass through. Stats are kept on the CPU and moved to the batch's device when used.
-    """
-
-    order = 99
-
-    def __init__(self, mean: Any = None, std: Any = None, axes: Sequence[int] = (0, 2, 3)) -> None:
-        super().__init__()
-        self.mean = None if mean is None else torch.as_tensor(mean, dtype=torch.float32)
-        self.std = None if std is None else torch.as_tensor(std, dtype=torch.float32)
-        self.axes = tuple(axes)
-
-    @classmethod
-    def from_stats(cls, mean: Any, std: Any, dim: int = 1, ndim: int = 4, cuda: bool = True) -> Normalize:
-        """A Normalize with per-channel `mean`/`std` shaped to broadcast over `ndim`-dim batches at `dim`."""
-        m, s = broadcast_vec(dim, ndim, mean, std)
-        return cls(m, s)
-
-    def setups(self, dl: Any):
-        if self.mean is not None and self.std is not None:
-            return
-        if dl is None or not hasattr(dl, "one_batch"):
-            raise ValueError(
-                "Normalize: no mean/std given and nothing to compute them from; pass mean= and std= "
-                "or use it in a DataLoader's after_batch (stats come from one training batch)"
-            )
-        b = dl.one_batch()
-        x = b[0] if isinstance(b, (tuple, list)) else b
-        axes = tuple(a for a in self.axes if a < x.ndim)
-        x = x.float().as_subclass(torch.Tensor).cpu()
-        self.mean, self.std = x.mean(axes, keepdim=True), x.std(axes, keepdim=True) + 1e-7
-
-    def encodes(self, x: TensorBase):
-        mean, std = self.mean, self.std
-        if _is_label(x) or mean is None or std is None:
-            return x
-        return (x - mean.to(x.device)) / std.to(x.device)
-
-    def decodes(self, x: TensorBase):
-        mean, std = self.mean, self.std
-        if _is_label(x) or mean is None or std is None:
-            return x
-        return x * std.to(x.device) + mean.to(x.device)
-
-    def state_dict(self) -> dict[str, Any]:
-        """mean, std (plain tensors or None) and axes."""
-        return {
-            "split_idx": self.split_idx,
-            "order": self.order,
-            "mean": self.mean,
-            "std": self.std,
-            "axes": list(self.axes),
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore `state_dict()` output."""
-        self.split_idx, self.order = state.get("split_idx"), state.get("order", self.order)
-        self.mean, self.std, self.axes = state["mean"], state["std"], tuple(state["axes"])
 
 
 class _VocabTransform(DisplayedTransform):

@@ -44,6 +44,17 @@ from ._meta import (
 from ._plain import from_plain, to_plain
 from ._registry import NamedRegistry, find_loaded, get_registry, loaded_name, public_name, recording_names
 from ._retain import retain_type, retain_types
+from ._semantic import (
+    LMTensorText,
+    TensorBBox,
+    TensorImage,
+    TensorImageBase,
+    TensorImageBW,
+    TensorMask,
+    TensorPoint,
+    TensorText,
+    show_tensor,
+)
 from ._tensors import TensorBase, TensorCategory, TensorMultiCategory, tensor
 from ._torch import (
     apply,
@@ -70,6 +81,16 @@ __all__ = [
     "TensorCategory",
     "TensorMultiCategory",
     "tensor",
+    # the semantic families the apps share, and their display hook
+    "TensorImageBase",
+    "TensorImage",
+    "TensorImageBW",
+    "TensorMask",
+    "TensorPoint",
+    "TensorBBox",
+    "TensorText",
+    "LMTensorText",
+    "show_tensor",
     # L and helpers
     "L",
     "listify",

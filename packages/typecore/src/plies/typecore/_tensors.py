@@ -63,7 +63,8 @@ class TensorBase(Tensor):
 
     `TensorBase(x, **meta)` accepts a tensor, a numpy array, a list or a number (see `tensor`)
     and stores `meta` as instance attributes (e.g. `TensorBase(x, img_size=(28, 28))`).
-    Subclass it for semantic types (`class TensorImage(TensorBase): pass`) to dispatch on.
+    Subclass it for semantic types to dispatch on (the families the apps share, `TensorImage`, `TensorMask`,
+    `TensorPoint`..., are declared in `plies.typecore` already).
     Pickling and `torch.save` use torch's subclass support; to read one back with
     `torch.load(..., weights_only=True)`, allow its class with `torch.serialization.safe_globals`.
     """
