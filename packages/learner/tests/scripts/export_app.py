@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from plies.learner import Callback, Learner, accuracy, register_callback, register_learner
-from plies.loaders import Categorize, Datasets, Normalize, TfmdDL, register_dataloader
+from plies.loaders import Categorize, Datasets, TfmdDL, register_dataloader
 from plies.pipes import Transform, register_transform
 from plies.typecore import TensorBase, set_seed
 from torch import nn
@@ -44,9 +44,31 @@ class ToMetres(Transform):
         return x / int(self.unit) + float(self.offset)
 
 
-def get_x(item: dict) -> TensorBase:
+class TensorFeatures(TensorBase):
+    """The app's own semantic type for its feature vectors."""
+
+
+@register_transform
+class Centre(Transform):
+    """A batch transform: subtracts the mean features of one training batch (learned at setup)."""
+
+    order = 99
+    _state_attrs = ("mean",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mean: torch.Tensor | None = None
+
+    def setups(self, dl) -> None:
+        self.mean = dl.one_batch()[0].as_subclass(torch.Tensor).mean(0)
+
+    def encodes(self, x: TensorFeatures) -> TensorFeatures:
+        return x - self.mean
+
+
+def get_x(item: dict) -> TensorFeatures:
     """The features of an item (a module-level getter: found by name after an import)."""
-    return TensorBase(torch.tensor(item["x"], dtype=torch.float32))
+    return TensorFeatures(torch.tensor(item["x"], dtype=torch.float32))
 
 
 def get_y(item: dict) -> str:
@@ -116,7 +138,7 @@ def make_learner(path: Path) -> AppLearner:
     dsets = Datasets(
         items, [[get_x, ToMetres(Unit.CENTIMETRES)], [get_y, Categorize()]], splits=[range(48), range(48, 64)]
     )
-    dls = dsets.dataloaders(bs=16, after_batch=[Normalize(axes=(0,))], device="cpu", dl_type=AppDL)
+    dls = dsets.dataloaders(bs=16, after_batch=[Centre()], device="cpu", dl_type=AppDL)
     learn = AppLearner(
         dls, TinyNet(2, 8, 3, act_cls=nn.GELU), metrics=accuracy, path=path, cbs=Temperature(2.5)
     )
