@@ -16,12 +16,13 @@ from plies.loaders import (
     register_dataset,
 )
 from plies.pipes import Transform, register_transform
-from plies.typecore import TensorBase
+from plies.typecore import TensorBase, TensorImage
 
 
-def get_x(item: dict) -> TensorBase:
+def get_x(item: dict) -> TensorImage:
     """Not registered, defined at module level: saved by reference."""
-    return TensorBase(torch.tensor(item["x"], dtype=torch.float32))
+    # a TensorImage (of one row of pixels): the type Normalize acts on
+    return TensorImage(torch.tensor(item["x"], dtype=torch.float32))
 
 
 def get_y(item: dict) -> str:
