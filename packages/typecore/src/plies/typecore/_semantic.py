@@ -77,16 +77,18 @@ class TensorPoint(TensorBase):
 
     _shown_by = "plies.vision (the vision app draws points and boxes)"
 
+    _row: tuple[int, str] = (2, "(x, y) pairs")  # values per row, and what a row is
+
     @classmethod
     def create(cls, t: Any, img_size: Any = None) -> Any:
-        """Points from anything `tensor` accepts, as float rows of 2 coordinates (with `img_size`)."""
+        """Rows from anything `tensor` accepts, as floats (2 coordinates a point, 4 a box), with `img_size`."""
         res = tensor(t)
-        if res.numel() % 2:
+        n, what = cls._row
+        if res.numel() % n:
             raise ValueError(
-                f"{cls.__name__}.create: expected (x, y) pairs, got {res.numel()} values "
-                f"of shape {tuple(res.shape)}"
+                f"{cls.__name__}.create: expected {what}, got {res.numel()} values of shape {tuple(res.shape)}"
             )
-        return cls(res.view(-1, 2).float(), img_size=img_size)
+        return cls(res.view(-1, n).float(), img_size=img_size)
 
     def show(self, ctx: Any = None, **kwargs: Any) -> Any:
         """Draw the points on `ctx` with the display registered in `show_tensor`; returns the ctx."""
@@ -96,16 +98,7 @@ class TensorPoint(TensorBase):
 class TensorBBox(TensorPoint):
     """Bounding boxes, one (x1, y1, x2, y2) row per box; metadata `img_size`."""
 
-    @classmethod
-    def create(cls, t: Any, img_size: Any = None) -> Any:
-        """Boxes from anything `tensor` accepts, as float rows of 4 coordinates (with `img_size`)."""
-        res = tensor(t)
-        if res.numel() % 4:
-            raise ValueError(
-                f"{cls.__name__}.create: expected (x1, y1, x2, y2) boxes, got {res.numel()} values "
-                f"of shape {tuple(res.shape)}"
-            )
-        return cls(res.view(-1, 4).float(), img_size=img_size)
+    _row = (4, "(x1, y1, x2, y2) boxes")
 
 
 class TensorText(TensorBase):
