@@ -139,3 +139,13 @@ def test_to_plain_and_back() -> None:
     assert back["e"] is Color.BLUE and back["i"] == 3
     with pytest.raises(ValueError, match="7 is not a value of Color"):
         from_plain({"__enum__": f"{__name__}:Color", "value": 7})
+
+
+def test_library_code_is_never_found_by_name():
+    # a crafted file could name a library's file reader as a getter: only the user's own code is found
+    import pandas  # noqa: F401 - imported, so only the rule refuses it
+
+    for ref in ("numpy:load", "torch:load", "pandas:read_pickle", "plies.typecore._tensors:TensorBase"):
+        with pytest.raises(ValueError, match="only your own code is found by name"):
+            find_loaded(ref, "test", lambda o: True, "anything")
+    assert loaded_name(np.load) is None and loaded_name(torch.load) is None

@@ -20,7 +20,15 @@ __all__ = ["NamedRegistry", "get_registry", "public_name", "loaded_name", "find_
 _REGISTRIES: dict[str, NamedRegistry] = {}
 _RECORDERS: list[set[tuple[str, str, str]]] = []
 _SHOWN = 12  # registered names listed in an error message
-_STDLIB = frozenset(sys.stdlib_module_names) | {"builtins"}
+# Code found by name must be the user's own: never the standard library, plies itself (its public
+# code is registered) or the libraries a deployment has installed beside it, whose functions (file
+# readers, unpicklers, shell helpers) a crafted file could otherwise call on a user's item.
+_NOT_OWN_CODE = frozenset(sys.stdlib_module_names) | {
+    "builtins", "plies", "torch", "torchvision", "torchaudio", "numpy", "pandas", "polars", "scipy",
+    "sklearn", "PIL", "matplotlib", "safetensors", "joblib", "dill", "cloudpickle", "IPython", "pip",
+    "setuptools", "pkg_resources", "_pytest", "pytest", "tqdm", "requests", "urllib3", "fsspec", "yaml",
+    "timm", "spacy", "sentencepiece", "tensorboard", "huggingface_hub", "transformers",
+}  # fmt: skip
 
 
 def _public_module(module: str) -> str:
@@ -197,7 +205,7 @@ def loaded_name(obj: Any) -> str | None:
     module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
     if not (isinstance(module, str) and isinstance(qualname, str)):
         return None
-    if not _valid_ref(module, qualname) or module.partition(".")[0] in _STDLIB:
+    if not _valid_ref(module, qualname) or module.partition(".")[0] in _NOT_OWN_CODE:
         return None
     mod = sys.modules.get(module)
     return f"{module}:{qualname}" if mod is not None and _walk(mod, qualname) is obj else None
@@ -208,16 +216,20 @@ def find_loaded(ref: Any, where: str, accept: Callable[[Any], bool], what: str) 
 
     Nothing is imported: when the module is not in `sys.modules`, KeyError says to import it first.
     The object must be defined under exactly that name (no alias) and pass `accept` (`what` describes
-    what is accepted, for the error); references into the standard library are refused.
+    what is accepted, for the error); references into the standard library, plies and the libraries
+    installed beside it (torch, numpy, pandas, ...) are refused.
     """
     if not isinstance(ref, str) or ref.count(":") != 1:
         raise ValueError(f"{where}: expected a 'module:qualname' reference, found {ref!r:.80}")
     module, qualname = ref.split(":")
     if not _valid_ref(module, qualname):
         raise ValueError(f"{where}: {ref!r} is not a valid 'module:qualname' reference")
-    if module.partition(".")[0] in _STDLIB:
+    top = module.partition(".")[0]
+    if top in _NOT_OWN_CODE:
+        kind = "the standard library" if top in sys.stdlib_module_names or top == "builtins" else f"{top!r}"
         raise ValueError(
-            f"{where}: {ref!r} points into the standard library; only your own code is found by name"
+            f"{where}: {ref!r} points into {kind}; only your own code is found by name (register what "
+            f"a library provides with the plies registries)"
         )
     mod = sys.modules.get(module)
     if mod is None:
