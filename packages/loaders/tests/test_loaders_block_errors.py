@@ -65,9 +65,9 @@ def test_regression_block_on_text_after_numbers_names_the_item():
     df = frame().assign(mixed=[1.0, 2.0, "cat", 4.0, 5.0, 6.0])
     dls = block(RegressionBlock, "mixed").dataloaders(df, bs=2, shuffle=False)
     with pytest.raises(
-        ValueError,
+        TypeError,
         match=r"step 1 \(RegressionSetup\) failed on item 2 \(row 2: .*\): RegressionBlock needs numbers, "
-        r"found the str 'cat': for class labels use CategoryBlock.* \(ValueError: could not convert",
+        r"found the str 'cat': for class labels use CategoryBlock.* \(TypeError: RegressionSetup: the target",
     ):
         dls.train.dataset[2]
 

@@ -261,3 +261,13 @@ def test_category_and_multicategory_show_on_a_ctx(capsys):
     assert Category("dog").show() == ["dog"]
     with pytest.raises(TypeError, match="cannot draw on a ctx of type int"):
         Category("x").show(ctx=3)
+
+
+def test_regression_targets_given_as_text_are_refused_even_after_numbers():
+    from plies.loaders import RegressionSetup
+
+    t = RegressionSetup()
+    assert t(2) == torch.tensor(2.0) and t([1, 2]).tolist() == [1.0, 2.0]
+    for bad in ("3.5", ["1", "2"], np.array(["x"])):
+        with pytest.raises(TypeError, match=r"RegressionSetup: the target .* is text, not a number"):
+            t(bad)

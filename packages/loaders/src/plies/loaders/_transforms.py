@@ -293,6 +293,8 @@ class RegressionSetup(DisplayedTransform):
         self.c = 1 if first.ndim == 0 else int(first.shape[-1])
 
     def encodes(self, o: Any):
-        return torch.as_tensor(
-            np.asarray(o, dtype=np.float32) if not isinstance(o, torch.Tensor) else o
-        ).float()
+        if isinstance(o, torch.Tensor):
+            return o.float()
+        if isinstance(o, (str, bytes)) or np.asarray(o).dtype.kind in "OUS":
+            raise TypeError(f"RegressionSetup: the target {o!r:.60} is text, not a number")
+        return torch.as_tensor(np.asarray(o, dtype=np.float32))

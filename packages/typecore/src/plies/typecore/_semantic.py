@@ -81,12 +81,13 @@ class TensorPoint(TensorBase):
 
     @classmethod
     def create(cls, t: Any, img_size: Any = None) -> Any:
-        """Rows from anything `tensor` accepts, as floats (2 coordinates a point, 4 a box), with `img_size`."""
+        """Rows from anything `tensor` accepts, as floats (2 values a point, 4 a box), with `img_size`."""
         res = tensor(t)
         n, what = cls._row
         if res.numel() % n:
             raise ValueError(
-                f"{cls.__name__}.create: expected {what}, got {res.numel()} values of shape {tuple(res.shape)}"
+                f"{cls.__name__}.create: expected {what}, got {res.numel()} values "
+                f"of shape {tuple(res.shape)}"
             )
         return cls(res.view(-1, n).float(), img_size=img_size)
 
