@@ -1,8 +1,93 @@
-"""plies.vision: (planned) computer vision.
-
-It will hold: image blocks, GPU augmentation, `vision_learner`, `unet_learner`.
-"""
+"""plies.vision: images, masks, points and boxes; one-interpolation batch augmentation; vision learners."""
 
 from .__about__ import __version__
+from ._aug_transforms import aug_transforms, setup_aug_tfms
+from ._augment import (
+    AffineCoordTfm,
+    Dihedral,
+    Flip,
+    RandomResizedCropGPU,
+    RandTransform,
+    Rotate,
+    Warp,
+    Zoom,
+)
+from ._blocks import ImageBlock, MaskBlock, imagenet_stats
+from ._core import (
+    PILBase,
+    PILImage,
+    PILImageBW,
+    PILMask,
+    image2tensor,
+    load_image,
+    to_image,
+    verify_image,
+    verify_images,
+)
+from ._data_tfms import AddMaskCodes
+from ._geometry import (
+    affine_mat,
+    dihedral_mat,
+    flip_mat,
+    homography_grid,
+    perspective_mat,
+    rotate_mat,
+    sample_batch,
+    warp_points,
+    zoom_mat,
+)
+from ._item_tfms import CropPad, PadMode, RandomCrop, RandomResizedCrop, Resize, ResizeMethod
+from ._lighting import Brightness, Contrast, Hue, LightingTfm, RandomErasing, Saturation
 
-__all__: list[str] = ["__version__"]
+__all__: list[str] = [
+    "__version__",
+    # images as items
+    "PILBase",
+    "PILImage",
+    "PILImageBW",
+    "PILMask",
+    "load_image",
+    "image2tensor",
+    "to_image",
+    "verify_image",
+    "verify_images",
+    # blocks
+    "ImageBlock",
+    "MaskBlock",
+    "AddMaskCodes",
+    "imagenet_stats",
+    # item transforms
+    "Resize",
+    "RandomResizedCrop",
+    "RandomCrop",
+    "CropPad",
+    "ResizeMethod",
+    "PadMode",
+    # batch augmentation
+    "RandTransform",
+    "AffineCoordTfm",
+    "Flip",
+    "Dihedral",
+    "Rotate",
+    "Zoom",
+    "Warp",
+    "RandomResizedCropGPU",
+    "LightingTfm",
+    "Brightness",
+    "Contrast",
+    "Saturation",
+    "Hue",
+    "RandomErasing",
+    "aug_transforms",
+    "setup_aug_tfms",
+    # geometry of a batch
+    "affine_mat",
+    "rotate_mat",
+    "zoom_mat",
+    "flip_mat",
+    "dihedral_mat",
+    "perspective_mat",
+    "homography_grid",
+    "warp_points",
+    "sample_batch",
+]

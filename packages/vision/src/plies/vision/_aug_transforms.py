@@ -1,9 +1,12 @@
-"""`aug_transforms`: the paper's default batch augmentation, fused into one geometric and one lighting pass."""
+"""`aug_transforms`: the paper's default batch augmentation, fused into one geometric and one lighting
+pass."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+
+from plies.pipes import Pipeline
 
 from ._augment import AffineCoordTfm, Dihedral, Flip, RandomResizedCropGPU, Rotate, Warp, Zoom
 from ._lighting import Brightness, Contrast
@@ -12,20 +15,12 @@ __all__ = ["aug_transforms", "setup_aug_tfms"]
 
 
 def setup_aug_tfms(tfms: Iterable[Any]) -> list[Any]:
-    """Fuse neighbouring transforms that can run as one (`a.fuse(b)`), keeping the order of the rest.
+    """Sort `tfms` by order and fuse neighbours that can run as one (`a.fuse(b)`), as a Pipeline does.
 
     Geometric transforms become one `AffineCoordTfm` (one interpolation); lighting transforms one
     `LightingTfm` (two passes over the batch).
     """
-    out: list[Any] = []
-    for t in sorted(tfms, key=lambda t: getattr(t, "order", 0)):
-        fuse = getattr(out[-1], "fuse", None) if out else None
-        fused = fuse(t) if callable(fuse) else None
-        if fused is not None:
-            out[-1] = fused
-        else:
-            out.append(t)
-    return out
+    return list(Pipeline(list(tfms)).fs)
 
 
 def aug_transforms(

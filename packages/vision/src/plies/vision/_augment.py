@@ -21,7 +21,15 @@ from plies.pipes import DisplayedTransform
 from plies.typecore import TensorBBox, TensorImage, TensorMask, TensorMultiCategory, TensorPoint
 from torch import Tensor
 
-from ._geometry import dihedral_mat, flip_mat, perspective_mat, rotate_mat, sample_batch, warp_points, zoom_mat
+from ._geometry import (
+    dihedral_mat,
+    flip_mat,
+    perspective_mat,
+    rotate_mat,
+    sample_batch,
+    warp_points,
+    zoom_mat,
+)
 
 __all__ = [
     "RandTransform",
@@ -71,7 +79,9 @@ def _batch_info(b: Any) -> tuple[int, torch.device, tuple[int, int] | None]:
     for o in items:
         if isinstance(o, Tensor) and o.ndim > 0:
             return o.shape[0], o.device, None
-    raise TypeError(f"batch augmentation: no tensor found in the batch (types {[type(o).__name__ for o in items]})")
+    raise TypeError(
+        f"batch augmentation: no tensor found in the batch (types {[type(o).__name__ for o in items]})"
+    )
 
 
 def _uniform(bs: int, lo: float, hi: float, device: torch.device) -> Tensor:
@@ -90,7 +100,15 @@ def _where_identity(mask: Tensor, mats: Tensor) -> Tensor:
     return torch.where(mask[:, None, None], mats, eye)
 
 
-class _MatSource:
+class _Source:
+    """A source of random parameters of a batch transform; shows as `Name(arg=value, ...)`."""
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__.strip('_').removesuffix('Source')}({args})"
+
+
+class _MatSource(_Source):
     """A random geometry: `draw(bs, device, size)` returns (bs, 3, 3) output -> input matrices."""
 
     def draw(self, bs: int, device: torch.device, size: tuple[int, int] | None) -> Tensor:
@@ -196,10 +214,13 @@ class AffineCoordTfm(RandTransform):
     ) -> None:
         super().__init__(p=1.0)
         if mode not in ("bilinear", "nearest", "bicubic"):
-            raise ValueError(f"{type(self).__name__}: mode must be 'bilinear', 'nearest' or 'bicubic', found {mode!r}")
+            raise ValueError(
+                f"{type(self).__name__}: mode must be 'bilinear', 'nearest' or 'bicubic', found {mode!r}"
+            )
         if pad_mode not in ("zeros", "border", "reflection"):
             raise ValueError(
-                f"{type(self).__name__}: pad_mode must be 'zeros', 'border' or 'reflection', found {pad_mode!r}"
+                f"{type(self).__name__}: pad_mode must be 'zeros', 'border' or 'reflection', "
+                f"found {pad_mode!r}"
             )
         self.sources = list(sources)
         self.size = (size, size) if isinstance(size, int) else (None if size is None else tuple(size))
@@ -210,7 +231,9 @@ class AffineCoordTfm(RandTransform):
     def fuse(self, other: Any) -> AffineCoordTfm | None:
         """One transform doing `self` then `other` (both geometric, same modes), else None."""
         settings = ("mode", "pad_mode", "mode_mask", "batch", "align_corners")
-        if not isinstance(other, AffineCoordTfm) or any(getattr(self, k) != getattr(other, k) for k in settings):
+        if not isinstance(other, AffineCoordTfm) or any(
+            getattr(self, k) != getattr(other, k) for k in settings
+        ):
             return None
         if self.size is not None and other.size is not None and self.size != other.size:
             return None
@@ -288,7 +311,7 @@ class Flip(AffineCoordTfm):
 
 
 class Dihedral(AffineCoordTfm):
-    """Random dihedral symmetry (flips and 90-degree rotations: 8 choices) of each item with probability `p`."""
+    """Random dihedral symmetry (flips and quarter turns: 8 choices) of each item, probability `p`."""
 
     def __init__(self, p: float = 0.5, size: int | tuple[int, int] | None = None, **kwargs: Any) -> None:
         super().__init__([_DihedralSource(p)], size=size, **kwargs)
@@ -304,7 +327,7 @@ class Rotate(AffineCoordTfm):
 
 
 class Zoom(AffineCoordTfm):
-    """Random zoom of each item by a factor in [`min_zoom`, `max_zoom`] at a random centre, probability `p`."""
+    """Random zoom of each item by a factor in [`min_zoom`, `max_zoom`] at a random centre, prob. `p`."""
 
     def __init__(
         self,

@@ -151,6 +151,8 @@ def sample_batch(
     size = tuple(x.shape[-2:]) if size is None else size
     grid = homography_grid(mats.to(device=x.device, dtype=torch.float32), size, align_corners)
     if x.is_floating_point():
-        return F.grid_sample(x, grid.to(x.dtype), mode=mode, padding_mode=pad_mode, align_corners=align_corners)
+        return F.grid_sample(
+            x, grid.to(x.dtype), mode=mode, padding_mode=pad_mode, align_corners=align_corners
+        )
     res = F.grid_sample(x.float(), grid, mode="nearest", padding_mode=pad_mode, align_corners=align_corners)
     return res.to(x.dtype)

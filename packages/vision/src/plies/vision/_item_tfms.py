@@ -45,7 +45,9 @@ def _size2(size: Any, who: str) -> tuple[int, int]:
     """`size` as (height, width): an int is a square."""
     if isinstance(size, int) and not isinstance(size, bool):
         size = (size, size)
-    if not (isinstance(size, (tuple, list)) and len(size) == 2 and all(isinstance(s, int) and s > 0 for s in size)):
+    if not (
+        isinstance(size, (tuple, list)) and len(size) == 2 and all(isinstance(s, int) and s > 0 for s in size)
+    ):
         raise ValueError(f"{who}: size must be a positive int or (height, width), found {size!r}")
     return int(size[0]), int(size[1])
 
@@ -66,11 +68,15 @@ class _WindowTfm(DisplayedTransform):
     order = 1
     split_idx: int | None = None
 
-    def __init__(self, size: Any, pad_mode: str = "reflection", resamples: tuple[str, str] = ("bilinear", "nearest")) -> None:
+    def __init__(
+        self, size: Any, pad_mode: str = "reflection", resamples: tuple[str, str] = ("bilinear", "nearest")
+    ) -> None:
         super().__init__()
         self.size = _size2(size, type(self).__name__)
         if pad_mode not in _NP_PAD:
-            raise ValueError(f"{type(self).__name__}: pad_mode must be one of {list(_NP_PAD)}, found {pad_mode!r}")
+            raise ValueError(
+                f"{type(self).__name__}: pad_mode must be one of {list(_NP_PAD)}, found {pad_mode!r}"
+            )
         bad = [r for r in resamples if r not in _RESAMPLE]
         if bad:
             raise ValueError(f"{type(self).__name__}: resamples must be among {list(_RESAMPLE)}, found {bad}")
@@ -114,7 +120,9 @@ class _WindowTfm(DisplayedTransform):
         return torch.cat([lo, hi], 1)
 
 
-def _move_points(p: torch.Tensor, window: tuple[float, float, float, float], orig: tuple[int, int]) -> torch.Tensor:
+def _move_points(
+    p: torch.Tensor, window: tuple[float, float, float, float], orig: tuple[int, int]
+) -> torch.Tensor:
     """Normalised points of the original image -> normalised points of the window."""
     x0, y0, x1, y1 = window
     w, h = orig
@@ -137,7 +145,11 @@ def _pad_amounts(window: tuple[float, float, float, float], w: int, h: int) -> t
 
 
 def _cut_resize_pil(
-    img: Image.Image, window: tuple[float, float, float, float], out_wh: tuple[int, int], resample: int, pad_mode: str
+    img: Image.Image,
+    window: tuple[float, float, float, float],
+    out_wh: tuple[int, int],
+    resample: int,
+    pad_mode: str,
 ) -> Image.Image:
     """`img`'s window (padded where it leaves the image) resized to `out_wh`, in one resampling."""
     w, h = img.size
@@ -160,7 +172,11 @@ def _cut_resize_pil(
 
 
 def _cut_resize_tensor(
-    x: torch.Tensor, window: tuple[float, float, float, float], out_wh: tuple[int, int], mode: str, pad_mode: str
+    x: torch.Tensor,
+    window: tuple[float, float, float, float],
+    out_wh: tuple[int, int],
+    mode: str,
+    pad_mode: str,
 ) -> torch.Tensor:
     """The tensor version of `_cut_resize_pil` for (C, H, W) images and (H, W) masks."""
     plain = x.as_subclass(torch.Tensor)
@@ -262,8 +278,15 @@ class RandomResizedCrop(_WindowTfm):
     ) -> None:
         super().__init__(size, "reflection", resamples)
         if not 0 < min_scale <= max_scale <= 1:
-            raise ValueError(f"RandomResizedCrop: need 0 < min_scale <= max_scale <= 1, found {min_scale}, {max_scale}")
-        self.min_scale, self.max_scale, self.ratio, self.val_xtra = min_scale, max_scale, tuple(ratio), val_xtra
+            raise ValueError(
+                f"RandomResizedCrop: need 0 < min_scale <= max_scale <= 1, found {min_scale}, {max_scale}"
+            )
+        self.min_scale, self.max_scale, self.ratio, self.val_xtra = (
+            min_scale,
+            max_scale,
+            tuple(ratio),
+            val_xtra,
+        )
 
     def window_for(self, w: int, h: int, split_idx: int | None) -> tuple[float, float, float, float]:
         """A random window (training, up to 10 tries, else the centre) or the validation centre crop."""

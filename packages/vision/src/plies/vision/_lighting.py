@@ -18,7 +18,7 @@ import torch
 from plies.typecore import TensorImage
 from torch import Tensor
 
-from ._augment import RandTransform, _applied, _batch_info, _uniform
+from ._augment import RandTransform, _applied, _batch_info, _Source, _uniform
 
 __all__ = ["LightingTfm", "Brightness", "Contrast", "Saturation", "Hue", "RandomErasing"]
 
@@ -27,7 +27,7 @@ _LUMA = (0.299, 0.587, 0.114)
 _EPS = 1e-3
 
 
-class _LightSource:
+class _LightSource(_Source):
     """A random colour change: draws per-item logit shift/scale or a colour matrix."""
 
     kind = "logit"
@@ -148,7 +148,7 @@ class LightingTfm(RandTransform):
 
 
 class Brightness(LightingTfm):
-    """Random brightness change of up to `max_lighting` (0.2: 40%..60% grey point) per item, probability `p`."""
+    """Random brightness change of up to `max_lighting` (0.2: 40%..60% grey) per item, probability `p`."""
 
     def __init__(self, max_lighting: float = 0.2, p: float = 0.75, batch: bool = False) -> None:
         super().__init__([_BrightnessSource(max_lighting, p)], batch=batch)
