@@ -103,6 +103,12 @@ def _where_identity(mask: Tensor, mats: Tensor) -> Tensor:
 class _Source:
     """A source of random parameters of a batch transform; shows as `Name(arg=value, ...)`."""
 
+    @staticmethod
+    def _prob(p: float, who: str) -> float:
+        if not 0 <= p <= 1:
+            raise ValueError(f"{who}: p must be a probability in [0, 1], found {p!r}")
+        return p
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
         return f"{type(self).__name__.strip('_').removesuffix('Source')}({args})"
@@ -117,7 +123,7 @@ class _MatSource(_Source):
 
 class _FlipSource(_MatSource):
     def __init__(self, p: float) -> None:
-        self.p = p
+        self.p = self._prob(p, "Flip")
 
     def draw(self, bs: int, device: torch.device, size: tuple[int, int] | None) -> Tensor:
         return flip_mat(_applied(bs, self.p, device))
@@ -125,7 +131,7 @@ class _FlipSource(_MatSource):
 
 class _DihedralSource(_MatSource):
     def __init__(self, p: float) -> None:
-        self.p = p
+        self.p = self._prob(p, "Dihedral")
 
     def draw(self, bs: int, device: torch.device, size: tuple[int, int] | None) -> Tensor:
         k = torch.randint(0, 8, (bs,), device=device)
@@ -134,7 +140,7 @@ class _DihedralSource(_MatSource):
 
 class _RotateSource(_MatSource):
     def __init__(self, max_deg: float, p: float) -> None:
-        self.max_deg, self.p = max_deg, p
+        self.max_deg, self.p = max_deg, self._prob(p, "Rotate")
 
     def draw(self, bs: int, device: torch.device, size: tuple[int, int] | None) -> Tensor:
         deg = _uniform(bs, -self.max_deg, self.max_deg, device)
@@ -149,7 +155,7 @@ class _RotateSource(_MatSource):
 
 class _ZoomSource(_MatSource):
     def __init__(self, min_zoom: float, max_zoom: float, p: float) -> None:
-        self.min_zoom, self.max_zoom, self.p = min_zoom, max_zoom, p
+        self.min_zoom, self.max_zoom, self.p = min_zoom, max_zoom, self._prob(p, "Zoom")
 
     def draw(self, bs: int, device: torch.device, size: tuple[int, int] | None) -> Tensor:
         scale = _uniform(bs, self.min_zoom, self.max_zoom, device)
@@ -162,7 +168,7 @@ _CORNERS = ((-1.0, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 1.0))
 
 class _WarpSource(_MatSource):
     def __init__(self, magnitude: float, p: float) -> None:
-        self.magnitude, self.p = magnitude, p
+        self.magnitude, self.p = magnitude, self._prob(p, "Warp")
 
     def draw(self, bs: int, device: torch.device, size: tuple[int, int] | None) -> Tensor:
         # as fastai: the two sides move towards or away from each other by up to `magnitude`
@@ -262,19 +268,29 @@ class AffineCoordTfm(RandTransform):
     def _out_size(self, x: Tensor) -> tuple[int, int]:
         return self.size if self.size is not None else tuple(x.shape[-2:])
 
+    # the work runs on plain views (`_plain`): no __torch_function__ dispatch per op; the return
+    # annotation gives the result its type back
     def encodes(self, x: TensorImage) -> TensorImage:
-        return sample_batch(x, self.mats, self._out_size(x), self.mode, self.pad_mode, self.align_corners)
+        return sample_batch(
+            _plain(x), self.mats, self._out_size(x), self.mode, self.pad_mode, self.align_corners
+        )
 
     def encodes(self, x: TensorMask) -> TensorMask:
         size = self._out_size(x)
-        res = sample_batch(x[:, None], self.mats, size, self.mode_mask, self.pad_mode, self.align_corners)
+        res = sample_batch(
+            _plain(x)[:, None], self.mats, size, self.mode_mask, self.pad_mode, self.align_corners
+        )
         return res[:, 0]
 
     def encodes(self, x: TensorPoint) -> TensorPoint:
-        return warp_points(self.mats, x)
+        return warp_points(self.mats, _plain(x))
 
     def encodes(self, x: TensorBBox) -> TensorBBox:
-        return _warp_boxes(self.mats, x)
+        return _warp_boxes(self.mats, _plain(x))
+
+
+def _plain(x: Tensor) -> Tensor:
+    return x.as_subclass(Tensor)
 
 
 def _warp_boxes(mats: Tensor, boxes: Tensor) -> Tensor:

@@ -37,7 +37,7 @@ class _LightSource(_Source):
             raise ValueError(
                 f"{type(self).__name__[1:-6]}: max_lighting must be in [0, 1), found {max_lighting}"
             )
-        self.max_lighting, self.p = max_lighting, p
+        self.max_lighting, self.p = max_lighting, self._prob(p, type(self).__name__[1:-6])
 
 
 class _BrightnessSource(_LightSource):
