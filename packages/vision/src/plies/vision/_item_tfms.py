@@ -43,13 +43,11 @@ _RESAMPLE = {"bilinear": Image.BILINEAR, "nearest": Image.NEAREST, "bicubic": Im
 
 def _size2(size: Any, who: str) -> tuple[int, int]:
     """`size` as (height, width): an int is a square."""
-    if isinstance(size, int) and not isinstance(size, bool):
-        size = (size, size)
-    if not (
-        isinstance(size, (tuple, list)) and len(size) == 2 and all(isinstance(s, int) and s > 0 for s in size)
-    ):
+    pair = (size, size) if isinstance(size, int) and not isinstance(size, bool) else size
+    ok = isinstance(pair, (tuple, list)) and len(pair) == 2
+    if not (ok and all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in pair)):
         raise ValueError(f"{who}: size must be a positive int or (height, width), found {size!r}")
-    return int(size[0]), int(size[1])
+    return int(pair[0]), int(pair[1])
 
 
 def _image_size(b: Any) -> tuple[int, int] | None:
@@ -106,7 +104,7 @@ class _WindowTfm(DisplayedTransform):
         resample = _RESAMPLE[self.resamples[1 if isinstance(x, PILMask) else 0]]
         return _cut_resize_pil(x, self.window, self._out_wh(), resample, self.pad_mode)
 
-    def encodes(self, x: TensorImageBase) -> TensorImageBase:
+    def encodes(self, x: TensorImageBase):  # no return annotation: an image stays an image, a mask a mask
         mode = "nearest" if isinstance(x, TensorMask) else self.resamples[0]
         return _cut_resize_tensor(x, self.window, self._out_wh(), mode, self.pad_mode)
 
