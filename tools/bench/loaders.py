@@ -145,7 +145,8 @@ def main() -> None:
     images = TensorDataset(torch.randn(n, 3, 32, 32, generator=g), torch.randint(0, 10, (n,), generator=g))
     rows = TensorDataset(torch.randn(5 * n, 20, generator=g), torch.randint(0, 10, (5 * n,), generator=g))
     for nw in (0, 2):
-        ratios[f"3x32x32 nw={nw}"] = compare_tensors(f"(a) in-memory 3x32x32, nw={nw}", images, nw, args.epochs)
+        name = f"(a) in-memory 3x32x32, nw={nw}"
+        ratios[f"3x32x32 nw={nw}"] = compare_tensors(name, images, nw, args.epochs)
     for nw in (0, 2):
         ratios[f"20 features nw={nw}"] = compare_tensors(
             f"(a) in-memory 20-feature rows, nw={nw}", rows, nw, args.epochs
