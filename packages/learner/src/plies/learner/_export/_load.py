@@ -1,6 +1,6 @@
 """`load_learner`: rebuild a learner from a pickle-free export (see the package docstring).
 
-Reading validates the archive first (`archive.py`), checks that every registered name the file
+Reading validates the archive first (`_archive.py`), checks that every registered name the file
 uses is registered in this process (else names the module to import), then rebuilds each part
 from its description; nothing is imported and no code named by the file runs unless it is
 registered or already imported by this process.
@@ -16,7 +16,7 @@ import torch
 from plies.typecore import get_registry
 from torch import Tensor, nn
 
-from .archive import (
+from ._archive import (
     CONFIG,
     TENSORS,
     WEIGHTS,
@@ -26,10 +26,10 @@ from .archive import (
     read_members,
     refuse,
 )
-from .codec import SpecError, decode
-from .hypers import build_opt, checked_hypers
-from .model import build_node, build_spec
-from .parts import build_callbacks, build_loss, build_metrics, learner_class
+from ._codec import SpecError, decode
+from ._hypers import build_opt, checked_hypers
+from ._model import build_node, build_spec
+from ._parts import build_callbacks, build_loss, build_metrics, learner_class
 
 __all__ = ["load_learner"]
 

@@ -7,7 +7,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from .archive import refuse
+from ._archive import refuse
 
 __all__: list[str] = []  # private module of the export package
 

@@ -14,9 +14,9 @@ from typing import Any
 from plies.typecore import get_registry
 from torch import Tensor, nn
 
-from .codec import SpecError
-from .model import build_spec, note_builders
-from .spec import PLAIN_KW, callable_without_arguments, params_of, read_kwargs, same_config
+from ._codec import SpecError
+from ._model import build_spec, note_builders
+from ._spec import PLAIN_KW, callable_without_arguments, params_of, read_kwargs, same_config
 
 __all__: list[str] = []  # private module of the export package
 

@@ -18,8 +18,8 @@ import torch
 from plies.typecore import find_loaded, get_registry, loaded_name
 from torch import Tensor, nn
 
-from .codec import SpecError
-from .spec import PLAIN_KW, check_plain_kwargs, params_of, read_kwargs, same_config
+from ._codec import SpecError
+from ._spec import PLAIN_KW, check_plain_kwargs, params_of, read_kwargs, same_config
 
 __all__: list[str] = []  # private module of the export package
 

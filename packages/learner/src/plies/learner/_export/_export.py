@@ -17,11 +17,17 @@ import torch
 from plies.typecore import recording_names
 from torch import Tensor
 
-from .archive import FORMAT, VERSION, atomic_writer, write_archive
-from .codec import encode
-from .hypers import describe_opt, plain_hypers
-from .model import describe_model
-from .parts import describe_callbacks, describe_learner_class, describe_loss, describe_metrics, note_callbacks
+from ._archive import FORMAT, VERSION, atomic_writer, write_archive
+from ._codec import encode
+from ._hypers import describe_opt, plain_hypers
+from ._model import describe_model
+from ._parts import (
+    describe_callbacks,
+    describe_learner_class,
+    describe_loss,
+    describe_metrics,
+    note_callbacks,
+)
 
 __all__ = ["export_learner"]
 

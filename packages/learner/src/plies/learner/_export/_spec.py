@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .codec import SpecError
+from ._codec import SpecError
 
 __all__: list[str] = []  # private module of the export package
 
