@@ -16,16 +16,40 @@ from ._callback import (
     TrainEvalCallback,
     event,
 )
-from ._callbacks_train import (
+from ._callbacks._channels_last import ChannelsLast
+from ._callbacks._hooks import (
+    ActivationStats,
+    Hook,
+    HookCallback,
+    Hooks,
+    PrettyString,
+    hook_output,
+    hook_outputs,
+    layer_info,
+    learner_summary,
+    module_summary,
+)
+from ._callbacks._logging import CSVLogger, TensorBoardCallback
+from ._callbacks._mixed_precision import MixedPrecision
+from ._callbacks._mixup import CutMix, MixHandler, MixUp
+from ._callbacks._progress import ProgressCallback, ShowGraphCallback
+from ._callbacks._recorder import Recorder
+from ._callbacks._tracker import EarlyStoppingCallback, ReduceLROnPlateau, SaveModelCallback, TrackerCallback
+from ._callbacks._training import (
     BnFreeze,
     GradientAccumulation,
     GradientClip,
     ShortEpochCallback,
     TerminateOnNaNCallback,
 )
-from ._channels_last import ChannelsLast
-from ._checkpoint import CheckpointCallback, latest_checkpoint
-from ._distributed import DistributedTrainer, distrib_barrier, rank0_first, setup_distrib, teardown_distrib
+from ._checkpoint._save import CheckpointCallback, latest_checkpoint
+from ._distributed._trainer import (
+    DistributedTrainer,
+    distrib_barrier,
+    rank0_first,
+    setup_distrib,
+    teardown_distrib,
+)
 from ._export import export_learner, load_learner
 from ._gan import (
     AdaptiveGANSwitcher,
@@ -40,25 +64,11 @@ from ._gan import (
     gan_loss_from_func,
     set_freeze_model,
 )
-from ._hooks import (
-    ActivationStats,
-    Hook,
-    HookCallback,
-    Hooks,
-    PrettyString,
-    hook_output,
-    hook_outputs,
-    layer_info,
-    learner_summary,
-    module_summary,
-)
-from ._inference import CollectDataCallback, GatherPredsCallback
 from ._interpret import ClassificationInterpretation, Interpretation, plot_top_losses
-from ._learner import Learner
-from ._logging import CSVLogger, TensorBoardCallback
-from ._loss import default_loss_func
-from ._metric import AvgLoss, AvgMetric, AvgSmoothLoss, Metric, ValueMetric, mk_metric
-from ._metrics import (
+from ._learner._learner import Learner
+from ._learner._loss import default_loss_func
+from ._learner._preds import CollectDataCallback, GatherPredsCallback
+from ._metrics._functional import (
     AccumMetric,
     ActivationType,
     Dice,
@@ -85,27 +95,8 @@ from ._metrics import (
     skm_to_plies,
     top_k_accuracy,
 )
-from ._mixed_precision import MixedPrecision
-from ._mixup import CutMix, MixHandler, MixUp
-from ._progress import ProgressCallback, ShowGraphCallback
-from ._recorder import Recorder
-from ._registries import register_callback, register_learner, register_metric
-from ._schedule import (
-    LRFinder,
-    ParamScheduler,
-    SchedCos,
-    SchedExp,
-    SchedLin,
-    SchedNo,
-    SchedPoly,
-    combine_scheds,
-    combined_cos,
-    minimum,
-    slide,
-    steep,
-    valley,
-)
-from ._skmetrics import (
+from ._metrics._metric import AvgLoss, AvgMetric, AvgSmoothLoss, Metric, ValueMetric, mk_metric
+from ._metrics._skmetrics import (
     APScoreBinary,
     APScoreMulti,
     BalancedAccuracy,
@@ -130,7 +121,22 @@ from ._skmetrics import (
     RocAucBinary,
     RocAucMulti,
 )
-from ._tracker import EarlyStoppingCallback, ReduceLROnPlateau, SaveModelCallback, TrackerCallback
+from ._registries import register_callback, register_learner, register_metric
+from ._schedule._scheds import (
+    LRFinder,
+    ParamScheduler,
+    SchedCos,
+    SchedExp,
+    SchedLin,
+    SchedNo,
+    SchedPoly,
+    combine_scheds,
+    combined_cos,
+    minimum,
+    slide,
+    steep,
+    valley,
+)
 
 __all__ = [
     "__version__",

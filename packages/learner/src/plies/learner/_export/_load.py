@@ -51,7 +51,7 @@ def load_learner(
     ``pickle=True`` also accepts fastai-style pickle files: ONLY for files you made yourself,
     since unpickling runs arbitrary code.
     """
-    from .._learner import Learner
+    from .._learner._learner import Learner
 
     fname = Path(fname)
     if pickle and not is_plies_export(fname):

@@ -98,7 +98,7 @@ def build_loss(desc: Any, where: str = "loss_func") -> Any:
 # ---------------------------------------------------------------- metrics
 def describe_metrics(metrics: list[Any]) -> tuple[list[dict[str, Any]], list[str]]:
     """(descriptions of the registered metrics, names of the others)."""
-    from .._metric import AvgMetric
+    from .._metrics._metric import AvgMetric
 
     registry = get_registry("metric")
     kept, dropped = [], []

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._callback import Callback, noop_logger
-from ._checkpoint import _callback_keys, latest_checkpoint
-from ._checkpoint_file import SUFFIX, read_checkpoint
-from ._distributed import _rank, _world, all_gather_objects, unwrap_model
+from .._callback import Callback, noop_logger
+from .._distributed._trainer import _rank, _world, all_gather_objects, unwrap_model
+from ._file import SUFFIX, read_checkpoint
+from ._save import _callback_keys, latest_checkpoint
 
 
 def set_rng_state(state: dict[str, Any]) -> None:

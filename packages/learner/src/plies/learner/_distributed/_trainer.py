@@ -21,9 +21,9 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ._callback import Callback, validation_only
-from ._callbacks_train import GradientAccumulation
-from ._utils import batch_size
+from .._callback import Callback, validation_only
+from .._callbacks._training import GradientAccumulation
+from .._utils import batch_size
 
 __all__ = ["DistributedTrainer", "setup_distrib", "teardown_distrib", "distrib_barrier", "rank0_first"]
 

@@ -20,7 +20,7 @@ from plies.optim import Adam
 from plies.typecore import L, check_kwargs, to_device
 from torch import Tensor, nn
 
-from ._callback import (
+from .._callback import (
     _EVENTS,
     INNER_EVENTS,
     Callback,
@@ -35,15 +35,15 @@ from ._callback import (
     noop_logger,
     sort_by_run,
 )
-from ._learner_args import check_count, check_dls, check_lr, check_number
-from ._learner_fit import LearnerScheduleMixin
-from ._learner_infer import LearnerInferenceMixin
+from .._callbacks._progress import ProgressCallback
+from .._callbacks._recorder import Recorder
+from .._metrics._metric import Metric, mk_metric
+from .._registries import register_learner
+from .._utils import as_list, first_tensor, norm_bias_params, plain_tuple
+from ._args import check_count, check_dls, check_lr, check_number
+from ._fit import LearnerScheduleMixin
+from ._infer import LearnerInferenceMixin
 from ._loss import default_loss_func
-from ._metric import Metric, mk_metric
-from ._progress import ProgressCallback
-from ._recorder import Recorder
-from ._registries import register_learner
-from ._utils import as_list, first_tensor, norm_bias_params, plain_tuple
 
 __all__ = ["Learner"]
 
@@ -469,7 +469,7 @@ class Learner(LearnerScheduleMixin, LearnerInferenceMixin):
             self.n_epoch, self.start_epoch = n_epoch, start_epoch
             self.train_iter, self._skip_iters = 0, 0
             if resume_from is not None:
-                from ._resume import resume  # helper module, imported only when resuming
+                from .._checkpoint._resume import resume  # helper module, imported only when resuming
 
                 self._resuming = resume(self, resume_from) is not None  # None: no checkpoint, fresh start
                 state = self.dls.train.state_dict() if hasattr(self.dls.train, "state_dict") else {}
@@ -488,7 +488,7 @@ class Learner(LearnerScheduleMixin, LearnerInferenceMixin):
         timeout: timedelta | None = None,
     ) -> contextlib.AbstractContextManager[Any]:
         """Context manager for data-parallel training under torchrun (see `DistributedTrainer`)."""
-        from ._distributed import distrib_ctx
+        from .._distributed._trainer import distrib_ctx
 
         return distrib_ctx(
             self,

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor, nn
 
-from ._callback import Callback
-from ._inference import (
+from .._callback import Callback
+from .._utils import as_list, detach_cpu
+from ._args import learner_method
+from ._preds import (
     GatherPredsCallback,
     blend_tta,
     decode_prediction,
@@ -25,8 +27,6 @@ from ._inference import (
     loss_not_reduced,
     training_transforms,
 )
-from ._learner_args import learner_method
-from ._utils import as_list, detach_cpu
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -240,8 +240,8 @@ class LearnerInferenceMixin:
         Under torch.distributed only rank 0 writes, and every rank waits until the file is complete
         (so every rank must call it); all ranks return the file's path.
         """
-        from ._checkpoint_file import write_checkpoint
-        from ._distributed import _rank, distrib_barrier
+        from .._checkpoint._file import write_checkpoint
+        from .._distributed._trainer import _rank, distrib_barrier
 
         target = self._model_file(file)
         if _rank() == 0:
@@ -256,7 +256,7 @@ class LearnerInferenceMixin:
     @learner_method
     def load(self, file: str | Path, device: Any = None, with_opt: bool = True, strict: bool = True) -> Self:
         """Load what `save` wrote: weights (onto the model's device) and optimizer state (`with_opt`)."""
-        from ._checkpoint_file import read_checkpoint
+        from .._checkpoint._file import read_checkpoint
 
         state = read_checkpoint(self._model_file(file))
         target = device if device is not None else _model_device(self.model)
@@ -270,13 +270,13 @@ class LearnerInferenceMixin:
 
     def export(self, fname: str | Path = "export.plies", pickle: bool = False) -> Path | None:
         """Export model, data pipeline and config for inference (see `load_learner`); None off rank 0."""
-        from ._export import export_learner
+        from .._export import export_learner
 
         return export_learner(self, fname, pickle=pickle)
 
     def summary(self) -> str:
         """Per-layer output shapes, parameter counts and trainability (a printable table)."""
-        from ._hooks import learner_summary
+        from .._callbacks._hooks import learner_summary
 
         return learner_summary(self)
 

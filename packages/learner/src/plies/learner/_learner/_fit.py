@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from ._callback import Callback
-from ._learner_args import check_count, check_lr, check_number, learner_method
-from ._schedule import (
+from .._callback import Callback
+from .._schedule._scheds import (
     LRFinder,
     ParamScheduler,
     SchedCos,
@@ -26,7 +25,8 @@ from ._schedule import (
     suggest_lrs,
     valley,
 )
-from ._utils import as_list
+from .._utils import as_list
+from ._args import check_count, check_lr, check_number, learner_method
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -275,21 +275,21 @@ class LearnerScheduleMixin:
 
     def to_fp16(self, **kwargs: Any) -> Self:
         """Train in float16 mixed precision with a gradient scaler (`MixedPrecision`)."""
-        from ._mixed_precision import MixedPrecision
+        from .._callbacks._mixed_precision import MixedPrecision
 
         self.remove_cb(MixedPrecision)
         return self.add_cb(MixedPrecision(amp_mode="fp16", **kwargs))
 
     def to_bf16(self) -> Self:
         """Train in bfloat16 mixed precision (no scaler needed)."""
-        from ._mixed_precision import MixedPrecision
+        from .._callbacks._mixed_precision import MixedPrecision
 
         self.remove_cb(MixedPrecision)
         return self.add_cb(MixedPrecision(amp_mode="bf16"))
 
     def to_fp32(self) -> Self:
         """Back to full float32 precision (removes `MixedPrecision`)."""
-        from ._mixed_precision import MixedPrecision
+        from .._callbacks._mixed_precision import MixedPrecision
 
         return self.remove_cb(MixedPrecision)
 
@@ -299,8 +299,8 @@ class LearnerScheduleMixin:
         As fastai, mixed precision comes with it unless `use_amp` is False (`amp_mode` and `kwargs`
         go to `MixedPrecision`): channels-last pays off on GPUs with tensor cores, in fp16 or bf16.
         """
-        from ._channels_last import ChannelsLast
-        from ._mixed_precision import MixedPrecision
+        from .._callbacks._channels_last import ChannelsLast
+        from .._callbacks._mixed_precision import MixedPrecision
 
         self.remove_cb(ChannelsLast)
         self.add_cb(ChannelsLast())
@@ -311,7 +311,7 @@ class LearnerScheduleMixin:
 
     def to_contiguous(self, to_fp32: bool = False) -> Self:
         """Back to the contiguous memory format (removes `ChannelsLast`); `to_fp32`: mixed precision too."""
-        from ._channels_last import ChannelsLast
+        from .._callbacks._channels_last import ChannelsLast
 
         self.remove_cb(ChannelsLast)
         self.model.to(memory_format=torch.contiguous_format)
@@ -320,8 +320,8 @@ class LearnerScheduleMixin:
 
 def _checkpoint_fit_phase(learn: Any, resume_from: Any, freeze_epochs: int, epochs: int) -> int:
     """Which `fine_tune` phase (0: frozen, 1: unfrozen) a checkpoint belongs to (0 when there is none)."""
-    from ._checkpoint_file import read_checkpoint
-    from ._resume import _resolve
+    from .._checkpoint._file import read_checkpoint
+    from .._checkpoint._resume import _resolve
 
     file = _resolve(learn, resume_from)
     if file is None:

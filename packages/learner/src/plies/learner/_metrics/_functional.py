@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from plies.typecore import to_detach
 from torch import Tensor
 
+from .._registries import register_metric
 from ._metric import AvgLoss, AvgMetric, Metric
-from ._registries import register_metric
 
 __all__ = [
     "flatten_check",

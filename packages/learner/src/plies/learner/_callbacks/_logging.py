@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ._callback import Callback
+from .._callback import Callback
 
 __all__ = ["CSVLogger", "TensorBoardCallback"]
 

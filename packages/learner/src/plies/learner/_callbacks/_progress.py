@@ -8,8 +8,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ._callback import Callback, noop_logger, validation_only
-from ._schedule import LRFinder
+from .._callback import Callback, noop_logger, validation_only
+from .._schedule._scheds import LRFinder
 
 __all__ = ["ProgressCallback", "ShowGraphCallback"]
 

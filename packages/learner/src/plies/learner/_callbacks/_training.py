@@ -9,7 +9,7 @@ from typing import Any
 from plies.layers import set_bn_eval
 from torch import nn
 
-from ._callback import (
+from .._callback import (
     Callback,
     CancelBatchException,
     CancelFitException,
@@ -18,7 +18,7 @@ from ._callback import (
     TrainEvalCallback,
     validation_only,
 )
-from ._utils import batch_size
+from .._utils import batch_size
 
 __all__ = ["GradientAccumulation", "GradientClip", "TerminateOnNaNCallback", "ShortEpochCallback", "BnFreeze"]
 

@@ -10,8 +10,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._callback import Callback
-from ._utils import concat_batches, plain
+from .._callback import Callback
+from .._utils import concat_batches, plain
 
 __all__ = ["GatherPredsCallback", "CollectDataCallback"]
 

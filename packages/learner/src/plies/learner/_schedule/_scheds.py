@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._callback import Callback, CancelFitException, CancelValidException, validation_only
+from .._callback import Callback, CancelFitException, CancelValidException, validation_only
 
 __all__ = [
     "SchedLin",

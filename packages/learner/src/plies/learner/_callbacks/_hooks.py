@@ -14,8 +14,8 @@ from plies.layers import Hook, Hooks, flatten_model, hook_output, hook_outputs
 from plies.typecore import L
 from torch import Tensor, nn
 
-from ._callback import Callback, validation_only
-from ._utils import plain_tuple
+from .._callback import Callback, validation_only
+from .._utils import plain_tuple
 
 __all__ = [
     "Hook",

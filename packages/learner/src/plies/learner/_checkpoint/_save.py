@@ -21,9 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._callback import Callback, validation_only
-from ._checkpoint_file import FORMAT, SUFFIX, header_metadata, read_checkpoint, write_checkpoint
-from ._distributed import (
+from .._callback import Callback, validation_only
+from .._distributed._trainer import (
     _rank,
     _world,
     all_gather_objects,
@@ -31,7 +30,8 @@ from ._distributed import (
     distrib_barrier,
     unwrap_model,
 )
-from ._schedule import LRFinder
+from .._schedule._scheds import LRFinder
+from ._file import FORMAT, SUFFIX, header_metadata, read_checkpoint, write_checkpoint
 
 __all__ = ["CheckpointCallback", "latest_checkpoint"]
 

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._callback import Callback
+from .._callback import Callback
 
 __all__ = ["ChannelsLast"]
 

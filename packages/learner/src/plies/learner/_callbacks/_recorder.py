@@ -11,8 +11,8 @@ from typing import Any
 
 import torch
 
-from ._callback import Callback
-from ._metric import AvgLoss, AvgSmoothLoss, _to_value
+from .._callback import Callback
+from .._metrics._metric import AvgLoss, AvgSmoothLoss, _to_value
 
 __all__ = ["Recorder"]
 

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._callback import Callback, CancelStepException
+from .._callback import Callback, CancelStepException
 
 __all__ = ["MixedPrecision"]
 

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 from torch.distributions.beta import Beta
 
-from ._callback import Callback
+from .._callback import Callback
 
 __all__ = ["MixHandler", "MixUp", "CutMix"]
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from ._callback import Callback, CancelFitException, validation_only
-from ._distributed import distrib_barrier
-from ._schedule import LRFinder
+from .._callback import Callback, CancelFitException, validation_only
+from .._distributed._trainer import distrib_barrier
+from .._schedule._scheds import LRFinder
 
 __all__ = ["TrackerCallback", "EarlyStoppingCallback", "SaveModelCallback", "ReduceLROnPlateau"]
 
