@@ -18,14 +18,22 @@ from plies.typecore import check_kwargs
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def learner_name(f: F) -> F:
+    """Name a method of `Learner` written in one of its mixins as users call it, ``Learner.add_cb``.
+
+    Python's errors for wrong arguments then name ``Learner.add_cb()``, not the mixin class.
+    """
+    f.__qualname__ = f"Learner.{f.__name__}"
+    return f
+
+
 def learner_method(f: F) -> F:
     """`check_kwargs` for a method of `Learner` written in one of its mixins.
 
     The error then names ``Learner.fit_one_cycle()``, the method as users call it, not the mixin
     class it is written in.
     """
-    f.__qualname__ = f"Learner.{f.__name__}"
-    return check_kwargs(f)
+    return check_kwargs(learner_name(f))
 
 
 def _found(value: Any) -> str:

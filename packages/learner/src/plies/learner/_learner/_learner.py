@@ -1,15 +1,14 @@
 """`Learner`: data, model, loss and optimizer together, and the two-way callback training loop.
 
 The loop (one screen, as in the paper) calls an event before and after every step; each
-callback's methods for an event are bound once, in `_refresh_events`, whenever the callbacks
-change, so a batch costs a handful of list iterations on top of the model's own work.
+callback's methods for an event are bound once, in `_refresh_events` (`_cbs.py`), whenever the
+callbacks change, so a batch costs a handful of list iterations on top of the model's own work.
 """
 
 from __future__ import annotations
 
 import contextlib
-import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,6 @@ from plies.typecore import L, check_kwargs, to_device
 from torch import Tensor, nn
 
 from .._callback import (
-    _EVENTS,
-    INNER_EVENTS,
     Callback,
     CancelBackwardException,
     CancelBatchException,
@@ -32,15 +29,14 @@ from .._callback import (
     CancelTrainException,
     CancelValidException,
     TrainEvalCallback,
-    noop_logger,
-    sort_by_run,
 )
 from .._callbacks._progress import ProgressCallback
 from .._callbacks._recorder import Recorder
 from .._metrics._metric import Metric, mk_metric
 from .._registries import register_learner
-from .._utils import as_list, first_tensor, norm_bias_params, plain_tuple
+from .._utils import first_tensor, norm_bias_params, plain_tuple
 from ._args import check_count, check_dls, check_lr, check_number
+from ._cbs import LearnerCallbacksMixin
 from ._fit import LearnerScheduleMixin
 from ._infer import LearnerInferenceMixin
 from ._loss import default_loss_func
@@ -55,11 +51,12 @@ _PHASE_EVENTS = {
 
 
 @register_learner
-class Learner(LearnerScheduleMixin, LearnerInferenceMixin):
+class Learner(LearnerCallbacksMixin, LearnerScheduleMixin, LearnerInferenceMixin):
     """Group data, model and loss to train with `opt_func`, driven by two-way callbacks.
 
-    The scheduled fits, `lr_find` and freezing are written in `_learner_fit.py`; validation,
-    prediction, save/load and export in `_learner_infer.py` (mixins this class inherits).
+    Adding and removing callbacks and running events are written in `_cbs.py`; the scheduled
+    fits, `lr_find` and freezing in `_fit.py`; validation, prediction, save/load and export in
+    `_infer.py` (mixins this class inherits).
 
     `dls` provides ``train`` / ``valid`` DataLoaders (and ``device``); `splitter(model)` returns
     the parameter groups (a list of tensors, or a list of lists for discriminative learning rates
@@ -204,132 +201,6 @@ class Learner(LearnerScheduleMixin, LearnerInferenceMixin):
         device = getattr(self.dls, "device", None)
         if device is not None:
             self.model.to(device)
-
-    # ---- callbacks ---------------------------------------------------------------------------
-
-    def _refresh_events(self) -> None:
-        """Bind, per event and per phase, the methods of the active callbacks that define it."""
-        fns: dict[bool, dict[str, list[Callable[[], Any]]]] = {True: {}, False: {}}
-        for training in (True, False):
-            for name in _EVENTS:
-                lst = []
-                for cb in self.cbs:
-                    if not cb.run:
-                        continue
-                    if name in INNER_EVENTS and not (cb.run_train if training else cb.run_valid):
-                        continue
-                    f = getattr(cb, name, None)
-                    if f is not None:
-                        lst.append(f)
-                fns[training][name] = lst
-        self._fns = fns
-
-    def add_cb(self, cb: Callback | type) -> Learner:
-        """Add a callback (an instance, or a class to instantiate); it becomes ``learn.<cb.name>``."""
-        if isinstance(cb, type):
-            cb = cb()
-        if not isinstance(cb, Callback):
-            raise TypeError(
-                f"add_cb: expected a Callback instance or class, found {type(cb).__name__} ({cb!r})"
-            )
-        object.__setattr__(cb, "learn", self)
-        current = self.__dict__.get(cb.name, getattr(type(self), cb.name, None))
-        if current is None or isinstance(current, Callback):
-            setattr(self, cb.name, cb)
-        else:
-            warnings.warn(
-                f"add_cb: {type(cb).__name__} is not reachable as `learn.{cb.name}`, which is the "
-                f"learner's own attribute; find it in `learn.cbs`",
-                stacklevel=2,
-            )
-        self.cbs = L(sort_by_run([*self.cbs, cb]))
-        self._refresh_events()
-        return self
-
-    def add_cbs(self, cbs: Callback | Iterable[Callback] | None) -> Learner:
-        """Add several callbacks."""
-        for cb in as_list(cbs):
-            self.add_cb(cb)
-        return self
-
-    def remove_cb(self, cb: Callback | type) -> Learner:
-        """Remove a callback instance, or every callback of a class."""
-        if isinstance(cb, type):
-            doomed = [c for c in self.cbs if isinstance(c, cb) and isinstance(c, Callback)]
-            for c in doomed:
-                self.remove_cb(c)
-            return self
-        if cb in self.cbs:
-            self.cbs = L(c for c in self.cbs if c is not cb)
-            if self.__dict__.get(cb.name) is cb:
-                delattr(self, cb.name)
-            object.__setattr__(cb, "learn", None)
-            self._refresh_events()
-        return self
-
-    def remove_cbs(self, cbs: Callback | Iterable[Callback] | None) -> Learner:
-        """Remove several callbacks."""
-        for cb in as_list(cbs):
-            self.remove_cb(cb)
-        return self
-
-    @contextlib.contextmanager
-    def added_cbs(self, cbs: Callback | Iterable[Callback] | None) -> Iterator[Learner]:
-        """Context manager: add `cbs` for the duration of the block."""
-        cbs = as_list(cbs)
-        self.add_cbs(cbs)
-        try:
-            yield self
-        finally:
-            self.remove_cbs(cbs)
-
-    @contextlib.contextmanager
-    def removed_cbs(self, cbs: Callback | Iterable[Callback] | None) -> Iterator[Learner]:
-        """Context manager: remove `cbs` for the duration of the block, then put them back."""
-        cbs = [c for c in as_list(cbs) if c in self.cbs]
-        self.remove_cbs(cbs)
-        try:
-            yield self
-        finally:
-            self.add_cbs(cbs)
-
-    @contextlib.contextmanager
-    def no_logging(self) -> Iterator[Learner]:
-        """Context manager: silence the per-epoch log (the metrics table)."""
-        old, self.logger = self.logger, noop_logger
-        try:
-            yield self
-        finally:
-            self.logger = old
-
-    @contextlib.contextmanager
-    def no_bar(self) -> Iterator[Learner]:
-        """Context manager: train without the progress bar."""
-        with self.removed_cbs([c for c in self.cbs if isinstance(c, ProgressCallback)]):
-            yield self
-
-    def show_training_loop(self) -> str:
-        """Print (and return) each event of a fit in order with the callbacks that run at it."""
-        lines = []
-        for name in _EVENTS:
-            cbs = [type(cb).__name__ for cb in self.cbs if cb.run and getattr(cb, name, None) is not None]
-            if cbs:
-                lines.append(f"   - {name:<22}: [{', '.join(cbs)}]")
-        text = "\n".join(lines)
-        print(text)
-        return text
-
-    def __call__(self, event_name: str | Iterable[str]) -> None:
-        """Run the callbacks' methods for one event (or a list of events)."""
-        if isinstance(event_name, str):
-            fns = self._fns[self.training].get(event_name)
-            if fns is None:
-                raise ValueError(f"Learner: unknown event {event_name!r}; events are {', '.join(_EVENTS)}")
-            for f in fns:
-                f()
-        else:
-            for e in event_name:
-                self(e)
 
     # ---- the loop ----------------------------------------------------------------------------
 
