@@ -68,34 +68,31 @@ from ._interpret import ClassificationInterpretation, Interpretation, plot_top_l
 from ._learner._learner import Learner
 from ._learner._loss import default_loss_func
 from ._learner._preds import CollectDataCallback, GatherPredsCallback
-from ._metrics._functional import (
+from ._metrics._accumulated import (
     AccumMetric,
     ActivationType,
-    Dice,
-    DiceMulti,
     ExplainedVariance,
-    JaccardCoeff,
-    LossMetric,
-    LossMetrics,
     PearsonCorrCoef,
-    Perplexity,
     R2Score,
     SpearmanCorrCoef,
+    exp_rmspe,
+    rmse,
+    skm_to_plies,
+)
+from ._metrics._functional import (
     accuracy,
     accuracy_multi,
     error_rate,
-    exp_rmspe,
     flatten_check,
     foreground_acc,
     mae,
     mse,
     msle,
-    perplexity,
-    rmse,
-    skm_to_plies,
     top_k_accuracy,
 )
+from ._metrics._loss_metrics import LossMetric, LossMetrics, Perplexity, perplexity
 from ._metrics._metric import AvgLoss, AvgMetric, AvgSmoothLoss, Metric, ValueMetric, mk_metric
+from ._metrics._segmentation import Dice, DiceMulti, JaccardCoeff
 from ._metrics._skmetrics import (
     APScoreBinary,
     APScoreMulti,

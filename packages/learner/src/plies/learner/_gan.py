@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from ._callback import Callback, TrainEvalCallback, validation_only
 from ._learner._learner import Learner
-from ._metrics._functional import LossMetrics
+from ._metrics._loss_metrics import LossMetrics
 from ._metrics._metric import AvgSmoothLoss
 
 __all__ = [

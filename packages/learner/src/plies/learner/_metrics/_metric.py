@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from plies.typecore import to_detach
 from torch import Tensor
 
 __all__ = ["Metric", "AvgMetric", "AvgLoss", "AvgSmoothLoss", "ValueMetric", "mk_metric"]
@@ -34,6 +35,20 @@ def _to_value(x: Any) -> Any:
     if isinstance(x, Tensor) and x.numel() == 1:
         return x.item()
     return x
+
+
+def _learn_y(learn: Any) -> Any:
+    """The target of the current batch: ``yb[0]`` when there is one target, else the tuple."""
+    yb = learn.yb
+    return yb[0] if len(yb) == 1 else yb
+
+
+def _detach(learn: Any, x: Any) -> Any:
+    """Detach `x` to the CPU: through the learner's ``to_detach`` when it runs a loop (its DataLoader
+    drops distributed padding), else typecore's `to_detach` (which gathers across processes too)."""
+    if learn is not None and callable(getattr(learn, "to_detach", None)):
+        return learn.to_detach(x)
+    return to_detach(x)
 
 
 class Metric:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._functional import AccumMetric, ActivationType, skm_to_plies
+from ._accumulated import AccumMetric, ActivationType, skm_to_plies
 
 __all__ = [
     "APScoreBinary",
