@@ -119,21 +119,9 @@ from ._metrics._skmetrics import (
     RocAucMulti,
 )
 from ._registries import register_callback, register_learner, register_metric
-from ._schedule._scheds import (
-    LRFinder,
-    ParamScheduler,
-    SchedCos,
-    SchedExp,
-    SchedLin,
-    SchedNo,
-    SchedPoly,
-    combine_scheds,
-    combined_cos,
-    minimum,
-    slide,
-    steep,
-    valley,
-)
+from ._schedule._lr_finder import LRFinder, minimum, slide, steep, valley
+from ._schedule._param_scheduler import ParamScheduler
+from ._schedule._scheds import SchedCos, SchedExp, SchedLin, SchedNo, SchedPoly, combine_scheds, combined_cos
 
 __all__ = [
     "__version__",

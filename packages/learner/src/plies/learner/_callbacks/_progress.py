@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from .._callback import Callback, noop_logger, validation_only
-from .._schedule._scheds import LRFinder
+from .._schedule._lr_finder import LRFinder
 
 __all__ = ["ProgressCallback", "ShowGraphCallback"]
 

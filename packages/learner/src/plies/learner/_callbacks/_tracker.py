@@ -10,7 +10,7 @@ import numpy as np
 
 from .._callback import Callback, CancelFitException, validation_only
 from .._distributed._trainer import distrib_barrier
-from .._schedule._scheds import LRFinder
+from .._schedule._lr_finder import LRFinder
 
 __all__ = ["TrackerCallback", "EarlyStoppingCallback", "SaveModelCallback", "ReduceLROnPlateau"]
 

@@ -30,7 +30,7 @@ from .._distributed._trainer import (
     distrib_barrier,
     unwrap_model,
 )
-from .._schedule._scheds import LRFinder
+from .._schedule._lr_finder import LRFinder
 from ._file import FORMAT, SUFFIX, header_metadata, read_checkpoint, write_checkpoint
 
 __all__ = ["CheckpointCallback", "latest_checkpoint"]

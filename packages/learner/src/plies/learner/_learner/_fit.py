@@ -16,15 +16,9 @@ import numpy as np
 import torch
 
 from .._callback import Callback
-from .._schedule._scheds import (
-    LRFinder,
-    ParamScheduler,
-    SchedCos,
-    combine_scheds,
-    combined_cos,
-    suggest_lrs,
-    valley,
-)
+from .._schedule._lr_finder import LRFinder, suggest_lrs, valley
+from .._schedule._param_scheduler import ParamScheduler
+from .._schedule._scheds import SchedCos, combine_scheds, combined_cos
 from .._utils import as_list
 from ._args import check_count, check_lr, check_number, learner_method
 
