@@ -43,13 +43,8 @@ from ._callbacks._training import (
     TerminateOnNaNCallback,
 )
 from ._checkpoint._save import CheckpointCallback, latest_checkpoint
-from ._distributed._trainer import (
-    DistributedTrainer,
-    distrib_barrier,
-    rank0_first,
-    setup_distrib,
-    teardown_distrib,
-)
+from ._distributed._process import distrib_barrier, rank0_first, setup_distrib, teardown_distrib
+from ._distributed._trainer import DistributedTrainer
 from ._export import export_learner, load_learner
 from ._gan import (
     AdaptiveGANSwitcher,

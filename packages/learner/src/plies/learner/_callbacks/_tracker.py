@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .._callback import Callback, CancelFitException, validation_only
-from .._distributed._trainer import distrib_barrier
+from .._distributed._process import distrib_barrier
 from .._schedule._lr_finder import LRFinder
 
 __all__ = ["TrackerCallback", "EarlyStoppingCallback", "SaveModelCallback", "ReduceLROnPlateau"]

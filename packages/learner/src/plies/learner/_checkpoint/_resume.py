@@ -18,7 +18,9 @@ import numpy as np
 import torch
 
 from .._callback import Callback, noop_logger
-from .._distributed._trainer import _rank, _world, all_gather_objects, unwrap_model
+from .._distributed._collectives import all_gather_objects
+from .._distributed._process import _rank, _world
+from .._distributed._trainer import unwrap_model
 from ._file import SUFFIX, read_checkpoint
 from ._save import _callback_keys, latest_checkpoint
 

@@ -22,14 +22,9 @@ import numpy as np
 import torch
 
 from .._callback import Callback, validation_only
-from .._distributed._trainer import (
-    _rank,
-    _world,
-    all_gather_objects,
-    all_reduce_max_flag,
-    distrib_barrier,
-    unwrap_model,
-)
+from .._distributed._collectives import all_gather_objects, all_reduce_max_flag
+from .._distributed._process import _rank, _world, distrib_barrier
+from .._distributed._trainer import unwrap_model
 from .._schedule._lr_finder import LRFinder
 from ._file import FORMAT, SUFFIX, header_metadata, read_checkpoint, write_checkpoint
 

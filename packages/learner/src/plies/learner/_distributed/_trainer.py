@@ -1,4 +1,4 @@
-"""Data-parallel training on torch.distributed: `distrib_ctx`, the `DistributedTrainer` callback, gathers.
+"""Data-parallel training on torch.distributed: `distrib_ctx` and the `DistributedTrainer` callback.
 
 Launch one process per device with PyTorch's launcher, ``torchrun --nproc_per_node N train.py``; it
 sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT, from which `setup_distrib` creates the
@@ -10,11 +10,10 @@ from all ranks with the padding removed, so metrics count each sample exactly on
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -24,78 +23,10 @@ from torch.nn.parallel import DistributedDataParallel
 from .._callback import Callback, validation_only
 from .._callbacks._training import GradientAccumulation
 from .._utils import batch_size
+from ._collectives import _comm, all_gather_tensor, all_reduce_mean, broadcast_int, gather_items
+from ._process import _initialized, local_device, setup_distrib, teardown_distrib
 
-__all__ = ["DistributedTrainer", "setup_distrib", "teardown_distrib", "distrib_barrier", "rank0_first"]
-
-T = TypeVar("T")
-
-
-def _initialized() -> bool:
-    return dist.is_available() and dist.is_initialized()
-
-
-def _rank() -> int:
-    return dist.get_rank() if _initialized() else int(os.environ.get("RANK", "0"))
-
-
-def _world() -> int:
-    return dist.get_world_size() if _initialized() else int(os.environ.get("WORLD_SIZE", "1"))
-
-
-def local_device() -> torch.device:
-    """The device of this process: ``cuda:LOCAL_RANK`` when CUDA is available, else the CPU."""
-    if torch.cuda.is_available():
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    return torch.device("cpu")
-
-
-def setup_distrib(backend: str | None = None, timeout: timedelta | None = None) -> bool:
-    """Create the default process group from torchrun's environment; True when this call created it.
-
-    Does nothing (returns False) when a group already exists or WORLD_SIZE is unset or 1.
-    `backend` defaults to ``'nccl'`` when CUDA is available, else ``'gloo'``.
-    """
-    if _initialized() or int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        return False
-    if not dist.is_available():
-        raise RuntimeError("setup_distrib: this PyTorch build has no torch.distributed support")
-    missing = [k for k in ("RANK", "MASTER_ADDR", "MASTER_PORT") if k not in os.environ]
-    if missing:
-        raise RuntimeError(
-            f"setup_distrib: WORLD_SIZE={os.environ['WORLD_SIZE']} but {', '.join(missing)} not set; launch "
-            "the script with `torchrun --nproc_per_node N script.py` (or set RANK, LOCAL_RANK, MASTER_ADDR, "
-            "MASTER_PORT)"
-        )
-    device = local_device()
-    if backend is None:
-        backend = "nccl" if device.type == "cuda" else "gloo"
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
-    kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
-    dist.init_process_group(backend=backend, init_method="env://", **kwargs)
-    return True
-
-
-def teardown_distrib() -> None:
-    """Destroy the default process group if there is one."""
-    if _initialized():
-        dist.destroy_process_group()
-
-
-def distrib_barrier() -> None:
-    """Wait until every rank reaches this point (no-op outside a process group)."""
-    if _initialized() and dist.get_world_size() > 1:
-        dist.barrier()
-
-
-def rank0_first(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run `func` on rank 0 first, then on the other ranks (e.g. to download or cache data once)."""
-    if _rank() == 0:
-        result = func(*args, **kwargs)
-        distrib_barrier()
-        return result
-    distrib_barrier()
-    return func(*args, **kwargs)
+__all__ = ["DistributedTrainer"]
 
 
 def unwrap_model(model: nn.Module) -> nn.Module:
@@ -103,67 +34,6 @@ def unwrap_model(model: nn.Module) -> nn.Module:
     while isinstance(model, (DistributedDataParallel, nn.DataParallel)):
         model = model.module
     return model
-
-
-def _comm(t: torch.Tensor) -> torch.Tensor:
-    # nccl moves CUDA tensors only; gloo handles CPU tensors in every collective
-    if dist.get_backend() == "nccl":
-        return t.to(torch.device("cuda", torch.cuda.current_device()))
-    return t.cpu()
-
-
-def broadcast_int(value: int, src: int = 0) -> int:
-    """`value` as held by rank `src`, on every rank."""
-    if not _initialized() or dist.get_world_size() == 1:
-        return value
-    t = _comm(torch.tensor([value], dtype=torch.int64))
-    dist.broadcast(t, src)
-    return int(t.item())
-
-
-def all_reduce_mean(t: torch.Tensor) -> torch.Tensor:
-    """The mean of `t` over all ranks (a detached copy, on `t`'s device)."""
-    out = _comm(t.detach().clone().float())
-    dist.all_reduce(out)
-    return (out / dist.get_world_size()).to(device=t.device, dtype=t.dtype)
-
-
-def all_reduce_max_flag(flag: bool) -> bool:
-    """True on every rank when `flag` is True on any rank."""
-    if not _initialized() or dist.get_world_size() == 1:
-        return flag
-    t = _comm(torch.tensor([int(flag)], dtype=torch.int64))
-    dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item())
-
-
-def all_gather_objects(obj: Any) -> list[Any]:
-    """`obj` from every rank, in rank order (in-memory only; used for small plain-data states)."""
-    if not _initialized() or dist.get_world_size() == 1:
-        return [obj]
-    out: list[Any] = [None] * dist.get_world_size()
-    dist.all_gather_object(out, obj)
-    return out
-
-
-def gather_items(t: torch.Tensor, n_real: int) -> torch.Tensor:
-    """Gather a sharded batch from all ranks into the order of the unsharded one, dropping padding.
-
-    Rank r holds items r, r+W, r+2W... of the global batch (W = world size; this is how the
-    DataLoader slices an epoch), every rank as many. `n_real` is how many of the global batch's items
-    are real data (the rest, at the end, is padding repeated to give every rank the same number).
-    """
-    parts = all_gather_tensor(t)
-    merged = torch.stack(parts, dim=1).reshape(len(parts) * t.shape[0], *t.shape[1:])
-    return merged[:n_real]
-
-
-def all_gather_tensor(t: torch.Tensor) -> list[torch.Tensor]:
-    """`t` from every rank (same shape everywhere), in rank order, on `t`'s device."""
-    src = _comm(t.detach().contiguous())
-    out = [torch.empty_like(src) for _ in range(dist.get_world_size())]
-    dist.all_gather(out, src)
-    return [o.to(t.device) for o in out]
 
 
 class _DDP(DistributedDataParallel):

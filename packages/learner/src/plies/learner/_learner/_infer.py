@@ -241,7 +241,7 @@ class LearnerInferenceMixin:
         (so every rank must call it); all ranks return the file's path.
         """
         from .._checkpoint._file import write_checkpoint
-        from .._distributed._trainer import _rank, distrib_barrier
+        from .._distributed._process import _rank, distrib_barrier
 
         target = self._model_file(file)
         if _rank() == 0:
