@@ -17,18 +17,7 @@ from ._callback import (
     event,
 )
 from ._callbacks._channels_last import ChannelsLast
-from ._callbacks._hooks import (
-    ActivationStats,
-    Hook,
-    HookCallback,
-    Hooks,
-    PrettyString,
-    hook_output,
-    hook_outputs,
-    layer_info,
-    learner_summary,
-    module_summary,
-)
+from ._callbacks._hooks import ActivationStats, Hook, HookCallback, Hooks, hook_output, hook_outputs
 from ._callbacks._logging import CSVLogger, TensorBoardCallback
 from ._callbacks._mixed_precision import MixedPrecision
 from ._callbacks._mixup import CutMix, MixHandler, MixUp
@@ -117,6 +106,7 @@ from ._registries import register_callback, register_learner, register_metric
 from ._schedule._lr_finder import LRFinder, minimum, slide, steep, valley
 from ._schedule._param_scheduler import ParamScheduler
 from ._schedule._scheds import SchedCos, SchedExp, SchedLin, SchedNo, SchedPoly, combine_scheds, combined_cos
+from ._summary import PrettyString, layer_info, learner_summary, module_summary
 
 __all__ = [
     "__version__",

@@ -276,7 +276,7 @@ class LearnerInferenceMixin:
 
     def summary(self) -> str:
         """Per-layer output shapes, parameter counts and trainability (a printable table)."""
-        from .._callbacks._hooks import learner_summary
+        from .._summary import learner_summary
 
         return learner_summary(self)
 
