@@ -110,7 +110,7 @@ from ._summary import PrettyString, layer_info, learner_summary, module_summary
 
 __all__ = [
     "__version__",
-    # the learner and its loop (_learner, _callback, _recorder, _progress, _inference, _loss)
+    # the learner and its loop (_learner/, _callback, _callbacks/_recorder, _callbacks/_progress)
     "Learner",
     "Callback",
     "event",
@@ -130,7 +130,7 @@ __all__ = [
     "CancelValidException",
     "CancelEpochException",
     "CancelFitException",
-    # schedules and the LR finder (_schedule)
+    # schedules and the LR finder (_schedule/)
     "SchedLin",
     "SchedCos",
     "SchedNo",
@@ -144,7 +144,7 @@ __all__ = [
     "steep",
     "valley",
     "slide",
-    # training callbacks (_mixed_precision, _callbacks_train, _tracker, _logging)
+    # training callbacks (_callbacks/)
     "MixedPrecision",
     "GradientAccumulation",
     "GradientClip",
@@ -158,14 +158,14 @@ __all__ = [
     "ReduceLROnPlateau",
     "CSVLogger",
     "TensorBoardCallback",
-    # metric API (_metric)
+    # metric API (_metrics/_metric)
     "Metric",
     "AvgMetric",
     "AvgLoss",
     "AvgSmoothLoss",
     "ValueMetric",
     "mk_metric",
-    # concrete metrics (_metrics)
+    # concrete metrics (_metrics/)
     "flatten_check",
     "accuracy",
     "error_rate",
@@ -191,7 +191,7 @@ __all__ = [
     "perplexity",
     "LossMetric",
     "LossMetrics",
-    # scikit-learn metrics (_skmetrics)
+    # scikit-learn metrics (_metrics/_skmetrics)
     "APScoreBinary",
     "BalancedAccuracy",
     "BrierScore",
@@ -215,7 +215,7 @@ __all__ = [
     "PrecisionMulti",
     "RecallMulti",
     "RocAucMulti",
-    # hooks and summary (_hooks)
+    # hooks and summary (_callbacks/_hooks, _summary)
     "Hook",
     "Hooks",
     "hook_output",
@@ -230,11 +230,11 @@ __all__ = [
     "Interpretation",
     "ClassificationInterpretation",
     "plot_top_losses",
-    # MixUp / CutMix (_mixup)
+    # MixUp / CutMix (_callbacks/_mixup)
     "MixHandler",
     "MixUp",
     "CutMix",
-    # export / load_learner and the registries of what an export names (_export, _registries)
+    # export / load_learner and the registries of what an export names (_export/, _registries)
     "export_learner",
     "load_learner",
     "register_learner",
@@ -252,7 +252,7 @@ __all__ = [
     "GANDiscriminativeLR",
     "gan_loss_from_func",
     "GANLearner",
-    # distributed training and checkpoints (_distributed, _checkpoint)
+    # distributed training and checkpoints (_distributed/, _checkpoint/)
     "DistributedTrainer",
     "setup_distrib",
     "teardown_distrib",

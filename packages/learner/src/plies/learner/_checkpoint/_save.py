@@ -4,7 +4,7 @@ A checkpoint holds everything the next batch depends on: model weights, optimize
 every callback that has one (Recorder history, grad scaler, early-stopping counters...), the schedule
 position (epoch, batches done, train_iter), the RNG states of every rank (python, numpy, torch, each
 CUDA device) and the training DataLoader's position, so a run killed mid-epoch continues with the same
-batch order and reaches the same weights. The file format is in `_checkpoint_file`.
+batch order and reaches the same weights. The file format is in `_file`.
 """
 
 from __future__ import annotations
