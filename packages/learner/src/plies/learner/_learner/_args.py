@@ -21,7 +21,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 def learner_name(f: F) -> F:
     """Name a method of `Learner` written in one of its mixins as users call it, ``Learner.add_cb``.
 
-    Python's errors for wrong arguments then name ``Learner.add_cb()``, not the mixin class.
+    Python's errors for wrong arguments then name ``Learner.add_cb()``, not the mixin class. Put it
+    under a wrapping decorator such as `contextlib.contextmanager`, which copies the name it gives.
     """
     f.__qualname__ = f"Learner.{f.__name__}"
     return f

@@ -107,8 +107,8 @@ class LearnerCallbacksMixin:
             self.remove_cb(cb)
         return self
 
-    @learner_name
     @contextlib.contextmanager
+    @learner_name
     def added_cbs(self, cbs: Callback | Iterable[Callback] | None) -> Iterator[Self]:
         """Context manager: add `cbs` for the duration of the block."""
         cbs = as_list(cbs)
@@ -118,8 +118,8 @@ class LearnerCallbacksMixin:
         finally:
             self.remove_cbs(cbs)
 
-    @learner_name
     @contextlib.contextmanager
+    @learner_name
     def removed_cbs(self, cbs: Callback | Iterable[Callback] | None) -> Iterator[Self]:
         """Context manager: remove `cbs` for the duration of the block, then put them back."""
         cbs = [c for c in as_list(cbs) if c in self.cbs]
@@ -129,8 +129,8 @@ class LearnerCallbacksMixin:
         finally:
             self.add_cbs(cbs)
 
-    @learner_name
     @contextlib.contextmanager
+    @learner_name
     def no_logging(self) -> Iterator[Self]:
         """Context manager: silence the per-epoch log (the metrics table)."""
         old, self.logger = self.logger, noop_logger
@@ -139,8 +139,8 @@ class LearnerCallbacksMixin:
         finally:
             self.logger = old
 
-    @learner_name
     @contextlib.contextmanager
+    @learner_name
     def no_bar(self) -> Iterator[Self]:
         """Context manager: train without the progress bar."""
         with self.removed_cbs([c for c in self.cbs if isinstance(c, ProgressCallback)]):
