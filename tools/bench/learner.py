@@ -1,28 +1,34 @@
 """Benchmark: per-batch overhead of `Learner.fit` against a hand-written PyTorch loop, in the same run.
 
-Both train the same tiny MLP (20 -> 64 -> 2) with Adam (bs 64, ~300 training batches, one epoch of
-training plus validation over 20% more data):
+Two models, each trained for one epoch (plus validation over 20% more data) with Adam, bs 64:
+- `--model mlp`: a tiny MLP (20 -> 64 -> 2) on 20-feature rows, 300 + 60 batches;
+- `--model cnn`: a small CNN (two 3x3 convs, 8 and 16 channels, pooling, a linear head) on in-memory
+  3x32x32 tensors, 100 + 20 batches.
+Rows:
 - raw: torch DataLoader over a TensorDataset, `model(x); loss.backward(); opt.step(); opt.zero_grad()`,
   then a `torch.no_grad()` validation loop accumulating the loss;
-- plies: `Learner(dls, model, opt_func=Adam)` on plies DataLoaders over the same in-memory tensors
-  (one index operation per batch), `fit(1)` with the progress bar off (`no_bar`) and on;
+- the same raw loop over plies' DataLoaders (one index operation per batch): the data path alone;
+- plies: `Learner(dls, model, opt_func=Adam)` on plies DataLoaders, `fit(1)` with the progress bar off
+  (`no_bar`) and on, and `fit_one_cycle(1)` (bar off);
 - the raw loop with plies' Adam, and the learner over the same torch DataLoaders: these two differ only
   by the learner's loop, so their difference is the per-batch overhead of the callbacks and events.
-Each variant runs `--repeats` times (fresh model each time, after one warm-up run); the best (minimum)
-process CPU time is reported (everything runs in this process with one thread, and CPU time is far
-less disturbed than wall time on a shared machine) with the ratio to the raw loop (< 1: plies is faster).
+The variants run in alternation, round after round (`--repeats` rounds after one warm-up round, a fresh
+model each time); each row prints the median time and the median of the per-round ratios to the raw
+loop (< 1: plies is faster), so load on a shared machine cancels out. The clock is process CPU time
+with one thread on the CPU (least disturbed by other processes), wall time otherwise (with several
+threads CPU time would count the thread pool's spinning; on a GPU after a synchronisation).
 
-With `--device cuda` the model lives on the GPU and time is wall time (the GPU synchronised before
-each clock read): both loops read pinned host batches (`pin_memory=True`) and copy them with
-`non_blocking=True`; an extra row runs the learner on data already on the GPU (one index op per batch).
+With `--device cuda` the model lives on the GPU: both loops read pinned host batches (`pin_memory=True`)
+and copy them with `non_blocking=True`; an extra row runs the learner on data already on the GPU.
 
-    python tools/bench/learner.py [--repeats 7] [--threads 1] [--device cuda]
+    python tools/bench/learner.py [--model mlp|cnn|both] [--repeats 7] [--threads 1] [--device cuda]
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import statistics
 import time
 from collections.abc import Callable
 from contextlib import redirect_stderr
@@ -35,36 +41,65 @@ from torch import nn
 from torch.utils.data import DataLoader as TorchDataLoader
 from torch.utils.data import TensorDataset
 
-N_TRAIN, N_VALID, BS = 300 * 64, 60 * 64, 64
+BS = 64
+BATCHES = {"mlp": (300, 60), "cnn": (100, 20)}  # train, valid
 DEVICE = torch.device("cpu")
+WALL = False
 
 
 def clock() -> float:
-    """Process CPU time on the CPU; wall time after a synchronisation on a GPU."""
+    """Process CPU time with one CPU thread; wall time otherwise (after a synchronisation on a GPU)."""
     if DEVICE.type == "cuda":
         torch.cuda.synchronize(DEVICE)
-        return time.perf_counter()
-    return time.process_time()
+    return time.perf_counter() if WALL else time.process_time()
 
 
-def make_data() -> tuple[torch.Tensor, ...]:
+def make_data(kind: str) -> tuple[torch.Tensor, ...]:
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(N_TRAIN + N_VALID, 20, generator=g)
-    y = (x[:, :2].sum(1) > 0).long()
-    return x[:N_TRAIN], y[:N_TRAIN], x[N_TRAIN:], y[N_TRAIN:]
+    n_train, n_valid = (n * BS for n in BATCHES[kind])
+    shape = (20,) if kind == "mlp" else (3, 32, 32)
+    x = torch.randn(n_train + n_valid, *shape, generator=g)
+    y = (x.flatten(1)[:, :2].sum(1) > 0).long()
+    return x[:n_train], y[:n_train], x[n_train:], y[n_train:]
 
 
-def make_model() -> nn.Module:
+def make_model(kind: str) -> nn.Module:
     torch.manual_seed(0)
-    return nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))
+    if kind == "mlp":
+        return nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(16, 2),
+    )
 
 
-def raw_loop(data: tuple[torch.Tensor, ...], plies_opt: bool = False) -> float:
+def torch_loaders(data: tuple[torch.Tensor, ...], pin: bool) -> tuple[TorchDataLoader, TorchDataLoader]:
     xt, yt, xv, yv = data
+    return (
+        TorchDataLoader(TensorDataset(xt, yt), batch_size=BS, shuffle=True, pin_memory=pin),
+        TorchDataLoader(TensorDataset(xv, yv), batch_size=BS, pin_memory=pin),
+    )
+
+
+def plies_loaders(data: tuple[torch.Tensor, ...], pin: bool) -> tuple[DataLoader, DataLoader]:
+    xt, yt, xv, yv = data
+    return DataLoader((xt, yt), bs=BS, shuffle=True, pin_memory=pin), DataLoader(
+        (xv, yv), bs=BS, pin_memory=pin
+    )
+
+
+def raw_loop(
+    kind: str, data: tuple[torch.Tensor, ...], plies_opt: bool = False, plies_data: bool = False
+) -> float:
     pin = DEVICE.type == "cuda"
-    train = TorchDataLoader(TensorDataset(xt, yt), batch_size=BS, shuffle=True, pin_memory=pin)
-    valid = TorchDataLoader(TensorDataset(xv, yv), batch_size=BS, pin_memory=pin)
-    model = make_model().to(DEVICE)
+    train, valid = (plies_loaders if plies_data else torch_loaders)(data, pin)
+    model = make_model(kind).to(DEVICE)
     if plies_opt:
         opt = Adam(list(model.parameters()), lr=1e-3)
     else:
@@ -89,90 +124,113 @@ def raw_loop(data: tuple[torch.Tensor, ...], plies_opt: bool = False) -> float:
     return clock() - start
 
 
-def _learner(dls: DataLoaders) -> Learner:
-    return Learner(dls, make_model(), loss_func=nn.CrossEntropyLoss(), opt_func=Adam, lr=1e-3)
-
-
 def plies_fit(
-    data: tuple[torch.Tensor, ...], bar: bool, torch_data: bool = False, on_device: bool = False
+    kind: str,
+    data: tuple[torch.Tensor, ...],
+    bar: bool = False,
+    torch_data: bool = False,
+    on_device: bool = False,
+    one_cycle: bool = False,
 ) -> float:
-    xt, yt, xv, yv = data
     pin = DEVICE.type == "cuda" and not on_device
     if on_device:
-        xt, yt, xv, yv = (t.to(DEVICE) for t in data)
-    if torch_data:
-        dls = DataLoaders(
-            TorchDataLoader(TensorDataset(xt, yt), batch_size=BS, shuffle=True, pin_memory=pin),
-            TorchDataLoader(TensorDataset(xv, yv), batch_size=BS, pin_memory=pin),
-            device=DEVICE,
-        )
-    else:
-        dls = DataLoaders(
-            DataLoader((xt, yt), bs=BS, shuffle=True, pin_memory=pin),
-            DataLoader((xv, yv), bs=BS, pin_memory=pin),
-            device=DEVICE,
-        )
-    learn = _learner(dls)
+        data = tuple(t.to(DEVICE) for t in data)
+    dls = DataLoaders(*(torch_loaders if torch_data else plies_loaders)(data, pin), device=DEVICE)
+    learn = Learner(dls, make_model(kind), loss_func=nn.CrossEntropyLoss(), opt_func=Adam, lr=1e-3)
     learn.create_opt()  # both loops time training only, not the optimizer's construction
     start = clock()
     with learn.no_logging(), redirect_stderr(io.StringIO()):
+        fit = (lambda: learn.fit_one_cycle(1, lr_max=1e-3)) if one_cycle else (lambda: learn.fit(1))
         if bar:
-            learn.fit(1)
+            fit()
         else:
             with learn.no_bar():
-                learn.fit(1)
+                fit()
     return clock() - start
 
 
-def best_time(f: Callable[[], float], repeats: int) -> float:
-    f()  # warm-up
-    return min(f() for _ in range(repeats))  # min: the least disturbed run (shared CPUs)
+def interleaved(
+    variants: dict[str, Callable[[], float]], repeats: int
+) -> dict[str, tuple[float, list[float]]]:
+    """Run every variant once per round (one warm-up round first): {name: (median time, quartiles of the
+    per-round ratios to the first variant)}."""
+    for f in variants.values():
+        f()
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name, f in variants.items():
+            times[name].append(f())
+    base = next(iter(times.values()))
+    return {
+        name: (statistics.median(ts), quartiles([t / b for t, b in zip(ts, base, strict=True)]))
+        for name, ts in times.items()
+    }
+
+
+def quartiles(values: list[float]) -> list[float]:
+    """[first quartile, median, third quartile] (all three the value itself for a single value)."""
+    return statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
+
+
+def bench(kind: str, repeats: int, threads: int) -> None:
+    data = make_data(kind)
+    n_batches = sum(BATCHES[kind])
+    variants: dict[str, Callable[[], float]] = {
+        "raw PyTorch loop (torch DataLoader)": lambda: raw_loop(kind, data),
+        "raw PyTorch loop (plies DataLoader)": lambda: raw_loop(kind, data, plies_data=True),
+        "Learner.fit, bar off (plies DataLoader)": lambda: plies_fit(kind, data),
+        "Learner.fit, bar on  (plies DataLoader)": lambda: plies_fit(kind, data, bar=True),
+        "fit_one_cycle, bar off (plies DataLoader)": lambda: plies_fit(kind, data, one_cycle=True),
+        "raw loop with plies' Adam (torch DataLoader)": lambda: raw_loop(kind, data, plies_opt=True),
+        "Learner.fit, bar off (torch DataLoader)": lambda: plies_fit(kind, data, torch_data=True),
+    }
+    if DEVICE.type == "cuda":
+        variants["Learner.fit, bar off (plies DL, data on GPU)"] = lambda: plies_fit(
+            kind, data, on_device=True
+        )
+    results = interleaved(variants, repeats)
+    model = "tiny MLP on 20 features" if kind == "mlp" else "small CNN on 3x32x32"
+    print(
+        f"{model}, bs {BS}, {BATCHES[kind][0]} train + {BATCHES[kind][1]} valid batches, medians of "
+        f"{repeats} interleaved rounds, {'wall' if WALL else 'CPU'} time, {threads} thread(s), "
+        f"device {DEVICE}"
+    )
+    print(f"  {'':46s} {'median':>11s} {'per batch':>17s}  ratio to raw (quartiles over rounds)")
+    for name, (t, (q1, ratio, q3)) in results.items():
+        print(
+            f"  {name:46s} {t * 1000:8.1f} ms  {t / n_batches * 1e6:8.1f} us/batch  "
+            f"ratio {ratio:5.3f}  [{q1:5.3f} - {q3:5.3f}]"
+        )
+    raw_opt, fit_torch = (
+        results[k]
+        for k in ("raw loop with plies' Adam (torch DataLoader)", "Learner.fit, bar off (torch DataLoader)")
+    )
+    overhead = (fit_torch[0] - raw_opt[0]) / n_batches * 1e6
+    print(
+        f"  loop overhead alone (same data path and optimizer): {overhead:+.1f} us/batch, "
+        f"ratio {fit_torch[0] / raw_opt[0]:5.3f}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=("mlp", "cnn", "both"), default="both")
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: stable timings)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch intra-op threads (default: 1 for the MLP, 2 for the CNN)",
+    )
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:n]")
     args = parser.parse_args()
-    global DEVICE
+    global DEVICE, WALL
     DEVICE = torch.device(args.device)
-    torch.set_num_threads(args.threads)
-    data = make_data()
-    n_batches = N_TRAIN // BS + N_VALID // BS
-    raw = best_time(lambda: raw_loop(data), args.repeats)
-    rows = [
-        ("raw PyTorch loop (torch DataLoader)", raw),
-        (
-            "Learner.fit, bar off (plies DataLoader)",
-            best_time(lambda: plies_fit(data, bar=False), args.repeats),
-        ),
-        (
-            "Learner.fit, bar on  (plies DataLoader)",
-            best_time(lambda: plies_fit(data, bar=True), args.repeats),
-        ),
-    ]
-    raw_plies_opt = best_time(lambda: raw_loop(data, plies_opt=True), args.repeats)
-    fit_torch_data = best_time(lambda: plies_fit(data, bar=False, torch_data=True), args.repeats)
-    rows += [
-        ("raw loop with plies' Adam (torch DataLoader)", raw_plies_opt),
-        ("Learner.fit, bar off (torch DataLoader)", fit_torch_data),
-    ]
-    if DEVICE.type == "cuda":
-        on_dev = best_time(lambda: plies_fit(data, bar=False, on_device=True), args.repeats)
-        rows.append(("Learner.fit, bar off (plies DL, data on GPU)", on_dev))
-    print(
-        f"tiny MLP, bs {BS}, {N_TRAIN // BS} train + {N_VALID // BS} valid batches, "
-        f"best {'wall' if DEVICE.type == 'cuda' else 'CPU'} time of {args.repeats}, "
-        f"{args.threads} thread(s), device {DEVICE}"
-    )
-    for name, t in rows:
-        print(f"{name:46s} {t * 1000:8.1f} ms  {t / n_batches * 1e6:7.1f} us/batch  ratio {t / raw:5.3f}")
-    overhead = (fit_torch_data - raw_plies_opt) / n_batches * 1e6
-    print(
-        f"loop overhead alone (same data path and optimizer): {overhead:+.1f} us/batch, "
-        f"ratio {fit_torch_data / raw_plies_opt:5.3f}"
-    )
+    for kind in ("mlp", "cnn") if args.model == "both" else (args.model,):
+        threads = args.threads or (1 if kind == "mlp" else 2)
+        torch.set_num_threads(threads)
+        WALL = DEVICE.type == "cuda" or threads > 1
+        bench(kind, args.repeats, threads)
 
 
 if __name__ == "__main__":

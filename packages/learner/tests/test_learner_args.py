@@ -124,6 +124,21 @@ def test_misspelled_keywords_suggest_the_right_name():
             call()
 
 
+def test_wrong_arguments_to_callback_methods_name_the_learner_method():
+    # Python's own errors for a wrong call name the method as users call it, not the class it is written in
+    learn = learner()
+    cases = [
+        (lambda: learn.add_cb(learn.recorder, 1), r"^Learner\.add_cb\(\) takes 2 positional arguments"),
+        (lambda: learn.remove_cbs(cbs=[], order=1), r"^Learner\.remove_cbs\(\) got an unexpected keyword"),
+        (lambda: learn.added_cbs([], []), r"^Learner\.added_cbs\(\) takes 2 positional arguments"),
+        (lambda: learn.no_bar(True), r"^Learner\.no_bar\(\) takes 1 positional argument"),
+        (lambda: learn("after_batch", "extra"), r"^Learner\.__call__\(\) takes 2 positional arguments"),
+    ]
+    for call, match in cases:
+        with pytest.raises(TypeError, match=match):
+            call()
+
+
 def test_freeze_with_a_single_parameter_group_is_refused_naming_the_splitter():
     learn = learner()
     with pytest.raises(

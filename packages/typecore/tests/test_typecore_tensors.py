@@ -96,6 +96,17 @@ def test_metadata_comes_from_first_tensorbase_argument_that_has_some() -> None:
     assert torch.cat([plain_first, b]).extra is True
 
 
+def test_metadata_is_found_on_every_kind_of_tensorbase_argument() -> None:
+    """TensorBase itself, a subclass of a subclass, and a class made at run time all carry metadata."""
+    made_later = type("TensorPoint", (TensorImageBW,), {})
+    plain = torch.ones(1)
+    for cls in (TensorBase, TensorImageBW, made_later):
+        t = cls([2.0], img_size=(4, 4))
+        for res in (t * 3, plain + t, torch.cat([plain, t]), torch.stack((TensorMask([1.0]), t))):
+            assert type(res) in (cls, TensorMask) and res.img_size == (4, 4), (cls, res)
+        assert (t * 3).tolist() == [6.0] and (plain + t).tolist() == [3.0]
+
+
 def test_inputs_never_change_type() -> None:
     img = TensorImage([1.0, 2.0], img_size=(1, 2))
     plain = torch.zeros(2)

@@ -16,16 +16,24 @@ from ._callback import (
     TrainEvalCallback,
     event,
 )
-from ._callbacks_train import (
+from ._callbacks._channels_last import ChannelsLast
+from ._callbacks._hooks import ActivationStats, Hook, HookCallback, Hooks, hook_output, hook_outputs
+from ._callbacks._logging import CSVLogger, TensorBoardCallback
+from ._callbacks._mixed_precision import MixedPrecision
+from ._callbacks._mixup import CutMix, MixHandler, MixUp
+from ._callbacks._progress import ProgressCallback, ShowGraphCallback
+from ._callbacks._recorder import Recorder
+from ._callbacks._tracker import EarlyStoppingCallback, ReduceLROnPlateau, SaveModelCallback, TrackerCallback
+from ._callbacks._training import (
     BnFreeze,
     GradientAccumulation,
     GradientClip,
     ShortEpochCallback,
     TerminateOnNaNCallback,
 )
-from ._channels_last import ChannelsLast
-from ._checkpoint import CheckpointCallback, latest_checkpoint
-from ._distributed import DistributedTrainer, distrib_barrier, rank0_first, setup_distrib, teardown_distrib
+from ._checkpoint._save import CheckpointCallback, latest_checkpoint
+from ._distributed._process import distrib_barrier, rank0_first, setup_distrib, teardown_distrib
+from ._distributed._trainer import DistributedTrainer
 from ._export import export_learner, load_learner
 from ._gan import (
     AdaptiveGANSwitcher,
@@ -40,72 +48,36 @@ from ._gan import (
     gan_loss_from_func,
     set_freeze_model,
 )
-from ._hooks import (
-    ActivationStats,
-    Hook,
-    HookCallback,
-    Hooks,
-    PrettyString,
-    hook_output,
-    hook_outputs,
-    layer_info,
-    learner_summary,
-    module_summary,
-)
-from ._inference import CollectDataCallback, GatherPredsCallback
 from ._interpret import ClassificationInterpretation, Interpretation, plot_top_losses
-from ._learner import Learner
-from ._logging import CSVLogger, TensorBoardCallback
-from ._loss import default_loss_func
-from ._metric import AvgLoss, AvgMetric, AvgSmoothLoss, Metric, ValueMetric, mk_metric
-from ._metrics import (
+from ._learner._learner import Learner
+from ._learner._loss import default_loss_func
+from ._learner._preds import CollectDataCallback, GatherPredsCallback
+from ._metrics._accumulated import (
     AccumMetric,
     ActivationType,
-    Dice,
-    DiceMulti,
     ExplainedVariance,
-    JaccardCoeff,
-    LossMetric,
-    LossMetrics,
     PearsonCorrCoef,
-    Perplexity,
     R2Score,
     SpearmanCorrCoef,
+    exp_rmspe,
+    rmse,
+    skm_to_plies,
+)
+from ._metrics._functional import (
     accuracy,
     accuracy_multi,
     error_rate,
-    exp_rmspe,
     flatten_check,
     foreground_acc,
     mae,
     mse,
     msle,
-    perplexity,
-    rmse,
-    skm_to_plies,
     top_k_accuracy,
 )
-from ._mixed_precision import MixedPrecision
-from ._mixup import CutMix, MixHandler, MixUp
-from ._progress import ProgressCallback, ShowGraphCallback
-from ._recorder import Recorder
-from ._registries import register_callback, register_learner, register_metric
-from ._schedule import (
-    LRFinder,
-    ParamScheduler,
-    SchedCos,
-    SchedExp,
-    SchedLin,
-    SchedNo,
-    SchedPoly,
-    combine_scheds,
-    combined_cos,
-    minimum,
-    slide,
-    steep,
-    valley,
-)
-from ._skmetrics import (
+from ._metrics._loss_metrics import LossMetric, LossMetrics, Perplexity, perplexity
+from ._metrics._metric import AvgLoss, AvgMetric, AvgSmoothLoss, Metric, ValueMetric, mk_metric
+from ._metrics._segmentation import Dice, DiceMulti, JaccardCoeff
+from ._metrics._skmetrics import (
     APScoreBinary,
     APScoreMulti,
     BalancedAccuracy,
@@ -130,11 +102,15 @@ from ._skmetrics import (
     RocAucBinary,
     RocAucMulti,
 )
-from ._tracker import EarlyStoppingCallback, ReduceLROnPlateau, SaveModelCallback, TrackerCallback
+from ._registries import register_callback, register_learner, register_metric
+from ._schedule._lr_finder import LRFinder, minimum, slide, steep, valley
+from ._schedule._param_scheduler import ParamScheduler
+from ._schedule._scheds import SchedCos, SchedExp, SchedLin, SchedNo, SchedPoly, combine_scheds, combined_cos
+from ._summary import PrettyString, layer_info, learner_summary, module_summary
 
 __all__ = [
     "__version__",
-    # the learner and its loop (_learner, _callback, _recorder, _progress, _inference, _loss)
+    # the learner and its loop (_learner/, _callback, _callbacks/_recorder, _callbacks/_progress)
     "Learner",
     "Callback",
     "event",
@@ -154,7 +130,7 @@ __all__ = [
     "CancelValidException",
     "CancelEpochException",
     "CancelFitException",
-    # schedules and the LR finder (_schedule)
+    # schedules and the LR finder (_schedule/)
     "SchedLin",
     "SchedCos",
     "SchedNo",
@@ -168,7 +144,7 @@ __all__ = [
     "steep",
     "valley",
     "slide",
-    # training callbacks (_mixed_precision, _callbacks_train, _tracker, _logging)
+    # training callbacks (_callbacks/)
     "MixedPrecision",
     "GradientAccumulation",
     "GradientClip",
@@ -182,14 +158,14 @@ __all__ = [
     "ReduceLROnPlateau",
     "CSVLogger",
     "TensorBoardCallback",
-    # metric API (_metric)
+    # metric API (_metrics/_metric)
     "Metric",
     "AvgMetric",
     "AvgLoss",
     "AvgSmoothLoss",
     "ValueMetric",
     "mk_metric",
-    # concrete metrics (_metrics)
+    # concrete metrics (_metrics/)
     "flatten_check",
     "accuracy",
     "error_rate",
@@ -215,7 +191,7 @@ __all__ = [
     "perplexity",
     "LossMetric",
     "LossMetrics",
-    # scikit-learn metrics (_skmetrics)
+    # scikit-learn metrics (_metrics/_skmetrics)
     "APScoreBinary",
     "BalancedAccuracy",
     "BrierScore",
@@ -239,7 +215,7 @@ __all__ = [
     "PrecisionMulti",
     "RecallMulti",
     "RocAucMulti",
-    # hooks and summary (_hooks)
+    # hooks and summary (_callbacks/_hooks, _summary)
     "Hook",
     "Hooks",
     "hook_output",
@@ -254,11 +230,11 @@ __all__ = [
     "Interpretation",
     "ClassificationInterpretation",
     "plot_top_losses",
-    # MixUp / CutMix (_mixup)
+    # MixUp / CutMix (_callbacks/_mixup)
     "MixHandler",
     "MixUp",
     "CutMix",
-    # export / load_learner and the registries of what an export names (_export, _registries)
+    # export / load_learner and the registries of what an export names (_export/, _registries)
     "export_learner",
     "load_learner",
     "register_learner",
@@ -276,7 +252,7 @@ __all__ = [
     "GANDiscriminativeLR",
     "gan_loss_from_func",
     "GANLearner",
-    # distributed training and checkpoints (_distributed, _checkpoint)
+    # distributed training and checkpoints (_distributed/, _checkpoint/)
     "DistributedTrainer",
     "setup_distrib",
     "teardown_distrib",

@@ -17,9 +17,9 @@ from plies.typecore import delegates
 from torch import Tensor, nn
 
 from ._callback import Callback, TrainEvalCallback, validation_only
-from ._learner import Learner
-from ._metric import AvgSmoothLoss
-from ._metrics import LossMetrics
+from ._learner._learner import Learner
+from ._metrics._loss_metrics import LossMetrics
+from ._metrics._metric import AvgSmoothLoss
 
 __all__ = [
     "GANModule",

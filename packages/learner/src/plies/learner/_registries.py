@@ -28,7 +28,7 @@ def register_learner(cls: T) -> T:
     It is rebuilt with the Learner's arguments (dls, model, loss_func, opt_func, metrics, path,
     model_dir and the hyper-parameters), so its constructor must accept them.
     """
-    from . import _learner
+    from ._learner import _learner
 
     base = getattr(_learner, "Learner", None)  # None while `Learner` itself is being registered
     if not (inspect.isclass(cls) and (base is None or issubclass(cls, base))):
@@ -64,7 +64,7 @@ def register_metric(obj: Any = None, *, name: str | None = None) -> Any:
     """
     if obj is None:
         return lambda o: register_metric(o, name=name)
-    from ._metric import Metric
+    from ._metrics._metric import Metric
 
     if isinstance(obj, Metric):
         if name is None:

@@ -111,9 +111,11 @@ class HyperMixin:
         raise NotImplementedError
 
     def _check_names(self, names: Sequence[str]) -> None:
-        known = list(self.hypers[0]) if self.hypers else []
+        hypers = self.hypers
+        first = hypers[0] if hypers else {}
         for name in names:
-            if name not in known:
+            if name not in first:  # one lookup: this runs for every scheduled batch
+                known = list(first)
                 raise KeyError(
                     f"unknown hyper-parameter {name!r}; this optimizer's hyper-parameters are "
                     f"{', '.join(repr(k) for k in known)}"

@@ -23,7 +23,7 @@ refused with a ValueError naming the file. `pickle=True` (both sides) is the exp
 fastai's pickle behaviour, for files you produced yourself.
 """
 
-from .export import export_learner
-from .load import load_learner
+from ._export import export_learner
+from ._load import load_learner
 
 __all__ = ["export_learner", "load_learner"]
