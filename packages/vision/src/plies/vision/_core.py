@@ -60,7 +60,10 @@ def image2tensor(img: Any) -> Tensor:
     arr = np.asarray(img)
     if arr.ndim == 2:
         arr = arr[:, :, None]
-    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+    arr = np.ascontiguousarray(arr.transpose(2, 0, 1))
+    if not arr.flags.writeable:  # a one-channel image's view of Pillow's buffer: torch wants its own copy
+        arr = arr.copy()
+    return torch.from_numpy(arr)
 
 
 def to_image(x: Any) -> Image.Image:
