@@ -203,7 +203,6 @@ for _name, _fn in XRESNETS.items():
 
 # ---------------------------------------------------------------- torchvision's CNN classifiers
 def _tv_families() -> list[tuple[list[str], int, Callable[..., Any]]]:
-    three = functools.partial
     resnets = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
     resnets += [
         "resnext50_32x4d",
@@ -219,11 +218,11 @@ def _tv_families() -> list[tuple[list[str], int, Callable[..., Any]]]:
     # (nor cheaply in a test): the four smaller sizes of each kind are registered
     regnets = [f"regnet_{k}_{s}" for k in "xy" for s in ("400mf", "800mf", "1_6gf", "3_2gf")]
     return [
-        (resnets, -2, three(split_body_at, at=6)),
-        (densenets, -1, three(split_body_at, at=7, nested=True)),
-        (vggs, -2, three(split_body_at, at=22, nested=True)),
-        (["squeezenet1_0", "squeezenet1_1"], -1, three(split_body_at, at=5, nested=True)),
-        (["alexnet"], -2, three(split_body_at, at=6, nested=True)),
+        (resnets, -2, functools.partial(split_body_at, at=6)),
+        (densenets, -1, functools.partial(split_body_at, at=7, nested=True)),
+        (vggs, -2, functools.partial(split_body_at, at=22, nested=True)),
+        (["squeezenet1_0", "squeezenet1_1"], -1, functools.partial(split_body_at, at=5, nested=True)),
+        (["alexnet"], -2, functools.partial(split_body_at, at=6, nested=True)),
         (["mobilenet_v2"], -1, body_head_split),
         (["mobilenet_v3_small", "mobilenet_v3_large"], -2, body_head_split),
         (effnets, -2, body_head_split),
