@@ -52,10 +52,16 @@ def _n_out(dls: Any, n_out: int | None, who: str) -> int:
     try:
         return int(dls.c)
     except AttributeError:
-        raise ValueError(
+        pass
+    # fastai's get_c: an item or batch transform that knows it (the mask codes of MaskBlock)
+    for pipe in (dls.train.after_item, dls.train.after_batch):
+        c = next((f.c for f in pipe.fs if getattr(f, "c", None) is not None), None)
+        if c is not None:
+            return int(c)
+    raise ValueError(
             f"{who}: n_out not given and the data does not say how many outputs it needs (no vocab, no "
             f"mask codes, no c); pass n_out="
-        ) from None
+        )
 
 
 def _stats(meta: ArchMeta, weights: Any) -> Any:
