@@ -50,13 +50,15 @@ def body_head_split(m: nn.Module) -> list[list[nn.Parameter]]:
     return [_params(m[0]), _head_params(m)]
 
 
-def split_body_at(m: nn.Module, at: int, nested: bool = False) -> list[list[nn.Parameter]]:
+def split_body_at(m: nn.Module, at: int | float, nested: bool = False) -> list[list[nn.Parameter]]:
     """Three groups (fastai's splits): body layers before `at`, body layers from `at`, the head.
 
-    `nested`: the body is ``Sequential(features)`` (VGG, DenseNet...), so the layers are ``m[0][0]``.
+    `at`: a layer index, or a fraction of the body's layers (0.5: the first half). `nested`: the
+    body is ``Sequential(features)`` (VGG, DenseNet...), so the layers are ``m[0][0]``.
     """
     layers = m[0][0] if nested else m[0]
-    return [_params(layers[:at]), _params(layers[at:]), _head_params(m)]
+    idx = at if isinstance(at, int) else round(len(layers) * at)
+    return [_params(layers[:idx]), _params(layers[idx:]), _head_params(m)]
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,8 @@ class ArchMeta:
     layer); `split` the parameter groups of ``Sequential(body, head)``; `stats` the weights'
     normalisation (mean, std); `url` where its default pretrained weights are published (the file
     name carries a sha256 prefix: ``resnet18-f37072fd.pth``), None when plies knows of none;
-    `family`: ``"plies"``, ``"torchvision"``, ``"timm"`` or ``"user"``.
+    `family`: ``"plies"``, ``"torchvision"``, ``"timm"``, ``"user"`` (registered by `register_arch`)
+    or ``"unregistered"`` (a function passed as is).
     """
 
     name: str
@@ -145,7 +148,7 @@ def arch_meta(arch: str | Callable[..., nn.Module]) -> ArchMeta:
     """The `ArchMeta` of an architecture given by name or by function.
 
     A name is looked up in the registry, then in timm (``"timm/<name>"`` always goes to timm);
-    a function that is not registered gets a default entry (family ``"user"``, no name to export):
+    a function that is not registered gets a default entry (family ``"unregistered"``, no name to export):
     called as ``arch(pretrained=...)``, cut before its last pooling child, split body/head.
     """
     _register_torchvision()
@@ -169,7 +172,7 @@ def arch_meta(arch: str | Callable[..., nn.Module]) -> ArchMeta:
     name = _BY_FN.get(arch)
     if name is not None:
         return _ARCHS[name]
-    return ArchMeta(getattr(arch, "__name__", repr(arch)), arch, arch, family="user")
+    return ArchMeta(getattr(arch, "__name__", repr(arch)), arch, arch, family="unregistered")
 
 
 class _ModelMeta(Mapping):
@@ -220,7 +223,8 @@ def _tv_families() -> list[tuple[list[str], int, Callable[..., Any]]]:
     return [
         (resnets, -2, functools.partial(split_body_at, at=6)),
         (densenets, -1, functools.partial(split_body_at, at=7, nested=True)),
-        (vggs, -2, functools.partial(split_body_at, at=22, nested=True)),
+        # fastai splits vgg16_bn's 44 feature layers at 22: half of each VGG's feature layers
+        (vggs, -2, functools.partial(split_body_at, at=0.5, nested=True)),
         (["squeezenet1_0", "squeezenet1_1"], -1, functools.partial(split_body_at, at=5, nested=True)),
         (["alexnet"], -2, functools.partial(split_body_at, at=6, nested=True)),
         (["mobilenet_v2"], -1, body_head_split),

@@ -47,11 +47,12 @@ def _whole_model(m: nn.Module) -> nn.Module:
 
 def _network(meta: ArchMeta, pretrained: bool, weights: Any) -> nn.Module:
     """The full network of `meta`, with its pretrained weights loaded strictly when `pretrained`."""
-    if meta.family == "user" and weights is None:
+    unregistered = meta.family == "unregistered"  # a function called as arch(pretrained=...), as fastai
+    if unregistered and weights is None:
         return meta.build(pretrained=pretrained)  # type: ignore[call-arg]  # its own weights mechanism
-    model = meta.build(pretrained=False) if meta.family == "user" else meta.build()  # type: ignore[call-arg]
+    model = meta.build(pretrained=False) if unregistered else meta.build()  # type: ignore[call-arg]
     if pretrained:
-        load_pretrained(model, meta.fn if meta.family == "user" else meta.name, weights)
+        load_pretrained(model, meta.fn if unregistered else meta.name, weights)
     return model
 
 
@@ -68,7 +69,7 @@ def _body(meta: ArchMeta, pretrained: bool, weights: Any, cut: Any, n_in: int) -
 def _plain_arch(arch: Arch) -> tuple[ArchMeta, Arch]:
     """The arch's meta and what the build spec records: its registered (or timm) NAME when it has one."""
     meta = arch_meta(arch)
-    return meta, (meta.name if meta.family != "user" else arch)
+    return meta, (meta.name if meta.family != "unregistered" else arch)
 
 
 def _plain_weights(weights: Any) -> Any:
