@@ -1,4 +1,4 @@
-"""vision_learner / cnn_learner / unet_learner: n_out and n_in from the data, splits, freezing, normalisation."""
+"""vision_learner and unet_learner: n_out and n_in from the data, splits, freezing, normalisation."""
 
 from __future__ import annotations
 

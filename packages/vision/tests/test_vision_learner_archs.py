@@ -1,4 +1,4 @@
-"""Every registered architecture builds, runs on a tiny input, and splits into groups covering its parameters."""
+"""Each registered arch builds, runs on a tiny input and splits into groups covering its parameters."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ def _one_thread() -> Iterator[None]:
 def test_the_registry_holds_torchvision_and_plies_families() -> None:
     names = arch_names()
     for name in ("resnet18", "resnet152", "resnext50_32x4d", "wide_resnet50_2", "densenet121", "vgg16_bn",
-                 "squeezenet1_0", "alexnet", "mobilenet_v3_large", "efficientnet_b3", "convnext_tiny", "swin_t",
-                 "xresnet18", "xresnet50", "xse_resnext50"):  # fmt: skip
+                 "squeezenet1_0", "alexnet", "mobilenet_v3_large", "efficientnet_b3", "convnext_tiny",
+                 "swin_t", "xresnet18", "xresnet50", "xse_resnext50"):  # fmt: skip
         assert name in names, name
     assert set(arch_names("torchvision")) | set(arch_names("plies")) | set(arch_names("user")) == set(names)
     # torchvision's 80 classifiers less GoogLeNet, Inception v3, MaxViT, the 5 ViTs and 7 large RegNets
