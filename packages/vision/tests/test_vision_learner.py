@@ -345,3 +345,53 @@ def test_split_partial_is_picklable_for_pickle_exports() -> None:
     import pickle
 
     assert pickle.loads(pickle.dumps(split)).keywords == {"at": 6}
+
+
+# ---------------------------------------------------------------- export, then predict in a fresh process
+PREDICT_SCRIPT = """
+import json, sys
+import numpy as np
+from PIL import Image
+import plies.vision  # registers the builders and transforms the files name
+from plies.learner import load_learner
+out = {}
+for name, fname, item in json.loads(sys.argv[1]):
+    learn = load_learner(fname)
+    with Image.open(item) as im:
+        pil = im.convert("RGB")
+    out[name] = [learn.predict(x)[2].flatten().tolist() for x in (item, pil, np.array(pil))]
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.slow  # a second Python process (about 10 s of imports and loading on 2 busy cores)
+def test_exported_learners_predict_the_same_in_a_fresh_process(
+    stripes_path: Path, squares_path: Path, tmp_path: Path
+) -> None:
+    import json
+    import subprocess
+    import sys
+
+    torch.manual_seed(0)
+    clf = vision_learner(stripes_dls(stripes_path), "xresnet18", pretrained=False, path=tmp_path)
+    seg = unet_learner(squares_dls(squares_path), "resnet18", pretrained=False, path=tmp_path)
+    for learn in (clf, seg):
+        with learn.no_bar(), learn.no_logging():
+            learn.fit(1, 1e-3)
+    jobs = [
+        ("vision", str(clf.export("clf.plies")), str(stripes_path / "valid" / "v" / "3.png")),
+        ("unet", str(seg.export("seg.plies")), str(squares_path / "images" / "0.png")),
+    ]
+    expected = {
+        "vision": clf.predict(Path(jobs[0][2]))[2].flatten(),
+        "unet": seg.predict(Path(jobs[1][2]))[2].flatten(),
+    }
+    assert expected["vision"].shape == (2,) and expected["unet"].shape == (2 * 24 * 24,)
+    res = subprocess.run(
+        [sys.executable, "-c", PREDICT_SCRIPT, json.dumps(jobs)], capture_output=True, text=True, timeout=300
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    got = json.loads(res.stdout.strip().splitlines()[-1])
+    for name, probs in got.items():
+        for p in probs:  # a path, a PIL image, a numpy array
+            assert torch.allclose(torch.tensor(p), expected[name], atol=1e-5), name

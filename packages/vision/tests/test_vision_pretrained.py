@@ -91,7 +91,9 @@ def test_torchvision_weights_by_name(torch_home: Path) -> None:
 
     with pytest.raises(FileNotFoundError, match="resnet50-0676ba61.pth"):
         find_weights("resnet50", weights=tvm.ResNet50_Weights.IMAGENET1K_V1)
-    with pytest.raises(ValueError, match=r"'IMAGENET9K' is neither a file .* \(IMAGENET1K_V1, IMAGENET1K_V2\)"):
+    with pytest.raises(
+        ValueError, match=r"'IMAGENET9K' is neither a file .* \(IMAGENET1K_V1, IMAGENET1K_V2\)"
+    ):
         find_weights("resnet50", weights="IMAGENET9K")
 
 

@@ -158,8 +158,9 @@ class TfmdLists(_SplitBase):
         for idx, t in enumerate(self.types):
             if _is_instance_by_name(x, t):
                 return idx
-        if _declared_input(self.tfms.fs, x):
-            return 0  # another input the first transform is written for (a PIL image for PILImage.create)
+        for idx, f in enumerate(self.tfms.fs):
+            if _declares_input(f, x):
+                return idx  # another input a transform is written for (a PIL image for PILImage.create)
         names = ", ".join(t if isinstance(t, str) else type_name(t) for t in self.types)
         raise TypeError(
             f"TfmdLists.infer_idx: expected an input of one of the types {names}; got {type(x).__name__}"
@@ -200,9 +201,9 @@ class TfmdLists(_SplitBase):
         return f"TfmdLists: {len(self)} items, {self.tfms}"
 
 
-def _declared_input(fs: Any, x: Any) -> bool:
-    """Whether the first of `fs` has an `encodes` annotated for `x`'s type (a catch-all `object` excluded)."""
-    encodes = getattr(fs[0], "encodes", None) if len(fs) else None
+def _declares_input(f: Any, x: Any) -> bool:
+    """Whether transform `f` has an `encodes` annotated for `x`'s type (a catch-all `object` excluded)."""
+    encodes = getattr(f, "encodes", None)
     signatures = getattr(encodes, "signatures", None)
     if signatures is None:
         return False
