@@ -126,10 +126,9 @@ class SegmentationInterpretation(Interpretation):
 
 
 def _mask_codes(dl: Any) -> Any:
-    """The codes of the masks: the `AddMaskCodes` among the dataset's target transforms, if any."""
-    for tl in reversed(list(getattr(getattr(dl, "dataset", None), "tls", []))):
-        for f in getattr(getattr(tl, "tfms", None), "fs", []):
-            codes = getattr(f, "codes", None)
-            if codes is not None:
-                return codes
+    """The codes of the masks: those of `MaskBlock`'s item transform (`AddMaskCodes`), if any."""
+    for f in getattr(getattr(dl, "after_item", None), "fs", []):
+        codes = getattr(f, "codes", None)
+        if codes is not None:
+            return codes
     return None
