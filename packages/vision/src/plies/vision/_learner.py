@@ -59,9 +59,9 @@ def _n_out(dls: Any, n_out: int | None, who: str) -> int:
         if c is not None:
             return int(c)
     raise ValueError(
-            f"{who}: n_out not given and the data does not say how many outputs it needs (no vocab, no "
-            f"mask codes, no c); pass n_out="
-        )
+        f"{who}: n_out not given and the data does not say how many outputs it needs (no vocab, no "
+        f"mask codes, no c); pass n_out="
+    )
 
 
 def _stats(meta: ArchMeta, weights: Any) -> Any:
