@@ -61,8 +61,8 @@ def train(url: str, epochs: int, lr: float) -> tuple[float, float]:
 
 @pytest.mark.slow
 def test_mnist_tiny_from_scratch() -> None:
-    acc, seconds = train(URLs.MNIST_TINY, 3, 1e-2)
-    print(f"mnist_tiny, xresnet18 from scratch, 3 epochs: accuracy {acc:.4f} in {seconds:.1f} s")
+    acc, seconds = train(URLs.MNIST_TINY, 4, 1e-2)
+    print(f"mnist_tiny, xresnet18 from scratch, 4 epochs: accuracy {acc:.4f} in {seconds:.1f} s")
     assert acc >= 0.98
 
 
