@@ -39,6 +39,14 @@ from ._geometry import (
 from ._item_tfms import CropPad, PadMode, RandomCrop, RandomResizedCrop, Resize, ResizeMethod
 from ._lighting import Brightness, Contrast, Hue, LightingTfm, RandomErasing, Saturation
 
+# isort: split
+# ---- learners: architectures by name, pretrained weights, vision/unet learners, interpretation views
+from ._archs import ArchMeta, arch_meta, arch_names, body_head_split, model_meta, register_arch, split_body_at
+from ._interpret import SegmentationInterpretation
+from ._learner import cnn_learner, unet_learner, vision_learner
+from ._models import TimmBody, create_unet_model, create_vision_model
+from ._pretrained import download_weights, find_weights, read_weights, weights_cache_dir
+
 __all__: list[str] = [
     "__version__",
     # images as items
@@ -90,4 +98,23 @@ __all__: list[str] = [
     "homography_grid",
     "warp_points",
     "sample_batch",
+    # ---- learners (_archs, _pretrained, _models, _learner, _interpret)
+    "vision_learner",
+    "cnn_learner",
+    "unet_learner",
+    "create_vision_model",
+    "create_unet_model",
+    "TimmBody",
+    "ArchMeta",
+    "register_arch",
+    "arch_meta",
+    "arch_names",
+    "model_meta",
+    "body_head_split",
+    "split_body_at",
+    "find_weights",
+    "read_weights",
+    "download_weights",
+    "weights_cache_dir",
+    "SegmentationInterpretation",
 ]

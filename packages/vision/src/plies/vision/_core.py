@@ -83,15 +83,40 @@ def to_image(x: Any) -> Image.Image:
     return Image.fromarray(arr)
 
 
+class _stable_classmethod(classmethod):
+    """A classmethod whose bound method is one object per class at every access.
+
+    `PILImage.create` is a transform of the data pipeline, and export finds registered transforms
+    by identity: a plain classmethod makes a new bound method at each attribute access.
+    """
+
+    def __init__(self, f: Any) -> None:
+        super().__init__(f)
+        self._bound: dict[type, Any] = {}
+
+    def __get__(self, obj: Any, cls: type | None = None) -> Any:
+        cls = type(obj) if cls is None else cls
+        bound = self._bound.get(cls)
+        if bound is None:
+            bound = self._bound[cls] = super().__get__(obj, cls)
+        return bound
+
+
 class PILBase(Image.Image):
     """A Pillow image that knows its mode and tensor type; `create` opens anything image-like."""
 
     _open_mode: ClassVar[str | None] = "RGB"
     _tensor_cls: ClassVar[type] = TensorImage
 
-    @classmethod
-    def create(cls, fn: Any, **kwargs: Any) -> Any:
-        """Open a path / bytes, or wrap a PIL image, numpy array or tensor, as this class (mode converted)."""
+    @_stable_classmethod
+    def create(
+        cls, fn: str | os.PathLike | bytes | bytearray | Image.Image | np.ndarray | Tensor, **kwargs: Any
+    ) -> Any:
+        """Open a path / bytes, or wrap a PIL image, numpy array or tensor, as this class (mode converted).
+
+        The annotation is what the data pipeline dispatches on: `predict` and `test_dl` take any of
+        these types (a path, a PIL image, an array) through this step.
+        """
         if isinstance(fn, (str, os.PathLike, bytes, bytearray)):
             im = load_image(fn, cls._open_mode)
         elif isinstance(fn, (Image.Image, np.ndarray, Tensor)):
