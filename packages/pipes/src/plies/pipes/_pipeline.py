@@ -297,7 +297,7 @@ _TRANSFORM_KEY = "__transform__"
 def _encode_arg(v: Any, where: str) -> Any:
     """A constructor argument as plain data: registered functions become {'__function__': name},
     transforms and pipelines (e.g. the labeller given to `using_attr`) {'__transform__': entry}."""
-    if inspect.isfunction(v) or inspect.isbuiltin(v):
+    if inspect.isfunction(v) or inspect.isbuiltin(v) or inspect.ismethod(v):  # methods: `PILImage.create`
         return {_FUNCTION_KEY: registered_name(v, where)}
     if isinstance(v, (Transform, Pipeline)):
         return {_TRANSFORM_KEY: _transform_entry(v, where)}
