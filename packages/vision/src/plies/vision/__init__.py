@@ -39,6 +39,14 @@ from ._geometry import (
 from ._item_tfms import CropPad, PadMode, RandomCrop, RandomResizedCrop, Resize, ResizeMethod
 from ._lighting import Brightness, Contrast, Hue, LightingTfm, RandomErasing, Saturation
 
+# isort: split
+# data: points and boxes, DataLoaders factories, displays (the `_show` import registers them)
+from . import _show  # noqa: F401
+from ._bbox import BBoxLabeler, LabeledBBox, bb_pad, clip_remove_empty, get_annotations
+from ._blocks import BBoxBlock, BBoxLblBlock, PointBlock
+from ._data import ImageDataLoaders, SegmentationDataLoaders
+from ._data_tfms import PointScaler
+
 __all__: list[str] = [
     "__version__",
     # images as items
@@ -90,4 +98,16 @@ __all__: list[str] = [
     "homography_grid",
     "warp_points",
     "sample_batch",
+    # data: points and boxes, DataLoaders factories
+    "PointBlock",
+    "BBoxBlock",
+    "BBoxLblBlock",
+    "PointScaler",
+    "BBoxLabeler",
+    "LabeledBBox",
+    "bb_pad",
+    "clip_remove_empty",
+    "get_annotations",
+    "ImageDataLoaders",
+    "SegmentationDataLoaders",
 ]
