@@ -162,7 +162,7 @@ def clip_remove_empty(bbox: Tensor, label: Tensor) -> tuple[Tensor, Tensor]:
     return bbox[~empty], label[~empty]
 
 
-def bb_pad(samples: Sequence[Any], pad_idx: int = 0) -> list[tuple[Any, ...]]:
+def bb_pad(samples: Sequence[Any], *, pad_idx: int = 0) -> list[tuple[Any, ...]]:
     """Pad the boxes (with zeros) and labels (with `pad_idx`) of each sample to the most boxes in the batch.
 
     Boxes with no area (after clipping to -1..1) are dropped first, with their labels. Each sample

@@ -33,8 +33,10 @@ def ImageBlock(cls: type = PILImage) -> TransformBlock:
 
 def MaskBlock(codes: Sequence[Any] | None = None) -> TransformBlock:
     """Block for segmentation masks (`PILMask`: one class code per pixel; `codes` names the classes)."""
+    # as a list of str: the codes are a constructor argument an export saves (often a numpy array of str)
+    names = None if codes is None else [str(c) for c in codes]
     return TransformBlock(
-        type_tfms=PILMask.create, item_tfms=AddMaskCodes(codes=codes), batch_tfms=IntToFloatTensor
+        type_tfms=PILMask.create, item_tfms=AddMaskCodes(codes=names), batch_tfms=IntToFloatTensor
     )
 
 
