@@ -9,8 +9,7 @@ from PIL import Image
 from plies.loaders import DataBlock, DataLoaders, IndexSplitter
 from plies.pipes import Pipeline
 from plies.typecore import TensorCategory, TensorImage, TensorPoint
-from plies.vision import PILImage, PointBlock, PointScaler, Resize
-from plies.vision import ImageBlock
+from plies.vision import ImageBlock, PILImage, PointBlock, PointScaler, Resize
 
 W, H = 40, 20  # the test image: 40 pixels wide, 20 high
 
