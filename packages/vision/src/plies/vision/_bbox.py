@@ -167,16 +167,18 @@ def bb_pad(samples: Sequence[Any], *, pad_idx: int = 0) -> list[tuple[Any, ...]]
 
     Boxes with no area (after clipping to -1..1) are dropped first, with their labels. Each sample
     is a tuple with one `TensorBBox` and, optionally, one `TensorMultiCategory` of labels
-    (`BBoxBlock`'s `before_batch`).
+    (`BBoxBlock`'s `before_batch`). Samples without boxes (inputs only, at inference) pass unchanged.
     """
+    samples = [tuple(s) for s in samples]
+    if not any(_find(s, TensorBBox) is not None for s in samples):
+        return samples
     found = []
     for k, s in enumerate(samples):
-        s = tuple(s)
         ib, il = _find(s, TensorBBox), _find(s, TensorMultiCategory)
         if ib is None:
             raise TypeError(
-                f"bb_pad: sample {k} has no TensorBBox (types {[type(o).__name__ for o in s]}); "
-                "it pads the boxes of BBoxBlock"
+                f"bb_pad: sample {k} has no TensorBBox (types {[type(o).__name__ for o in s]}) while others "
+                "have: every sample of a batch has its boxes (BBoxBlock)"
             )
         boxes = s[ib].view(-1, 4)
         labels = s[il] if il is not None else torch.zeros(len(boxes), dtype=torch.long)
