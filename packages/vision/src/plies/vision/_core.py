@@ -60,7 +60,8 @@ def image2tensor(img: Any) -> Tensor:
     arr = np.asarray(img)
     if arr.ndim == 2:
         arr = arr[:, :, None]
-    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+    chw = np.ascontiguousarray(arr.transpose(2, 0, 1))
+    return torch.from_numpy(chw if chw.flags.writeable else chw.copy())  # PIL's buffer is read-only
 
 
 def to_image(x: Any) -> Image.Image:

@@ -274,7 +274,8 @@ class ImageDataLoaders(DataLoaders):
         _check_kwargs("ImageDataLoaders.from_csv", kwargs, cls.from_csv, cls.from_df)
         import pandas as pd
 
-        df = pd.read_csv(Path(path) / csv_fname, header=header, delimiter=delimiter, quoting=quoting)
+        sep = {} if delimiter is None else {"delimiter": delimiter}  # None: pandas' default, a comma
+        df = pd.read_csv(Path(path) / csv_fname, header=header, quoting=quoting, **sep)
         return cls.from_df(df, path=path, **kwargs)
 
     @classmethod
