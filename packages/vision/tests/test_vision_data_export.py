@@ -31,7 +31,7 @@ def test_segmentation_with_a_lambda_label_func_exports_and_predicts_alike(tmp_pa
         tmp_path,
         fnames,
         lambda o: tmp_path / "masks" / f"{o.stem}_P.png",  # cannot be saved: only the targets need it
-        codes=["a", "b", "c"],
+        codes=np.array(["a", "b", "c"]),  # as np.loadtxt(codes.txt, dtype=str) gives them
         item_tfms=Resize(8),
         bs=2,
         device="cpu",
