@@ -296,8 +296,9 @@ _TRANSFORM_KEY = "__transform__"
 
 def _encode_arg(v: Any, where: str) -> Any:
     """A constructor argument as plain data: registered functions become {'__function__': name},
-    transforms and pipelines (e.g. the labeller given to `using_attr`) {'__transform__': entry}."""
-    if inspect.isfunction(v) or inspect.isbuiltin(v) or inspect.ismethod(v):  # methods: `PILImage.create`
+    transforms and pipelines (e.g. the labeller given to `using_attr`) {'__transform__': entry}.
+    A bound method is saved when registered itself (e.g. vision's `PILImage.create`)."""
+    if inspect.isfunction(v) or inspect.isbuiltin(v) or inspect.ismethod(v):
         return {_FUNCTION_KEY: registered_name(v, where)}
     if isinstance(v, (Transform, Pipeline)):
         return {_TRANSFORM_KEY: _transform_entry(v, where)}
