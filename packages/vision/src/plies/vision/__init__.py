@@ -47,6 +47,13 @@ from ._learner import cnn_learner, unet_learner, vision_learner
 from ._models import TimmBody, create_unet_model, create_vision_model
 from ._pretrained import download_weights, find_weights, read_weights, weights_cache_dir
 
+# data: points and boxes, DataLoaders factories, displays (the `_show` import registers them)
+from . import _show  # noqa: F401
+from ._bbox import BBoxLabeler, LabeledBBox, bb_pad, clip_remove_empty, get_annotations
+from ._blocks import BBoxBlock, BBoxLblBlock, PointBlock
+from ._data import ImageDataLoaders, SegmentationDataLoaders
+from ._data_tfms import PointScaler
+
 __all__: list[str] = [
     "__version__",
     # images as items
@@ -117,4 +124,16 @@ __all__: list[str] = [
     "download_weights",
     "weights_cache_dir",
     "SegmentationInterpretation",
+    # data: points and boxes, DataLoaders factories
+    "PointBlock",
+    "BBoxBlock",
+    "BBoxLblBlock",
+    "PointScaler",
+    "BBoxLabeler",
+    "LabeledBBox",
+    "bb_pad",
+    "clip_remove_empty",
+    "get_annotations",
+    "ImageDataLoaders",
+    "SegmentationDataLoaders",
 ]

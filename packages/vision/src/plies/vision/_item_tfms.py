@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from plies.pipes import DisplayedTransform
+from plies.pipes import DisplayedTransform, register_transform
 from plies.typecore import TensorBBox, TensorImageBase, TensorMask, TensorPoint
 
 from ._core import PILBase, PILMask
@@ -301,3 +301,8 @@ class RandomResizedCrop(_WindowTfm):
         cw, ch = ow * scale, oh * scale
         x0, y0 = (w - cw) / 2, (h - ch) / 2
         return (x0, y0, x0 + cw, y0 + ch)
+
+
+# the validation split runs them too (a centre crop, a resize): an exported pipeline names them
+for _cls in (Resize, CropPad, RandomCrop, RandomResizedCrop):
+    register_transform(_cls)
