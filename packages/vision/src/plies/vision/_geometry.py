@@ -101,31 +101,41 @@ def perspective_mat(src: Tensor, dst: Tensor) -> Tensor:
     return torch.cat([h, torch.ones(bs, 1, dtype=h.dtype, device=h.device)], dim=1).view(bs, 3, 3)
 
 
-def _base_grid(h: int, w: int, device: torch.device, dtype: torch.dtype, align_corners: bool) -> Tensor:
-    """Homogeneous output coordinates (h*w, 3) of the pixel centres."""
+def _axes(
+    h: int, w: int, device: torch.device, dtype: torch.dtype, align_corners: bool
+) -> tuple[Tensor, Tensor]:
+    """The normalised x coordinates (w,) and y coordinates (h,) of the pixel centres."""
     if align_corners:  # -1 and 1 are the centres of the corner pixels
-        xs = torch.linspace(-1, 1, w, device=device, dtype=dtype)
-        ys = torch.linspace(-1, 1, h, device=device, dtype=dtype)
-    else:  # -1 and 1 are the outer edges
-        xs = (torch.arange(w, device=device, dtype=dtype) * 2 + 1) / w - 1
-        ys = (torch.arange(h, device=device, dtype=dtype) * 2 + 1) / h - 1
-    grid = torch.empty(h, w, 3, device=device, dtype=dtype)
-    grid[..., 0] = xs
-    grid[..., 1] = ys[:, None]
-    grid[..., 2] = 1
-    return grid.view(-1, 3)
+        return (
+            torch.linspace(-1, 1, w, device=device, dtype=dtype),
+            torch.linspace(-1, 1, h, device=device, dtype=dtype),
+        )
+    # -1 and 1 are the outer edges
+    xs = (torch.arange(w, device=device, dtype=dtype) * 2 + 1) / w - 1
+    ys = (torch.arange(h, device=device, dtype=dtype) * 2 + 1) / h - 1
+    return xs, ys
+
+
+def _plane(mats: Tensor, k: int, xs: Tensor, ys: Tensor, out: Tensor | None = None) -> Tensor:
+    """Row `k` of `mats` applied to every pixel centre: (bs, h, w), the sum of an x term (bs, 1, w)
+    and a y term (bs, h, 1): one broadcast add (a (bs, h*w, 3) matmul costs several times more)."""
+    x_term = (mats[:, k, 0, None] * xs)[:, None, :]
+    y_term = (mats[:, k, 1, None] * ys + mats[:, k, 2, None])[:, :, None]
+    return torch.add(x_term, y_term, out=out)
 
 
 def homography_grid(mats: Tensor, size: tuple[int, int], align_corners: bool = False) -> Tensor:
     """The sampling grid (bs, h, w, 2) of `mats` (bs, 3, 3) for an output of `size` = (h, w)."""
     h, w = size
-    base = _base_grid(h, w, mats.device, mats.dtype, align_corners)
-    coords = base @ mats.transpose(1, 2)  # (bs, h*w, 3)
-    if bool((mats[:, 2, :2] == 0).all()):  # affine: no division needed
-        xy = coords[..., :2]
-    else:
-        xy = coords[..., :2] / coords[..., 2:].clamp_min(1e-6)
-    return xy.reshape(-1, h, w, 2)
+    xs, ys = _axes(h, w, mats.device, mats.dtype, align_corners)
+    grid = torch.empty(mats.shape[0], h, w, 2, device=mats.device, dtype=mats.dtype)
+    _plane(mats, 0, xs, ys, out=grid[..., 0])
+    _plane(mats, 1, xs, ys, out=grid[..., 1])
+    if not bool((mats[:, 2, :2] == 0).all()):  # a perspective: divide by the third coordinate
+        grid.div_(_plane(mats, 2, xs, ys).clamp_min_(1e-6)[..., None])
+    elif not bool((mats[:, 2, 2] == 1).all()):
+        grid.div_(mats[:, 2, 2, None, None, None])
+    return grid
 
 
 def warp_points(mats: Tensor, points: Tensor) -> Tensor:

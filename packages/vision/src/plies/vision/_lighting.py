@@ -138,7 +138,7 @@ class LightingTfm(RandTransform):
         plain = x.as_subclass(Tensor)
         if self.logit_ab is not None:
             scale, shift = (v.to(plain.dtype)[:, None, None, None] for v in self.logit_ab)
-            plain = torch.sigmoid(torch.logit(plain, eps=_EPS).mul_(scale).add_(shift))
+            plain = torch.logit(plain, eps=_EPS).mul_(scale).add_(shift).sigmoid_()  # one new tensor
         if self.color is not None and plain.shape[1] == 3:
             bs, c, h, w = plain.shape
             color = self.color.to(plain.dtype).expand(bs, 3, 3)
