@@ -41,18 +41,17 @@ from ._lighting import Brightness, Contrast, Hue, LightingTfm, RandomErasing, Sa
 
 # isort: split
 # ---- learners: architectures by name, pretrained weights, vision/unet learners, interpretation views
-from ._archs import ArchMeta, arch_meta, arch_names, body_head_split, model_meta, register_arch, split_body_at
-from ._interpret import SegmentationInterpretation
-from ._learner import cnn_learner, unet_learner, vision_learner
-from ._models import TimmBody, create_unet_model, create_vision_model
-from ._pretrained import download_weights, find_weights, read_weights, weights_cache_dir
-
 # data: points and boxes, DataLoaders factories, displays (the `_show` import registers them)
 from . import _show  # noqa: F401
+from ._archs import ArchMeta, arch_meta, arch_names, body_head_split, model_meta, register_arch, split_body_at
 from ._bbox import BBoxLabeler, LabeledBBox, bb_pad, clip_remove_empty, get_annotations
 from ._blocks import BBoxBlock, BBoxLblBlock, PointBlock
 from ._data import ImageDataLoaders, SegmentationDataLoaders
 from ._data_tfms import PointScaler
+from ._interpret import SegmentationInterpretation
+from ._learner import cnn_learner, unet_learner, vision_learner
+from ._models import TimmBody, create_unet_model, create_vision_model
+from ._pretrained import download_weights, find_weights, read_weights, weights_cache_dir
 
 __all__: list[str] = [
     "__version__",
