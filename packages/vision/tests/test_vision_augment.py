@@ -273,3 +273,17 @@ def test_aug_transforms_defaults_and_options():
     # targets that are neither images nor geometry pass through untouched
     y = TensorCategory(torch.tensor([1, 0]))
     assert aug_transforms()[0]((x, y), split_idx=0)[1] is y
+
+
+def test_a_size_resizes_the_validation_split_too_without_randomness():
+    x, m = blocks_batch(size=64)
+    t = Pipeline(aug_transforms(size=32, max_lighting=0.0))
+    xv, mv = t((x, m), split_idx=1)
+    # the validation batch is the plain resize: bilinear at half size averages 2x2 blocks
+    assert xv.shape == (4, 3, 32, 32) and mv.shape == (4, 32, 32)
+    assert torch.allclose(xv, F.avg_pool2d(x.as_subclass(torch.Tensor), 2), atol=1e-6)
+    assert torch.equal(t((x, m), split_idx=1)[0], xv)  # deterministic
+    # a random resized crop takes the centre crop of the output's aspect ratio on validation
+    wide = TensorImage(torch.rand(2, 3, 32, 64))
+    (c,) = RandomResizedCropGPU((32, 32), min_scale=0.5)((wide,), split_idx=1)
+    assert torch.allclose(c, wide[..., 16:48].as_subclass(torch.Tensor), atol=1e-5)

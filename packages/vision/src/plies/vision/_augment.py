@@ -115,7 +115,13 @@ class _Source:
 
 
 class _MatSource(_Source):
-    """A random geometry: `draw(bs, device, size)` returns (bs, 3, 3) output -> input matrices."""
+    """A random geometry: `draw(bs, device, size)` returns (bs, 3, 3) output -> input matrices;
+    `valid(bs, device, size)` the deterministic ones of the validation split (the identity)."""
+
+    def valid(
+        self, bs: int, device: torch.device, size: tuple[int, int] | None, out: tuple[int, int]
+    ) -> Tensor:
+        return torch.eye(3, device=device).expand(bs, 3, 3)
 
     def draw(self, bs: int, device: torch.device, size: tuple[int, int] | None) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__}.draw")
@@ -197,6 +203,17 @@ class _ResizedCropSource(_MatSource):
         one = torch.ones_like(w)
         return torch.stack([w, zero, cx, zero, h, cy, zero, zero, one], 1).view(bs, 3, 3)
 
+    def valid(
+        self, bs: int, device: torch.device, size: tuple[int, int] | None, out: tuple[int, int]
+    ) -> Tensor:
+        """The centre crop of the output's aspect ratio (the largest that fits)."""
+        if size is None:
+            return super().valid(bs, device, size, out)
+        (h, w), (oh, ow) = size, out
+        r_in, r_out = w / h, ow / oh
+        sx, sy = (r_out / r_in, 1.0) if r_in > r_out else (1.0, r_in / r_out)
+        return torch.diag(torch.tensor([sx, sy, 1.0], device=device)).expand(bs, 3, 3)
+
 
 class AffineCoordTfm(RandTransform):
     """Apply the product of the matrices of `sources` to a batch with one resampling.
@@ -204,9 +221,13 @@ class AffineCoordTfm(RandTransform):
     Images: `mode` (bilinear) interpolation; masks: nearest; points and boxes: exact coordinates.
     `size` (int or (h, w)) sets the output size (one resize in the same interpolation).
     Boxes are clipped to the image; a box left empty becomes padding (zeros, label 0).
+    The random geometry runs on the training split only; on the others a transform with a `size`
+    still resizes (a random resized crop takes the centre crop), so both splits reach the model
+    at one size; without a `size` it leaves them alone.
     """
 
     order = 30
+    split_idx = None  # draws on split 0, resizes the others (see `before_call`)
 
     def __init__(
         self,
@@ -250,18 +271,26 @@ class AffineCoordTfm(RandTransform):
         )
 
     def before_call(self, b: Any, split_idx: int | None) -> None:
-        """Draw the batch's matrices: one per item, the product of every source's."""
+        """Draw the batch's matrices (training split): one per item, the product of every source's.
+
+        On the other splits: the sources' deterministic matrices when there is a `size` to reach,
+        else nothing to do.
+        """
         bs, device, size = _batch_info(b)
-        n = 1 if self.batch else bs
+        training = split_idx == 0
+        if not training and self.size is None:
+            self.do = False
+            return
+        n = 1 if self.batch or not training else bs
         mats = torch.eye(3, device=device).expand(n, 3, 3)
         for src in self.sources:
-            mats = mats @ src.draw(n, device, size)
+            mats = mats @ (src.draw(n, device, size) if training else src.valid(n, device, size, self.size))
         self.mats, self.do = mats.expand(bs, 3, 3), True
 
     def __call__(self, b: Any, split_idx: int | None = None, **kwargs: Any) -> Any:
         """Apply to every element of `b`; boxes emptied by the transform lose their labels."""
         res = super().__call__(b, split_idx=split_idx, **kwargs)
-        if isinstance(res, tuple) and split_idx == self.split_idx:
+        if isinstance(res, tuple) and res is not b:
             res = _drop_empty_box_labels(res)
         return res
 
