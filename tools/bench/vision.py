@@ -79,7 +79,8 @@ def time_augmentation(repeats: int, device: torch.device) -> None:
             times[name].append(runs[name]())
     med = {k: statistics.median(v) for k, v in times.items()}
     print(
-        f"batch augmentation, {BS}x3x{SIZE}x{SIZE} float, device {device}, {torch.get_num_threads()} thread(s), median of {repeats}"
+        f"batch augmentation, {BS}x3x{SIZE}x{SIZE} float, device {device}, "
+        f"{torch.get_num_threads()} thread(s), median of {repeats}"
     )
     for name, t in med.items():
         print(f"  {name:32s} {t * 1e3:9.1f} ms  {BS / t:9.0f} images/s")
@@ -118,7 +119,8 @@ def time_training(device: torch.device) -> None:
     _, acc = learn.validate()
     took = time.perf_counter() - start
     print(
-        f"digits, xresnet18 from scratch, 5 epochs one-cycle, bs 64, device {device}: {took:.1f} s, accuracy {acc:.4f}"
+        f"digits, xresnet18 from scratch, 5 epochs one-cycle, bs 64, device {device}: {took:.1f} s, "
+        f"accuracy {acc:.4f}"
     )
     print(f"  ratio to fastai 2.8.12's 23.1 s: {took / 23.1:.2f}x (goal <= 0.8x at >= 99 %)")
 

@@ -42,7 +42,7 @@ _LOADERS_TRANSFORMS = [
 _PIPES_TRANSFORMS = ["DisplayedTransform", "InplaceTransform", "ItemTransform", "Transform", "using_attr"]
 _METRICS = [
     "Dice", "DiceMulti", "JaccardCoeff", "Perplexity", "accuracy", "accuracy_multi", "error_rate",
-    "exp_rmspe", "foreground_acc", "mae", "mse", "msle", "perplexity", "rmse", "top_k_accuracy",
+    "acc_segment", "exp_rmspe", "foreground_acc", "mae", "mse", "msle", "perplexity", "rmse", "top_k_accuracy",
 ]  # fmt: skip
 
 

@@ -287,3 +287,19 @@ def test_a_size_resizes_the_validation_split_too_without_randomness():
     wide = TensorImage(torch.rand(2, 3, 32, 64))
     (c,) = RandomResizedCropGPU((32, 32), min_scale=0.5)((wide,), split_idx=1)
     assert torch.allclose(c, wide[..., 16:48].as_subclass(torch.Tensor), atol=1e-5)
+
+
+def test_fused_augmentations_are_plain_data_and_round_trip():
+    import json
+
+    pipe = Pipeline(aug_transforms(size=24, flip_vert=True, min_scale=0.5))
+    state = json.loads(json.dumps(pipe.state_dict()))  # plain data: survives JSON
+    rebuilt = Pipeline.from_state_dict(state)
+    assert [type(t).__name__ for t in rebuilt] == ["AffineCoordTfm", "LightingTfm"]
+    assert [repr(s) for s in rebuilt[0].sources] == [repr(s) for s in pipe[0].sources]
+    assert rebuilt[0].size == (24, 24) and repr(rebuilt[1].sources) == repr(pipe[1].sources)
+    x = TensorImage(torch.rand(2, 3, 48, 32))
+    # deterministic on validation: the same resize from the original and the rebuilt pipeline
+    assert torch.equal(rebuilt((x,), split_idx=1)[0], pipe((x,), split_idx=1)[0])
+    with pytest.raises(TypeError, match="sources\\[0\\] must be a source or its spec dict"):
+        AffineCoordTfm([{"kind": "Spin"}])

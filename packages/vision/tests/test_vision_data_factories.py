@@ -76,6 +76,8 @@ def test_from_name_re_from_path_re_from_name_func_from_path_func_label_alike(fol
     common = dict(valid_pct=0.25, seed=1, bs=4, device="cpu")
     built = [
         ImageDataLoaders.from_name_re(folder, fnames, pat=r"^(.*)_\d+.png$", **common),
+        # the paper's form: a pattern with a '/' is matched against the whole path
+        ImageDataLoaders.from_name_re(path=folder, fnames=fnames, pat=r"/([^/]+)_\d+.png$", **common),
         ImageDataLoaders.from_path_re(folder, fnames, pat=r"/(cat|dog)/", **common),
         ImageDataLoaders.from_name_func(folder, fnames, lambda name: name.split("_")[0], **common),
         ImageDataLoaders.from_path_func(folder, fnames, parent_label, **common),

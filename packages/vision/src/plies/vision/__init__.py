@@ -1,6 +1,12 @@
-"""plies.vision: images, masks, points and boxes; one-interpolation batch augmentation; vision learners."""
+"""plies.vision: images, masks, points and boxes; one-interpolation batch augmentation; vision learners.
 
+Importing it registers the image types' displays (`_show`), the transforms and architectures that
+exports name, so `load_learner(f).predict(image)` works in a fresh process after `import plies.vision`.
+"""
+
+from . import _show  # noqa: F401 - registers the displays of images, masks, points and boxes
 from .__about__ import __version__
+from ._archs import ArchMeta, arch_meta, arch_names, body_head_split, model_meta, register_arch, split_body_at
 from ._aug_transforms import aug_transforms, setup_aug_tfms
 from ._augment import (
     AffineCoordTfm,
@@ -12,7 +18,8 @@ from ._augment import (
     Warp,
     Zoom,
 )
-from ._blocks import ImageBlock, MaskBlock, imagenet_stats
+from ._bbox import BBoxLabeler, LabeledBBox, bb_pad, clip_remove_empty, get_annotations
+from ._blocks import BBoxBlock, BBoxLblBlock, ImageBlock, MaskBlock, PointBlock, imagenet_stats
 from ._core import (
     PILBase,
     PILImage,
@@ -24,7 +31,8 @@ from ._core import (
     verify_image,
     verify_images,
 )
-from ._data_tfms import AddMaskCodes
+from ._data import ImageDataLoaders, SegmentationDataLoaders
+from ._data_tfms import AddMaskCodes, PointScaler
 from ._geometry import (
     affine_mat,
     dihedral_mat,
@@ -36,20 +44,10 @@ from ._geometry import (
     warp_points,
     zoom_mat,
 )
-from ._item_tfms import CropPad, PadMode, RandomCrop, RandomResizedCrop, Resize, ResizeMethod
-from ._lighting import Brightness, Contrast, Hue, LightingTfm, RandomErasing, Saturation
-
-# isort: split
-# ---- learners: architectures by name, pretrained weights, vision/unet learners, interpretation views
-# data: points and boxes, DataLoaders factories, displays (the `_show` import registers them)
-from . import _show  # noqa: F401
-from ._archs import ArchMeta, arch_meta, arch_names, body_head_split, model_meta, register_arch, split_body_at
-from ._bbox import BBoxLabeler, LabeledBBox, bb_pad, clip_remove_empty, get_annotations
-from ._blocks import BBoxBlock, BBoxLblBlock, PointBlock
-from ._data import ImageDataLoaders, SegmentationDataLoaders
-from ._data_tfms import PointScaler
 from ._interpret import SegmentationInterpretation
+from ._item_tfms import CropPad, PadMode, RandomCrop, RandomResizedCrop, Resize, ResizeMethod
 from ._learner import cnn_learner, unet_learner, vision_learner
+from ._lighting import Brightness, Contrast, Hue, LightingTfm, RandomErasing, Saturation
 from ._models import TimmBody, create_unet_model, create_vision_model
 from ._pretrained import download_weights, find_weights, read_weights, weights_cache_dir
 
@@ -65,12 +63,23 @@ __all__: list[str] = [
     "to_image",
     "verify_image",
     "verify_images",
-    # blocks
+    # data: blocks, item transforms of the blocks, boxes, DataLoaders factories
     "ImageBlock",
     "MaskBlock",
+    "PointBlock",
+    "BBoxBlock",
+    "BBoxLblBlock",
     "AddMaskCodes",
+    "PointScaler",
+    "BBoxLabeler",
+    "LabeledBBox",
+    "bb_pad",
+    "clip_remove_empty",
+    "get_annotations",
     "imagenet_stats",
-    # item transforms
+    "ImageDataLoaders",
+    "SegmentationDataLoaders",
+    # item transforms that change the size
     "Resize",
     "RandomResizedCrop",
     "RandomCrop",
@@ -94,7 +103,7 @@ __all__: list[str] = [
     "RandomErasing",
     "aug_transforms",
     "setup_aug_tfms",
-    # geometry of a batch
+    # the geometry of a batch
     "affine_mat",
     "rotate_mat",
     "zoom_mat",
@@ -104,7 +113,7 @@ __all__: list[str] = [
     "homography_grid",
     "warp_points",
     "sample_batch",
-    # ---- learners (_archs, _pretrained, _models, _learner, _interpret)
+    # learners: architectures by name, pretrained weights, models, interpretation
     "vision_learner",
     "cnn_learner",
     "unet_learner",
@@ -123,16 +132,4 @@ __all__: list[str] = [
     "download_weights",
     "weights_cache_dir",
     "SegmentationInterpretation",
-    # data: points and boxes, DataLoaders factories
-    "PointBlock",
-    "BBoxBlock",
-    "BBoxLblBlock",
-    "PointScaler",
-    "BBoxLabeler",
-    "LabeledBBox",
-    "bb_pad",
-    "clip_remove_empty",
-    "get_annotations",
-    "ImageDataLoaders",
-    "SegmentationDataLoaders",
 ]

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from plies.pipes import DisplayedTransform
+from plies.pipes import DisplayedTransform, register_transform
 from plies.typecore import TensorBBox, TensorImage, TensorMask, TensorMultiCategory, TensorPoint
 from torch import Tensor
 
@@ -100,8 +100,28 @@ def _where_identity(mask: Tensor, mats: Tensor) -> Tensor:
     return torch.where(mask[:, None, None], mats, eye)
 
 
+_SOURCE_KINDS: dict[str, type[_Source]] = {}
+
+
 class _Source:
-    """A source of random parameters of a batch transform; shows as `Name(arg=value, ...)`."""
+    """A source of random parameters of a batch transform; shows as `Name(arg=value, ...)`.
+
+    Its attributes are its constructor's arguments, plain numbers: `spec()` describes it as a dict
+    (`{"kind": "Rotate", "max_deg": 10.0, "p": 0.75}`) that `_as_sources` builds it back from, so a
+    fused transform records plain data and exports without pickle.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _SOURCE_KINDS[cls._kind()] = cls
+
+    @classmethod
+    def _kind(cls) -> str:
+        return cls.__name__.strip("_").removesuffix("Source")
+
+    def spec(self) -> dict[str, Any]:
+        """The source as plain data: its kind and constructor arguments."""
+        return {"kind": self._kind(), **vars(self)}
 
     @staticmethod
     def _prob(p: float, who: str) -> float:
@@ -111,7 +131,23 @@ class _Source:
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
-        return f"{type(self).__name__.strip('_').removesuffix('Source')}({args})"
+        return f"{self._kind()}({args})"
+
+
+def _as_sources(items: Sequence[Any], who: str) -> list[Any]:
+    """Source objects from sources or their `spec()` dicts."""
+    out = []
+    for i, s in enumerate(items):
+        if isinstance(s, _Source):
+            out.append(s)
+        elif isinstance(s, dict) and s.get("kind") in _SOURCE_KINDS:
+            out.append(_SOURCE_KINDS[s["kind"]](**{k: v for k, v in s.items() if k != "kind"}))
+        else:
+            raise TypeError(
+                f"{who}: sources[{i}] must be a source or its spec dict with a 'kind' among "
+                f"{sorted(_SOURCE_KINDS)}, found {s!r:.80}"
+            )
+    return out
 
 
 class _MatSource(_Source):
@@ -189,7 +225,7 @@ class _WarpSource(_MatSource):
 
 class _ResizedCropSource(_MatSource):
     def __init__(self, min_scale: float, ratio: tuple[float, float]) -> None:
-        self.min_scale, self.ratio = min_scale, ratio
+        self.min_scale, self.ratio = min_scale, (float(ratio[0]), float(ratio[1]))
 
     def draw(self, bs: int, device: torch.device, size: tuple[int, int] | None) -> Tensor:
         area = _uniform(bs, self.min_scale, 1.0, device)
@@ -231,7 +267,7 @@ class AffineCoordTfm(RandTransform):
 
     def __init__(
         self,
-        sources: Sequence[_MatSource] = (),
+        sources: Sequence[Any] = (),
         size: int | tuple[int, int] | None = None,
         mode: str = "bilinear",
         pad_mode: str = "reflection",
@@ -249,7 +285,7 @@ class AffineCoordTfm(RandTransform):
                 f"{type(self).__name__}: pad_mode must be 'zeros', 'border' or 'reflection', "
                 f"found {pad_mode!r}"
             )
-        self.sources = list(sources)
+        self.sources = _as_sources(sources, type(self).__name__)
         self.size = (size, size) if isinstance(size, int) else (None if size is None else tuple(size))
         self.mode, self.pad_mode, self.mode_mask = mode, pad_mode, mode_mask
         self.batch, self.align_corners = batch, align_corners
@@ -265,7 +301,7 @@ class AffineCoordTfm(RandTransform):
         if self.size is not None and other.size is not None and self.size != other.size:
             return None
         return AffineCoordTfm(
-            self.sources + other.sources,
+            [src.spec() for src in self.sources + other.sources],
             size=other.size or self.size,
             **{k: getattr(self, k) for k in settings},
         )
@@ -409,3 +445,7 @@ class RandomResizedCropGPU(AffineCoordTfm):
         if not 0 < min_scale <= 1:
             raise ValueError(f"RandomResizedCropGPU: min_scale must be in (0, 1], found {min_scale}")
         super().__init__([_ResizedCropSource(min_scale, ratio)], size=size, **kwargs)
+
+
+for _cls in (AffineCoordTfm, Flip, Dihedral, Rotate, Zoom, Warp, RandomResizedCropGPU):
+    register_transform(_cls, name=f"plies.vision.{_cls.__name__}")

@@ -148,10 +148,14 @@ class PILImage(PILBase):
 
 
 class PILImageBW(PILImage):
-    """A greyscale image item (mode L, to `TensorImageBW`)."""
+    """A greyscale image item (mode L, to `TensorImageBW`); shown with the 'Greys' colour map."""
 
     _open_mode = "L"
     _tensor_cls = TensorImageBW
+
+    def show(self, ctx: Any = None, **kwargs: Any) -> Any:
+        """Draw the image on `ctx` with the 'Greys' colour map (as a `TensorImageBW` draws)."""
+        return super().show(ctx=ctx, **{"cmap": "Greys", **kwargs})
 
 
 class PILMask(PILBase):

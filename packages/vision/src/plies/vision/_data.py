@@ -213,9 +213,10 @@ class ImageDataLoaders(DataLoaders):
         cls, path: str | os.PathLike, fnames: Sequence[Any], pat: str, **kwargs: Any
     ) -> DataLoaders:
         """Images `fnames` labelled by the first group of regex `pat` matched in the file name
-        (the paper's pets: `pat=r'^(.*)_\\d+.jpg$'`)."""
+        (`pat=r'^(.*)_\\d+.jpg$'` for the pets); a pattern with a `/` (the paper's
+        `r'/([^/]+)_\\d+.jpg$'`) is matched against the whole path, where the `/` can match."""
         _check_kwargs("ImageDataLoaders.from_name_re", kwargs, cls.from_name_re, cls.from_path_func)
-        labeller = using_attr(RegexLabeller(pat), "name")
+        labeller = RegexLabeller(pat) if "/" in pat else using_attr(RegexLabeller(pat), "name")
         return cls._from_path_func("ImageDataLoaders.from_name_re", path, fnames, labeller, **kwargs)
 
     @classmethod

@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+from plies.pipes import register_transform
 from plies.typecore import TensorImage
 from torch import Tensor
 
-from ._augment import RandTransform, _applied, _batch_info, _Source, _uniform
+from ._augment import RandTransform, _applied, _as_sources, _batch_info, _Source, _uniform
 
 __all__ = ["LightingTfm", "Brightness", "Contrast", "Saturation", "Hue", "RandomErasing"]
 
@@ -34,10 +35,8 @@ class _LightSource(_Source):
 
     def __init__(self, max_lighting: float, p: float) -> None:
         if not 0 <= max_lighting < 1:
-            raise ValueError(
-                f"{type(self).__name__[1:-6]}: max_lighting must be in [0, 1), found {max_lighting}"
-            )
-        self.max_lighting, self.p = max_lighting, self._prob(p, type(self).__name__[1:-6])
+            raise ValueError(f"{self._kind()}: max_lighting must be in [0, 1), found {max_lighting}")
+        self.max_lighting, self.p = max_lighting, self._prob(p, self._kind())
 
 
 class _BrightnessSource(_LightSource):
@@ -99,9 +98,9 @@ class LightingTfm(RandTransform):
 
     order = 40
 
-    def __init__(self, sources: Sequence[_LightSource] = (), batch: bool = False) -> None:
+    def __init__(self, sources: Sequence[Any] = (), batch: bool = False) -> None:
         super().__init__(p=1.0)
-        self.sources, self.batch = list(sources), batch
+        self.sources, self.batch = _as_sources(sources, type(self).__name__), batch
         self.logit_ab: tuple[Tensor, Tensor] | None = None
         self.color: Tensor | None = None
 
@@ -109,7 +108,7 @@ class LightingTfm(RandTransform):
         """One transform doing `self` then `other` (both lighting transforms), else None."""
         if not isinstance(other, LightingTfm) or other.batch != self.batch:
             return None
-        return LightingTfm(self.sources + other.sources, batch=self.batch)
+        return LightingTfm([src.spec() for src in self.sources + other.sources], batch=self.batch)
 
     def before_call(self, b: Any, split_idx: int | None) -> None:
         """Draw the batch's logit scale/shift and colour matrix (the product of every source's)."""
@@ -209,3 +208,7 @@ class RandomErasing(RandTransform):
                 left = int(torch.randint(0, w - ew + 1, ()))
                 plain[i, :, top : top + eh, left : left + ew] = torch.randn(c, eh, ew, device=plain.device)
         return plain
+
+
+for _cls in (LightingTfm, Brightness, Contrast, Saturation, Hue, RandomErasing):
+    register_transform(_cls, name=f"plies.vision.{_cls.__name__}")
