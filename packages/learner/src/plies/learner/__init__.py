@@ -64,11 +64,11 @@ from ._metrics._accumulated import (
     skm_to_plies,
 )
 from ._metrics._functional import (
+    acc_segment,
     accuracy,
     accuracy_multi,
     error_rate,
     flatten_check,
-    acc_segment,
     foreground_acc,
     mae,
     mse,
