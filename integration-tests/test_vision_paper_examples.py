@@ -74,9 +74,7 @@ def test_camvid_unet_beats_the_majority_class_clearly(tmp_path):
     with learn.no_bar(), learn.no_logging():
         learn.fit_one_cycle(8, 3e-3, pct_start=0.9)
     _, acc = learn.validate()
-    print(
-        f"camvid_tiny, U-Net on resnet18 from scratch, 8 epochs: pixel accuracy {acc:.3f} (majority {majority:.3f})"
-    )
+    print(f"camvid_tiny, U-Net on resnet18 from scratch: pixel accuracy {acc:.3f} (majority {majority:.3f})")
     assert acc > majority + 0.1
     learn.show_results(max_n=2)
     plt.close("all")
