@@ -184,6 +184,29 @@ def test_fused_none_falls_back_where_the_tensors_do_not_allow_it() -> None:
     assert not torch.equal(results[0], torch.nn.Embedding(5, 3).weight.detach())  # it moved
 
 
+def test_state_in_another_memory_layout_than_the_parameter_is_stepped_unfused() -> None:
+    # e.g. a model moved to channels_last after its optimizer state was made: torch's fused kernels
+    # would pair up the wrong entries, so the stats step it
+    results = []
+    for fused in (None, False):
+        w = torch.nn.Parameter(fresh_params(torch.float64)[2].detach().clone())
+        opt = Adam([w], 1e-2, fused=fused)
+        set_grads([w], 0)
+        opt.step()
+        w.data = w.data.to(memory_format=torch.channels_last)
+        set_grads([w], 1)
+        w.grad = w.grad.to(memory_format=torch.channels_last)
+        opt.step()
+        assert not opt.state[w]["grad_avg"].is_contiguous(memory_format=torch.channels_last)
+        results.append(([w], opt))
+    assert_same_run(*results, rtol=0, atol=0)
+    with pytest.raises(
+        ValueError, match=r"parameter 0 has strides \(8, 1, 4, 2\) but its state 'grad_avg' \(8, 4, 2, 1\)"
+    ):
+        results[0][1].fused = True
+        results[0][1].step()
+
+
 def test_fused_true_refuses_what_it_cannot_fuse() -> None:
     ps = fresh_params(torch.float32)
     with pytest.raises(ValueError, match=r"fused=True but no fused kernel computes these cbs.*rms_prop_step"):

@@ -214,27 +214,54 @@ def fused_plan(cbs: Sequence[Callable[..., Any]]) -> FusedPlan | None:
 def unfusable(
     run: FusedRun, ps: list[Tensor], grads: list[Tensor], states: list[dict[str, Any]], hyper: dict[str, Any]
 ) -> str | None:
-    """Why `run`'s kernel cannot step these parameters exactly (None: it can)."""
+    """Why `run`'s kernel cannot step these parameters exactly (None: it can).
+
+    The kernel needs dense floating point parameters on the CPU or CUDA, and each parameter's gradient
+    and state tensors to match it in device, dtype and memory layout (strides): torch's fused kernels
+    walk the tensors' memory in one order, so mixed layouts would pair up the wrong entries.
+    """
     clash = run.reserved.intersection(hyper)
     if clash:
         return f"the hyper-parameter {sorted(clash)[0]!r} changes what the stats compute"
+    strided = torch.strided
     for i, (p, g, state) in enumerate(zip(ps, grads, states, strict=True)):
-        if p.device.type not in FUSED_DEVICES:
-            return f"parameter {i} is on {p.device.type}; fused kernels run on {' and '.join(FUSED_DEVICES)}"
-        if not p.is_floating_point():
-            return f"parameter {i} is {p.dtype}; fused kernels need floating point parameters"
-        if g.is_sparse:
-            return f"parameter {i} has a sparse gradient"
-        if g.dtype != p.dtype or g.device != p.device:
-            return f"parameter {i} is {p.dtype} on {p.device} but its gradient is {g.dtype} on {g.device}"
+        # this runs every step on every parameter: cheap attributes first, the message only on failure
+        dtype, device = p.dtype, p.get_device()
+        if (
+            not (p.is_cpu or p.is_cuda)
+            or not dtype.is_floating_point
+            or p.layout is not strided
+            or g.layout is not strided
+            or g.dtype is not dtype
+            or g.get_device() != device
+        ):
+            return _tensor_mismatch(i, p, g, "gradient")
+        stride = p.stride()
+        if g.stride() != stride:
+            return _tensor_mismatch(i, p, g, "gradient")
         for key in run.state:
             t = state.get(key)
-            if t is not None and (t.dtype != p.dtype or t.device != p.device):
-                return (
-                    f"parameter {i} is {p.dtype} on {p.device} but its state {key!r} is {t.dtype} "
-                    f"on {t.device}"
-                )
+            if t is not None and (t.dtype is not dtype or t.get_device() != device or t.stride() != stride):
+                return _tensor_mismatch(i, p, t, f"state {key!r}")
     return None
+
+
+def _tensor_mismatch(i: int, p: Tensor, t: Tensor, what: str) -> str:
+    """What keeps parameter `i` (and its gradient or state `t`) off the fused kernel."""
+    if p.device.type not in FUSED_DEVICES:
+        return f"parameter {i} is on {p.device.type}; fused kernels run on {' and '.join(FUSED_DEVICES)}"
+    if not p.is_floating_point():
+        return f"parameter {i} is {p.dtype}; fused kernels need floating point parameters"
+    if p.layout is not torch.strided or t.layout is not torch.strided:
+        layout = "sparse" if t.is_sparse else str(t.layout)
+        return (
+            f"parameter {i} has a {layout} {what}"
+            if t.layout is not torch.strided
+            else f"parameter {i} is {p.layout}"
+        )
+    if t.dtype != p.dtype or t.device != p.device:
+        return f"parameter {i} is {p.dtype} on {p.device} but its {what} is {t.dtype} on {t.device}"
+    return f"parameter {i} has strides {p.stride()} but its {what} {t.stride()}"
 
 
 def fused_names() -> str:
