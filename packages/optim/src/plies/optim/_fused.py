@@ -32,8 +32,8 @@ Kernel = Callable[[list[Tensor], list[Tensor], list[dict[str, Any]], dict[str, A
 class FusedRun:
     """Stats and steppers (`cbs`, in order) that `kernel` computes in one fused pass.
 
-    `state`: the state tensors the kernel reads and writes (their dtype and device must be the
-    parameter's). `reserved`: names that, given as hyper-parameters, would change what the cbs do
+    `state`: the state tensors the kernel reads and writes (their dtype, device and strides must be
+    the parameter's). `reserved`: names that, given as hyper-parameters, would change what the cbs do
     (a group holding one is stepped the unfused way). `absorbs_wd`: the kernel also does a
     `weight_decay` that comes just before `cbs`.
     """
