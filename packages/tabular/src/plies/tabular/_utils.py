@@ -60,7 +60,11 @@ def df_shrink_dtypes(
                 found[name] = new
         elif dtype == np.float64:
             found[name] = np.dtype(np.float32)
-        elif obj2cat and dtype == object and col.nunique() < len(col) / 2:
+        elif (
+            obj2cat
+            and (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype))
+            and col.nunique() < len(col) / 2
+        ):
             found[name] = "category"
     return found
 
