@@ -29,6 +29,7 @@ _PARTS = (
     "Is_year_start",
 )
 _TIME_PARTS = ("Hour", "Minute", "Second")
+_ATTRS = {"Dayofweek": "day_of_week", "Dayofyear": "day_of_year"}  # pandas' current spellings
 
 
 def make_date(df: pd.DataFrame, date_field: str) -> None:
@@ -62,12 +63,12 @@ def add_datepart(
         if part == "Week":
             values = col.dt.isocalendar().week.astype("float64" if col.isna().any() else "int64")
         else:
-            values = getattr(col.dt, part.lower())
+            values = getattr(col.dt, _ATTRS.get(part, part.lower()))
         df[prefix + part] = values.to_numpy()
     elapsed = _seconds_since_epoch(col)
     df[prefix + "Elapsed"] = elapsed.astype("int64") if not elapsed.isna().any() else elapsed
     if drop:
-        df.drop(columns=field_name, inplace=True)
+        del df[field_name]
     return df
 
 

@@ -19,7 +19,10 @@ def as_pandas(df: Any, who: str) -> pd.DataFrame:
     if isinstance(df, pd.DataFrame):
         return df
     module = type(df).__module__.partition(".")[0]
-    if module in ("polars", "cudf") and callable(getattr(df, "to_pandas", None)):
+    if module == "polars" and hasattr(df, "get_columns"):
+        # column by column through numpy: polars' own to_pandas needs pyarrow
+        return pd.DataFrame({s.name: s.to_numpy() for s in df.get_columns()})
+    if module == "cudf" and callable(getattr(df, "to_pandas", None)):
         converted = df.to_pandas()
         if isinstance(converted, pd.DataFrame):
             return converted

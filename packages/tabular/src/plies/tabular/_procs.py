@@ -79,6 +79,12 @@ def _vocab(col: pd.Series) -> list[Any]:
     return [NA, *to_plain(values)]
 
 
+def lookup(col: pd.Series, labels: list[Any]) -> np.ndarray:
+    """The position of each value of `col` in `labels` (int64), -1 for missing or unknown values."""
+    values = col.astype(object) if isinstance(col.dtype, pd.CategoricalDtype) else col
+    return pd.Index(labels, dtype=object).get_indexer(values).astype(np.int64)
+
+
 def _codes_dtype(n: int) -> Any:
     return np.int8 if n < 2**7 else np.int16 if n < 2**15 else np.int32
 
@@ -102,11 +108,8 @@ class Categorify(TabularProc):
     def encodes(self, to: Any) -> None:
         df = to.items
         for name, vocab in self.classes.items():
-            col = df[name]
-            if isinstance(col.dtype, pd.CategoricalDtype):
-                col = col.astype(object)
-            codes = pd.Categorical(col, categories=pd.Index(vocab[1:], dtype=object)).codes
-            df[name] = (codes.astype(np.int64) + 1).astype(_codes_dtype(len(vocab)))
+            codes = lookup(df[name], vocab[1:])
+            df[name] = (codes + 1).astype(_codes_dtype(len(vocab)))
 
     def decodes(self, df: pd.DataFrame) -> pd.DataFrame:
         for name, vocab in self.classes.items():

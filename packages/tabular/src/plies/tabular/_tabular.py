@@ -181,14 +181,20 @@ class TabularPandas:
     def _build_tensors(self, with_labels: bool) -> None:
         who = type(self).__name__
         df = self.items
+        for n in self.cat_names:
+            if not (pd.api.types.is_integer_dtype(df[n].dtype) or pd.api.types.is_bool_dtype(df[n].dtype)):
+                raise TypeError(
+                    f"{who}: categorical column {n!r} holds {df[n].dtype} values, not codes; add Categorify "
+                    f"to the procs (it maps each value to its index in a vocab)"
+                )
         cats = (
             df[self.cat_names].to_numpy(dtype=np.int64)
             if self.cat_names
             else np.zeros((len(df), 0), np.int64)
         )
         self._tensors = {
-            "cats": torch.from_numpy(np.ascontiguousarray(cats)),
-            "conts": torch.from_numpy(np.ascontiguousarray(df[self.cont_names].to_numpy(dtype=np.float32))),
+            "cats": torch.from_numpy(np.array(cats, dtype=np.int64, order="C")),
+            "conts": torch.from_numpy(df[self.cont_names].to_numpy(dtype=np.float32, copy=True)),
             "ys": self.target.encode(df, self.y_names, who)
             if with_labels and self.target is not None
             else None,

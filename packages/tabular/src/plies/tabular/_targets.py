@@ -16,7 +16,7 @@ import torch
 from plies.loaders import Categorize, EncodedMultiCategorize, MultiCategorize, RegressionSetup
 from plies.typecore import TensorCategory, TensorMultiCategory, to_plain
 
-from ._procs import _sorted_values
+from ._procs import _sorted_values, lookup
 
 __all__: list[str] = []  # private module: TabularPandas holds a target
 
@@ -40,9 +40,7 @@ class CategoryTarget:
 
     def encode(self, df: pd.DataFrame, y_names: list[str], who: str) -> torch.Tensor:
         col = df[y_names[0]]
-        if isinstance(col.dtype, pd.CategoricalDtype):
-            col = col.astype(object)
-        codes = pd.Categorical(col, categories=pd.Index(self.vocab, dtype=object)).codes
+        codes = lookup(col, self.vocab or [])
         bad = codes < 0
         if bad.any():
             unknown = list(dict.fromkeys(col[bad].tolist()))
