@@ -37,7 +37,9 @@ def test_batch_gathers_rows_with_their_types():
     to = TabularPandas(table(), [Categorify, Normalize], ["city"], ["age", "income"], y_names="label")
     cats, conts, ys = to.batch(np.array([4, 0, 7]))
     assert type(ys) is TensorCategory and type(cats) is torch.Tensor and conts.dtype == torch.float32
-    assert torch.equal(conts, to._tensors["conts"][[4, 0, 7]]) and torch.equal(cats, to._tensors["cats"][[4, 0, 7]])
+    assert torch.equal(conts, to._tensors["conts"][[4, 0, 7]]) and torch.equal(
+        cats, to._tensors["cats"][[4, 0, 7]]
+    )
 
 
 def test_loader_batches_are_one_gather_each_and_cover_every_row():
@@ -68,7 +70,9 @@ def test_from_df_valid_idx_and_properties():
         y_names="label", valid_idx=range(30, 40), bs=8, device="cpu",
     )  # fmt: skip
     assert len(dls.train_ds) == 30 and dls.valid_ds.items.index.tolist() == list(range(30, 40))
-    assert dls.c == 2 and dls.vocab == ["no", "yes"] and dls.classes["city"] == ["#na#", "Lima", "Oslo", "Pune"]
+    assert (
+        dls.c == 2 and dls.vocab == ["no", "yes"] and dls.classes["city"] == ["#na#", "Lima", "Oslo", "Pune"]
+    )
     assert len(dls.train) == 3  # 30 rows, bs 8, last partial batch dropped
     random = TabularDataLoaders.from_df(df, cat_names=["city"], y_names="label", valid_pct=0.25, seed=1,
                                         procs=[Categorify])  # fmt: skip
@@ -88,9 +92,15 @@ def test_from_csv_skips_initial_spaces(tmp_path):
 def test_regression_and_multi_label_targets():
     df = table(20).assign(price=np.arange(20.0), tax=np.arange(20.0) / 10)
     reg = TabularPandas(df, [Categorify], ["city"], y_names=["price", "tax"])
-    assert reg.c == 2 and reg._tensors["ys"].dtype == torch.float32 and reg._tensors["ys"][3].tolist() == pytest.approx([3.0, 0.3])
+    assert (
+        reg.c == 2
+        and reg._tensors["ys"].dtype == torch.float32
+        and reg._tensors["ys"][3].tolist() == pytest.approx([3.0, 0.3])
+    )
     df = df.assign(red=np.arange(20) % 2 == 0, big=np.arange(20) > 9)
-    multi = TabularPandas(df, [Categorify], ["city"], y_names=["red", "big"], y_block=MultiCategoryBlock(encoded=True))
+    multi = TabularPandas(
+        df, [Categorify], ["city"], y_names=["red", "big"], y_block=MultiCategoryBlock(encoded=True)
+    )
     ys = multi._tensors["ys"]
     assert type(ys) is TensorMultiCategory and ys[11].tolist() == [0.0, 1.0] and multi.vocab == ["red", "big"]
     assert multi.decode_targets(ys[10:12]) == {"labels": [["red", "big"], ["big"]]}
@@ -100,7 +110,9 @@ def test_regression_and_multi_label_targets():
 
 def test_a_target_label_only_in_validation_is_named():
     df = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": ["a", "a", "b"]})
-    with pytest.raises(ValueError, match=r"target 'y' holds 1 label\(s\) not in the vocab.*'b'.*CategoryBlock\(vocab"):
+    with pytest.raises(
+        ValueError, match=r"target 'y' holds 1 label\(s\) not in the vocab.*'b'.*CategoryBlock\(vocab"
+    ):
         TabularPandas(df, [], cont_names="x", y_names="y", splits=[[0, 1], [2]])
 
 
@@ -120,7 +132,13 @@ def test_new_rows_dicts_and_series_are_processed_like_training_rows():
 def test_polars_frames_are_accepted():
     pl = pytest.importorskip("polars")
     df = table(20)
-    to_pl = TabularPandas(pl.DataFrame({c: df[c].tolist() for c in df.columns}), [Categorify, Normalize], ["city"], ["age"], y_names="label")
+    to_pl = TabularPandas(
+        pl.DataFrame({c: df[c].tolist() for c in df.columns}),
+        [Categorify, Normalize],
+        ["city"],
+        ["age"],
+        y_names="label",
+    )
     to_pd = TabularPandas(df, [Categorify, Normalize], ["city"], ["age"], y_names="label")
     assert torch.equal(to_pl._tensors["cats"], to_pd._tensors["cats"])
     assert torch.allclose(to_pl._tensors["conts"], to_pd._tensors["conts"])

@@ -53,7 +53,11 @@ def test_fill_missing_median_adds_na_flags_only_where_training_rows_had_missing_
 
 @pytest.mark.parametrize(
     ("strategy", "fill_vals", "expected"),
-    [(FillStrategy.mode, None, 1.0), ("constant", {"size": -1.0}, -1.0), (FillStrategy.median, None, 2.0)]  # median of 1, 1, 3, 10,
+    [
+        (FillStrategy.mode, None, 1.0),
+        ("constant", {"size": -1.0}, -1.0),
+        (FillStrategy.median, None, 2.0),
+    ],  # median of 1, 1, 3, 10,
 )
 def test_fill_missing_strategies(strategy, fill_vals, expected):
     df = pd.DataFrame({"size": [1.0, 1.0, 3.0, 10.0, np.nan], "y": [0.0] * 5})
@@ -73,7 +77,9 @@ def test_normalize_uses_training_statistics_and_decodes_back():
     to = TabularPandas(frame(), [Normalize], cont_names=["weight"], y_names="y", splits=SPLITS)
     train = np.array([2.0, 4.0, 6.0, 8.0])
     mean, std = train.mean(), train.std()  # population std (ddof=0): sqrt(5)
-    assert to.procs[0].means["weight"] == pytest.approx(5.0) and to.procs[0].stds["weight"] == pytest.approx(std)
+    assert to.procs[0].means["weight"] == pytest.approx(5.0) and to.procs[0].stds["weight"] == pytest.approx(
+        std
+    )
     expected = (np.array([2.0, 4.0, 6.0, 8.0, 100.0, 200.0]) - mean) / std
     assert np.allclose(to._tensors["conts"][:, 0].numpy(), expected, atol=1e-6)
     assert np.allclose(to.decode()["weight"], [2.0, 4.0, 6.0, 8.0, 100.0, 200.0], atol=1e-4)

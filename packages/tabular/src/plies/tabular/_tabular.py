@@ -42,13 +42,21 @@ def _names(names: Any, role: str, who: str) -> list[str]:
 
 
 def _check_conts(df: pd.DataFrame, cont_names: Sequence[str], who: str) -> None:
+    """Make the continuous columns numeric in place (numbers held as objects, e.g. with None, become
+    floats); TypeError naming a column that holds text or other values."""
     for n in cont_names:
         dtype = df[n].dtype
         if pd.api.types.is_bool_dtype(dtype) or (
             pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype)
         ):
             continue
-        example = next((v for v in df[n].tolist() if isinstance(v, str)), None)
+        values = df[n].tolist()
+        if pd.api.types.is_object_dtype(dtype) and all(
+            v is None or (isinstance(v, (int, float, np.number)) and not isinstance(v, bool)) for v in values
+        ):
+            df[n] = pd.to_numeric(df[n], errors="raise").astype("float64")
+            continue
+        example = next((v for v in values if isinstance(v, str)), None)
         found = f"text (e.g. {example!r})" if example is not None else f"{dtype} values"
         raise TypeError(
             f"{who}: continuous column {n!r} holds {found}, not numbers; convert it with "
@@ -126,12 +134,12 @@ class TabularPandas:
         )
         if both:
             raise ValueError(f"{who}: column(s) {sorted(both)} are given more than one role; give each one")
-        _check_conts(df, self.cont_names, who)
         _check_targets(df, self.y_names, who)
         order, sizes = _split_order(splits, len(df), who)
         identity = len(order) == len(df) and bool((order == np.arange(len(df))).all())
         if not (inplace and identity):
             df = df.iloc[order].copy()
+        _check_conts(df, self.cont_names, who)
         if reduce_memory:
             df = df_shrink(df, skip=[c for c in df.columns if c not in self._used], obj2cat=False)
         self.items = df
@@ -205,9 +213,10 @@ class TabularPandas:
         who = f"{type(self).__name__}.new"
         df = as_pandas(df, who)
         check_columns(df, self._input_names(df), "the fitted procs' columns", who)
+        df = df if inplace else df.copy()
         _check_conts(df, self.cont_names, who)
         res = copy.copy(self)
-        res.items = df if inplace else df.copy()
+        res.items = df
         res.split_sizes, res.split_idx, res._processed = [len(df), 0], None, False
         res.cat_names, res.cont_names = list(self.cat_names), list(self.cont_names)
         if set(self.y_names) <= set(df.columns):
@@ -418,9 +427,10 @@ class TabularPandas:
         res.y_names = list(state["y_names"])
         res.procs = [proc_from_state(p, who) for p in state["procs"]]
         res.target = target_from_state(state["target"], who)
-        res.items = pd.DataFrame({n: pd.Series([], dtype=object) for n in res.cat_names + res.cont_names})
-        for n in res.cont_names:
-            res.items[n] = res.items[n].astype(np.float32)
+        res.items = pd.DataFrame(
+            {n: pd.Series([], dtype=np.int64) for n in res.cat_names}
+            | {n: pd.Series([], dtype=np.float32) for n in res.cont_names}
+        )
         res.split_sizes, res.split_idx, res.device = [0, 0], None, None
         res._processed = True
         res._build_tensors(with_labels=False)
