@@ -147,10 +147,8 @@ def test_export_keeps_procs_as_plain_data_and_predicts_the_same_in_a_fresh_proce
     assert state["procs"][1]["state"]["classes"]["city"] == ["#na#", "Lima", "Oslo", "Pune"]
     rows = data().iloc[[3, 17, 500]]  # row 17 has a missing x
     (tmp_path / "rows.json").write_text(rows.to_json())
-    run = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(SCRIPT.format(path=str(path), rows=str(tmp_path / "rows.json")))],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    script = textwrap.dedent(SCRIPT.format(path=str(path), rows=str(tmp_path / "rows.json")))
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     expected = []
     for _, row in rows.iterrows():
