@@ -21,10 +21,8 @@ def synthetic(n_users=120, n_items=120, rank=3, p=0.9, noise=0.3, seed=0) -> pd.
 
 
 def small() -> pd.DataFrame:
-    return pd.DataFrame(
-        {"user": ["ann", "bob", "ann", "cy", "bob", "cy"] * 5, "movie": ["m1", "m2", "m2", "m1", "m3", "m3"] * 5,
-         "stars": [5.0, 3.0, 4.0, 1.0, 2.0, 4.0] * 5}
-    )  # fmt: skip
+    users, movies = ["ann", "bob", "ann", "cy", "bob", "cy"], ["m1", "m2", "m2", "m1", "m3", "m3"]
+    return pd.DataFrame({"user": users * 5, "movie": movies * 5, "stars": [5.0, 3.0, 4.0, 1.0, 2.0, 4.0] * 5})
 
 
 def test_columns_are_found_by_name_in_any_order_or_by_position():
