@@ -30,14 +30,19 @@ class TabularLearner(Learner):
     prediction and the activations (probabilities for classes)."""
 
     @check_kwargs
-    def predict(self, row: Any, with_input: bool = False) -> tuple[Any, ...]:
+    def predict(self, row: Any, rm_type_tfms: Any = None, with_input: bool = False) -> tuple[Any, ...]:
         """Predict one row (a dict, a Series or a one-row DataFrame; target columns are ignored).
 
         Returns ``(row, decoded prediction, activations)``: `row` is a Series of the decoded inputs
         with the predicted target in the target column(s); the decoded prediction is the class index
         (classification), the values (regression) or the flags (multi-label). `with_input` is
-        accepted for fastai's signature: the decoded inputs are in `row` either way.
+        accepted for fastai's signature: the decoded inputs are in `row` either way. A table has no
+        type transforms to remove: `rm_type_tfms` must be None.
         """
+        if rm_type_tfms is not None:
+            raise TypeError(
+                "TabularLearner.predict: a table has no type transforms; rm_type_tfms must be None"
+            )
         dl = self.dls.test_dl(row)
         if len(dl.dataset) != 1:
             raise ValueError(

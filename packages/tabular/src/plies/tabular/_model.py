@@ -71,7 +71,7 @@ class TabularModel(nn.Module):
         self.embeds = nn.ModuleList([Embedding(ni, nf) for ni, nf in emb_szs])
         self.emb_drop = nn.Dropout(embed_p)
         self.bn_cont = nn.BatchNorm1d(n_cont) if bn_cont and n_cont else None
-        self.n_emb = sum(e.embedding_dim for e in self.embeds)
+        self.n_emb = sum(int(nf) for _, nf in emb_szs)
         self.n_cont = n_cont
         sizes = [self.n_emb + n_cont, *layers, out_sz]
         acts = [_activation(act_cls) for _ in range(len(sizes) - 2)] + [None]

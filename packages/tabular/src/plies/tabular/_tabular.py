@@ -263,9 +263,8 @@ class TabularPandas:
         return 2 if self.with_cont else 1
 
     def _fields(self) -> list[torch.Tensor]:
-        t = self._tensors
-        fields = [t["cats"], t["conts"]] if self.with_cont else [t["cats"]]
-        return fields + ([t["ys"]] if t.get("ys") is not None else [])
+        names = ["cats", "conts", "ys"] if self.with_cont else ["cats", "ys"]
+        return [t for t in (self._tensors.get(n) for n in names) if t is not None]
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, ...]:
         return tuple(f[i] for f in self._fields())

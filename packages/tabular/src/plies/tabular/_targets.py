@@ -46,7 +46,7 @@ class CategoryTarget:
             unknown = list(dict.fromkeys(col[bad].tolist()))
             raise ValueError(
                 f"{who}: target {y_names[0]!r} holds {len(unknown)} label(s) not in the vocab learned from "
-                f"the training rows ({', '.join(map(repr, unknown[:5]))}; vocab: {self.vocab[:10]!r}); "
+                f"the training rows ({', '.join(map(repr, unknown[:5]))}; vocab: {(self.vocab or [])[:10]!r}); "
                 f"give every label with y_block=CategoryBlock(vocab=[...]) or drop those rows"
             )
         return torch.from_numpy(codes.astype(np.int64)).as_subclass(TensorCategory)
@@ -162,7 +162,7 @@ def target_from_state(state: Any, who: str) -> Any:
             f"{who}: a target state has kind 'category', 'regression' or 'multi', found {state!r:.80}"
         )
     kind = _KINDS[state["kind"]]
-    target = kind.__new__(kind)
+    target: Any = object.__new__(kind)
     target.__dict__.update({k: v for k, v in state.items() if k != "kind"})
     if kind is CategoryTarget:
         target.sort = True
