@@ -44,9 +44,10 @@ class CategoryTarget:
         bad = codes < 0
         if bad.any():
             unknown = list(dict.fromkeys(col[bad].tolist()))
+            vocab = (self.vocab or [])[:10]
             raise ValueError(
                 f"{who}: target {y_names[0]!r} holds {len(unknown)} label(s) not in the vocab learned from "
-                f"the training rows ({', '.join(map(repr, unknown[:5]))}; vocab: {(self.vocab or [])[:10]!r}); "
+                f"the training rows ({', '.join(map(repr, unknown[:5]))}; vocab: {vocab!r}); "
                 f"give every label with y_block=CategoryBlock(vocab=[...]) or drop those rows"
             )
         return torch.from_numpy(codes.astype(np.int64)).as_subclass(TensorCategory)
