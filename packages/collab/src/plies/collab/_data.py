@@ -57,8 +57,6 @@ class CollabDataLoaders(TabularDataLoaders):
         """A random `valid_pct` of the ratings (`seed` repeats it) is the validation set. Columns
         are found by name (`user_name`, `item_name`, `rating_name`), in any order; a name left out
         is the column at its position (user first, item second, rating third, as fastai)."""
-        if not isinstance(ratings, pd.DataFrame) and callable(getattr(ratings, "to_pandas", None)):
-            ratings = ratings.to_pandas()
         user = _column(ratings, user_name, 0, "user_name")
         item = _column(ratings, item_name, 1, "item_name")
         rating = _column(ratings, rating_name, 2, "rating_name")

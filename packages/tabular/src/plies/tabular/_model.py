@@ -104,7 +104,8 @@ class TabularModel(nn.Module):
 
 
 def _activation(act_cls: Any) -> nn.Module:
-    """A fresh activation: ReLU by default; a module class is instantiated, a module instance copied."""
+    """The activation after a hidden layer: ReLU by default; a module class is instantiated, a module
+    instance is used as it is (shared by the layers, as fastai: activations hold no state)."""
     if act_cls is None:
         return nn.ReLU(inplace=True)
     if isinstance(act_cls, type) and issubclass(act_cls, nn.Module):

@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 from plies.loaders import register_dataset
 
+from ._checks import check_conts, check_targets, names_list, split_order
 from ._frames import as_pandas, check_columns, rows_frame
 from ._procs import Categorify, TabularProc, as_proc, proc_from_state, proc_state
 from ._targets import target_for, target_from_state
@@ -25,72 +26,6 @@ from ._utils import df_shrink
 __all__ = ["TabularPandas"]
 
 STATE_VERSION = 1
-
-
-def _names(names: Any, role: str, who: str) -> list[str]:
-    """A new list of column names (the caller's list is never modified)."""
-    if names is None:
-        return []
-    if isinstance(names, str):
-        return [names]
-    try:
-        return list(names)
-    except TypeError:
-        raise TypeError(
-            f"{who}: {role} must be a column name or a list of them, found {names!r:.60}"
-        ) from None
-
-
-def _check_conts(df: pd.DataFrame, cont_names: Sequence[str], who: str) -> None:
-    """Make the continuous columns numeric in place (numbers held as objects, e.g. with None, become
-    floats); TypeError naming a column that holds text or other values."""
-    for n in cont_names:
-        dtype = df[n].dtype
-        if pd.api.types.is_bool_dtype(dtype) or (
-            pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype)
-        ):
-            continue
-        values = df[n].tolist()
-        if pd.api.types.is_object_dtype(dtype) and all(
-            v is None or (isinstance(v, (int, float, np.number)) and not isinstance(v, bool)) for v in values
-        ):
-            df[n] = pd.to_numeric(df[n], errors="raise").astype("float64")
-            continue
-        example = next((v for v in values if isinstance(v, str)), None)
-        found = f"text (e.g. {example!r})" if example is not None else f"{dtype} values"
-        raise TypeError(
-            f"{who}: continuous column {n!r} holds {found}, not numbers; convert it with "
-            f"pd.to_numeric(df[{n!r}], errors='coerce') (unparseable values become missing), or move it "
-            f"to cat_names"
-        )
-
-
-def _check_targets(df: pd.DataFrame, y_names: Sequence[str], who: str) -> None:
-    for n in y_names:
-        n_missing = int(df[n].isna().sum())
-        if n_missing:
-            raise ValueError(
-                f"{who}: target column {n!r} has {n_missing} missing value(s); a target cannot be filled "
-                f"in, drop those rows first: df = df.dropna(subset=[{n!r}])"
-            )
-
-
-def _split_order(splits: Any, n: int, who: str) -> tuple[np.ndarray, list[int]]:
-    """(row positions in split order, size of each split) for `splits` (None: every row is training)."""
-    if splits is None:
-        return np.arange(n), [n, 0]
-    parts = [np.asarray(list(s) if not isinstance(s, np.ndarray) else s) for s in splits]
-    for k, part in enumerate(parts):
-        if part.dtype == bool:
-            if len(part) != n:
-                raise ValueError(f"{who}: split {k} is a mask of length {len(part)}, the frame has {n} rows")
-            parts[k] = np.flatnonzero(part)
-        elif len(part) and not np.issubdtype(part.dtype, np.integer):
-            raise TypeError(f"{who}: split {k} must hold row positions (ints), found {part.dtype}")
-        elif len(part) and (part.min() < -n or part.max() >= n):
-            raise IndexError(f"{who}: split {k} holds row positions outside 0..{n - 1}")
-    sizes = [len(p) for p in parts] + ([0] if len(parts) == 1 else [])
-    return np.concatenate([p.astype(np.intp) % n if len(p) else p.astype(np.intp) for p in parts]), sizes
 
 
 @register_dataset
@@ -102,7 +37,9 @@ class TabularPandas:
     target kind comes from `y_block` (CategoryBlock, RegressionBlock, MultiCategoryBlock(encoded=True))
     or from the target's dtype. `splits` are lists of row positions (training first); `train` and
     `valid` are the subsets. `new(df)` processes new rows with the fitted procs; `decode()` gives
-    the readable frame back. A polars or cuDF frame is converted to pandas first.
+    the readable frame back. A polars or cuDF frame is converted to pandas first. The frame is
+    copied unless `inplace` (and the splits keep every row in order); `reduce_memory` shrinks the
+    used columns' dtypes first (`df_shrink`, text left as it is).
     """
 
     with_cont: ClassVar[bool] = True  # whether batches carry the continuous tensor (collab: no)
@@ -123,9 +60,9 @@ class TabularPandas:
     ) -> None:
         who = type(self).__name__
         df = as_pandas(df, who)
-        self.cat_names = _names(cat_names, "cat_names", who)
-        self.cont_names = _names(cont_names, "cont_names", who)
-        self.y_names = _names(y_names, "y_names", who)
+        self.cat_names = names_list(cat_names, "cat_names", who)
+        self.cont_names = names_list(cont_names, "cont_names", who)
+        self.y_names = names_list(y_names, "y_names", who)
         for role, names in (("cat_names", self.cat_names), ("cont_names", self.cont_names)):
             check_columns(df, names, role, who)
         check_columns(df, self.y_names, "y_names", who)
@@ -134,12 +71,12 @@ class TabularPandas:
         )
         if both:
             raise ValueError(f"{who}: column(s) {sorted(both)} are given more than one role; give each one")
-        _check_targets(df, self.y_names, who)
-        order, sizes = _split_order(splits, len(df), who)
+        check_targets(df, self.y_names, who)
+        order, sizes = split_order(splits, len(df), who)
         identity = len(order) == len(df) and bool((order == np.arange(len(df))).all())
         if not (inplace and identity):
             df = df.iloc[order].copy()
-        _check_conts(df, self.cont_names, who)
+        check_conts(df, self.cont_names, who)
         if reduce_memory:
             df = df_shrink(df, skip=[c for c in df.columns if c not in self._used], obj2cat=False)
         self.items = df
@@ -214,13 +151,13 @@ class TabularPandas:
         df = as_pandas(df, who)
         check_columns(df, self._input_names(df), "the fitted procs' columns", who)
         df = df if inplace else df.copy()
-        _check_conts(df, self.cont_names, who)
+        check_conts(df, self.cont_names, who)
         res = copy.copy(self)
         res.items = df
         res.split_sizes, res.split_idx, res._processed = [len(df), 0], None, False
         res.cat_names, res.cont_names = list(self.cat_names), list(self.cont_names)
         if set(self.y_names) <= set(df.columns):
-            _check_targets(df, self.y_names, who)
+            check_targets(df, self.y_names, who)
         res.process()
         return res
 
@@ -358,15 +295,12 @@ class TabularPandas:
 
     def show(self, max_n: int = 10, show: bool = True) -> pd.DataFrame:
         """The first `max_n` rows decoded (printed when `show`)."""
-        df = self.subset_head(max_n).decode()
+        head = copy.copy(self)
+        head.items = self.items.iloc[:max_n]
+        df = head.decode()
         if show:
             print(df.to_string())
         return df
-
-    def subset_head(self, n: int) -> TabularPandas:
-        res = copy.copy(self)
-        res.items = self.items.iloc[:n]
-        return res
 
     # ---- dataloaders and inference -------------------------------------------------------------
     def dataloaders(
