@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from plies.learner import accuracy, load_learner
+from plies.learner import ClassificationInterpretation, accuracy, load_learner
 from plies.loaders import MultiCategoryBlock
 from plies.tabular import (
     Categorify,
@@ -95,8 +95,12 @@ def test_show_batch_and_show_results_are_dataframes(capsys):
     df = learn.dls.show_batch(max_n=4)
     assert list(df.columns) == ["city", "x_na", "x", "noise", "label"] and len(df) == 4
     assert "label" in capsys.readouterr().out
-    res = learn.show_results(max_n=3, show=False)
+    res = learn.show_results(max_n=3)
     assert list(res.columns)[-2:] == ["label", "label_pred"] and set(res["label_pred"]) <= {"hi", "lo"}
+    assert len(res) == 3 and "label_pred" in capsys.readouterr().out
+    top = ClassificationInterpretation.from_learner(learn).plot_top_losses(4, show=False)
+    assert len(top) == 4 and list(top.columns)[-4:] == ["label", "label_pred", "loss", "probability"]
+    assert top["loss"].is_monotonic_decreasing and (top["probability"] >= 0.5).all()
 
 
 def test_regression_with_y_range_and_multi_label():

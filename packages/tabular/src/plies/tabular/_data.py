@@ -16,22 +16,10 @@ import pandas as pd
 from plies.loaders import DataLoaders, RandomSplitter, TfmdDL, register_dataloader
 from plies.typecore import default_device
 
+from ._show import print_frame, results_frame
 from ._tabular import TabularPandas
 
 __all__ = ["TabDataLoader", "TabularDataLoaders"]
-
-
-def _print_frame(df: pd.DataFrame) -> None:
-    try:  # a notebook shows the frame as a table
-        from IPython import get_ipython  # type: ignore[import-not-found]
-        from IPython.display import display  # type: ignore[import-not-found]
-
-        if get_ipython() is not None:
-            display(df)
-            return
-    except ImportError:
-        pass
-    print(df.to_string())
 
 
 @register_dataloader
@@ -107,21 +95,27 @@ class TabDataLoader(TfmdDL):
             b = self.one_batch() if not unique else self._unique_batch()
         df = self.decode_batch(b, max_n=max_n)
         if show:
-            _print_frame(df)
+            print_frame(df)
         return df
 
     def show_results(
         self, b: Any, out: Any, max_n: int = 10, ctxs: Any = None, show: bool = True, **kwargs: Any
-    ) -> pd.DataFrame:
-        """Batch `b` decoded with the decoded predictions `out` beside the targets (`<target>_pred`)."""
+    ) -> Any:
+        """Batch `b` decoded with the decoded predictions `out` beside the targets (`<target>_pred`):
+        a DataFrame, printed. With `show=False`, `(inputs, targets, rows, predictions)` as DataFrames
+        (what `plot_top_losses` and other displays take)."""
         if kwargs:
             raise TypeError(f"TabDataLoader.show_results: unexpected keyword(s) {sorted(kwargs)}")
-        df = self.decode_batch(b, max_n=max_n)
+        rows = self.decode_batch(b, max_n=max_n)
+        ds = self.dataset
+        inputs = [n for n in rows.columns if n in ds.cat_names or n in ds.cont_names]
         pred = out[0] if isinstance(out, (tuple, list)) else out
-        for name, values in self.dataset.decode_targets(pred[: len(df)], suffix="_pred").items():
-            df[name] = values
-        if show:
-            _print_frame(df)
+        outs = pd.DataFrame(ds.decode_targets(pred[: len(rows)], suffix="_pred"))
+        x, y = rows[inputs], rows.drop(columns=inputs)
+        if not show:
+            return x, y, rows, outs
+        df = results_frame(x, y, outs)
+        print_frame(df)
         return df
 
 
