@@ -85,6 +85,7 @@ def test_use_nn_predict_one_row_stays_in_y_range_and_round_trips_through_export(
     dls = CollabDataLoaders.from_df(synthetic(40, 40), bs=64, seed=0, device="cpu", path=tmp_path)
     learn = collab_learner(dls, use_nn=True, layers=[16], y_range=(0.5, 5.5))
     assert isinstance(learn.model, EmbeddingNN) and learn.model.embeds[0].num_embeddings == 41
+    assert learn.opt_func.keywords == {"foreach": True} and learn.loss_func.func.__class__ is torch.nn.MSELoss
     with learn.no_bar(), learn.no_logging():
         learn.fit_one_cycle(1, 1e-2)
     row = {"user": 3, "item": 7}

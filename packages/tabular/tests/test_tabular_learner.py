@@ -123,6 +123,7 @@ def test_regression_with_y_range_and_multi_label():
 
 def test_config_and_keywords_are_checked():
     dls = dls_of(data(), y_names="label")
+    assert tabular_learner(dls).opt_func.keywords == {"foreach": True}  # tabular_adam by default
     learn = tabular_learner(dls, layers=[10], config=tabular_config(ps=0.5, embed_p=0.1))
     assert learn.model.emb_drop.p == 0.1
     with pytest.raises(TypeError, match="mertics"):

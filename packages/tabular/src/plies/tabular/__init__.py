@@ -4,7 +4,7 @@
 from .__about__ import __version__
 from ._data import TabDataLoader, TabularDataLoaders
 from ._dates import add_datepart, add_elapsed_times, make_date
-from ._learner import TabularLearner, tabular_learner
+from ._learner import TabularLearner, tabular_adam, tabular_learner
 from ._model import TabularModel, emb_sz_rule, get_emb_sz, tabular_config
 from ._procs import Categorify, FillMissing, FillStrategy, Normalize, TabularProc
 from ._tabular import TabularPandas
@@ -29,6 +29,7 @@ __all__ = [
     "get_emb_sz",
     "TabularLearner",
     "tabular_learner",
+    "tabular_adam",
     # DataFrame helpers (_dates, _utils)
     "make_date",
     "add_datepart",

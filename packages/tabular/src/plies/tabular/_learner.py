@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import pandas as pd
 from plies.learner import Learner, register_learner
+from plies.optim import Adam
 from plies.typecore import check_kwargs, delegates
 from torch import Tensor
 
 from ._model import TabularModel, get_emb_sz, tabular_config
 
-__all__ = ["TabularLearner", "tabular_learner"]
+__all__ = ["TabularLearner", "tabular_learner", "tabular_adam"]
 
 
 def _predicted_frame(dl: Any, inp: Any, decoded: Tensor) -> pd.DataFrame:
@@ -65,6 +67,12 @@ def _emb_szs(dls: Any, emb_szs: Any) -> list[tuple[int, int]]:
     return sizes  # type: ignore[return-value]
 
 
+# A table's model has many small parameter tensors (an embedding per column, BatchNorms): the
+# vectorised (foreach) Adam updates them in one call per step, which is faster on the CPU too
+# (an epoch of adult: 1.74 s against 2.12 s, median of 4 alternated runs on one thread).
+tabular_adam = partial(Adam, foreach=True)
+
+
 @delegates(Learner.__init__, but="dls,model")
 def tabular_learner(
     dls: Any,
@@ -79,7 +87,8 @@ def tabular_learner(
 
     `emb_szs`: a dict overriding the size of some columns, or the full list of pairs; `config`:
     `tabular_config(...)` (model options); `n_out` defaults to `dls.c`; `y_range` squashes the
-    outputs into (low, high). Other keywords go to `TabularLearner` (metrics, loss_func, ...).
+    outputs into (low, high). Other keywords go to `TabularLearner` (metrics, loss_func, ...);
+    `opt_func` defaults to `tabular_adam`.
     """
     config = dict(config or tabular_config())
     if y_range is None:
@@ -98,4 +107,5 @@ def tabular_learner(
     model = TabularModel(
         _emb_szs(dls, emb_szs), len(dls.cont_names), n_out, list(layers or [200, 100]), **config
     )
+    kwargs.setdefault("opt_func", tabular_adam)
     return TabularLearner(dls, model, **kwargs)
