@@ -91,6 +91,7 @@ def test_procs_run_in_their_order_and_the_na_flag_is_categorified():
         splits=SPLITS,
     )  # fmt: skip
     assert [type(p).__name__ for p in to.procs] == ["FillMissing", "Categorify", "Normalize"]
+    assert to.procs.categorify is to.procs[1] and to.procs.normalize.means == to.procs[2].means  # as fastai
     assert to.classes["size_na"] == ["#na#", False, True]
     assert to._tensors["cats"][:, 1].tolist() == [1, 2, 1, 1, 1, 2]
     filled = np.array([1.0, 3.0, 3.0, 10.0])  # Normalize sees the filled training values

@@ -247,6 +247,17 @@ class Normalize(TabularProc):
         return {"means": self.means, "stds": self.stds}
 
 
+class Procs(list):
+    """The fitted procs of a TabularPandas, in the order they run; `procs.categorify` (the class name
+    in lower case) finds one, as in fastai."""
+
+    def __getattr__(self, name: str) -> TabularProc:
+        for proc in self:
+            if type(proc).__name__.lower() == name:
+                return proc
+        raise AttributeError(f"procs: no {name} among {[type(p).__name__ for p in self]}")
+
+
 def as_proc(proc: Any, who: str) -> TabularProc:
     """A proc instance from a proc class or instance; TypeError naming what was given otherwise."""
     if isinstance(proc, type) and issubclass(proc, TabularProc):

@@ -19,7 +19,7 @@ from plies.loaders import register_dataset
 
 from ._checks import check_conts, check_targets, names_list, split_order
 from ._frames import as_pandas, check_columns, rows_frame
-from ._procs import Categorify, TabularProc, as_proc, proc_from_state, proc_state
+from ._procs import Categorify, Procs, as_proc, proc_from_state, proc_state
 from ._targets import target_for, target_from_state
 from ._utils import df_shrink
 
@@ -81,9 +81,7 @@ class TabularPandas:
             df = df_shrink(df, skip=[c for c in df.columns if c not in self._used], obj2cat=False)
         self.items = df
         self.split_sizes = sizes
-        self.procs: list[TabularProc] = sorted(
-            (as_proc(p, who) for p in (procs or [])), key=lambda p: p.order
-        )
+        self.procs = Procs(sorted((as_proc(p, who) for p in (procs or [])), key=lambda p: p.order))
         self.target = target_for(y_block, df, self.y_names, who)
         self.split_idx: int | None = None
         self.device = device
@@ -358,7 +356,7 @@ class TabularPandas:
         res = cls.__new__(cls)
         res.cat_names, res.cont_names = list(state["cat_names"]), list(state["cont_names"])
         res.y_names = list(state["y_names"])
-        res.procs = [proc_from_state(p, who) for p in state["procs"]]
+        res.procs = Procs(proc_from_state(p, who) for p in state["procs"])
         res.target = target_from_state(state["target"], who)
         res.items = pd.DataFrame(
             {n: pd.Series([], dtype=np.int64) for n in res.cat_names}
