@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from _repo import ROOT, transitive_plies_deps
 
-BUILT = ["typecore", "samples", "pipes", "loaders", "optim", "layers", "learner", "tabular", "collab"]
+BUILT = ["typecore", "samples", "pipes", "loaders", "optim", "layers", "learner", "vision", "tabular", "collab"]
 
 
 @pytest.mark.slow
