@@ -9,7 +9,18 @@ import subprocess
 import pytest
 from _repo import ROOT, transitive_plies_deps
 
-BUILT = ["typecore", "samples", "pipes", "loaders", "optim", "layers", "learner", "vision", "tabular", "collab"]
+BUILT = [
+    "typecore",
+    "samples",
+    "pipes",
+    "loaders",
+    "optim",
+    "layers",
+    "learner",
+    "vision",
+    "tabular",
+    "collab",
+]
 
 
 @pytest.mark.slow
