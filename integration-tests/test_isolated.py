@@ -14,7 +14,7 @@ from packaging.specifiers import SpecifierSet
 from plies_release import lowest
 from plies_release.workspace import Package, all_packages
 
-BUILT = ["typecore", "samples", "pipes", "loaders", "optim", "layers", "learner", "tabular", "collab"]
+BUILT = ["typecore", "samples", "pipes", "loaders", "optim", "layers", "learner", "vision", "tabular", "collab"]
 
 
 @pytest.mark.slow
