@@ -4,7 +4,6 @@ refuses (leaving every file as it was), the ranges it raises, and `--changed-sin
 from __future__ import annotations
 
 import datetime
-import os
 import re
 import shutil
 import subprocess
@@ -12,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from _repo import PACKAGES, ROOT
+from _repo import PACKAGES, ROOT, git
 
 TODAY = datetime.date.today().isoformat()
 NAMES = sorted(p.parent.name for p in PACKAGES.glob("*/pyproject.toml"))
@@ -174,14 +173,6 @@ def test_refusals_name_the_reason_and_change_nothing(
     run = release(root, *args, "--no-build")
     assert run.returncode != 0 and re.search(message, run.stderr), run.stderr
     assert snapshot(root) == before
-
-
-def git(root: Path, *args: str) -> str:
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t")
-    env["GIT_COMMITTER_EMAIL"] = "t@t"
-    return subprocess.run(
-        ["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True
-    ).stdout
 
 
 def test_changed_since_lists_changed_packages_and_the_ranges_a_release_needs(tmp_path: Path) -> None:

@@ -116,6 +116,13 @@ def fresh_venv(env: Path, views: Iterable[Path]) -> Path:
     return env / "bin" / "python"
 
 
+def venv_with(work: Path, requirements: Iterable[Requirement], owner: str) -> Path:
+    """A fresh venv at work/venv seeing a view (work/view) of the third-party distributions that
+    `requirements` (declared by `owner`) need; its python. The plies ones are then pip-installed."""
+    view = make_view(work / "view", closure(requirements, owner))
+    return fresh_venv(work / "venv", [view])
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """os.environ without the settings that would let a check see more than it installs."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PYTHON", "VIRTUAL_ENV"))}
@@ -128,6 +135,12 @@ def pip_install(python: Path, *args: str, find_links: Iterable[Path]) -> subproc
     """`pip install --no-index --find-links ... ARGS` into the venv of `python`, by the running pip."""
     links = [a for folder in find_links for a in ("--find-links", str(folder))]
     cmd = [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-index", *links, *args]
+    return subprocess.run(cmd, capture_output=True, text=True, env=clean_env())
+
+
+def pip_check(python: Path) -> subprocess.CompletedProcess:
+    """`pip check` in the venv of `python`: every installed distribution has what it requires."""
+    cmd = [sys.executable, "-m", "pip", "--python", str(python), "check"]
     return subprocess.run(cmd, capture_output=True, text=True, env=clean_env())
 
 

@@ -148,8 +148,7 @@ def check(
             shutil.copy(wheel_of(source, house), links)
     below = [packages[n] for n in _below(packages, package.name) | {package.name}]
     requirements = [r for p in below for r in p.requirements()] + package.requirements(extras)
-    view = envs.make_view(work / "view", envs.closure(requirements, package.dist))
-    python = envs.fresh_venv(work / "venv", [view])
+    python = envs.venv_with(work, requirements, package.dist)
     pip = envs.pip_install(python, wanted, find_links=[links])
     result.installed = envs.installed(work / "venv")
     if pip.returncode:
