@@ -95,3 +95,13 @@ def git(root: Path, *args: str) -> str:
     return subprocess.run(
         ["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True
     ).stdout
+
+
+def commit(root: Path, message: str, *tags: str) -> None:
+    """Commit every file of `root` (a new git repository when it has none), then tag that commit."""
+    if not (root / ".git").exists():
+        git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", message)
+    for tag in tags:
+        git(root, "tag", tag)

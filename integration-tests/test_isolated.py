@@ -14,15 +14,18 @@ from packaging.specifiers import SpecifierSet
 from plies_release import lowest
 from plies_release.workspace import Package, all_packages
 
-# every package with tests (a skeleton without tests/ joins once it has some), and the meta-distribution
+# Every package with tests (a skeleton without tests/ joins once it has some), and the meta-distribution.
 TESTED = [p.name for p in all_packages(ROOT).values() if (p.dir / "tests").is_dir()]
+# Only their fast tests here, for the time of the suite: those marked slow run in the dev venv, and
+# `tools/release.py` and `--check-lowest` run them all.
+FAST = "not slow"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", TESTED + ["plies"])
 def test_each_package_alone_at_its_lowest_dependencies(name: str, wheel_house: Path, tmp_path: Path) -> None:
     package = Package(ROOT, name)
-    result = lowest.check(ROOT, package, tmp_path, wheel_house)
+    result = lowest.check(ROOT, package, tmp_path, wheel_house, marks=FAST)
     assert result.passed, result.summary() + "\n" + result.log
     expected = {name} | transitive_plies_deps(name) if name != "plies" else set(all_packages(ROOT))
     installed = {dist.removeprefix("plies-") for dist in result.installed}

@@ -87,7 +87,8 @@ def test_plies_installs_everything_and_one_layer_upgrades_alone(built_dists: Pat
     upgrade = envs.pip_install(python, "-U", "plies-typecore", find_links=[built_dists, newer])
     assert upgrade.returncode == 0, upgrade.stdout[-2000:] + upgrade.stderr[-2000:]
     assert envs.installed(tmp_path / "venv") == dict(sorted((every | {"plies-typecore": "0.1.1"}).items()))
-    assert envs.pip_check(python).returncode == 0, envs.pip_check(python).stdout
+    consistent = envs.pip_check(python)
+    assert consistent.returncode == 0, consistent.stdout
     uses = envs.run_python(
         python, "-c", "from plies.typecore import added_in_0_1_1 as f; print(f())", cwd=tmp_path
     )

@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from _repo import GIT_IDENTITY, PACKAGES, ROOT, git
+from _repo import GIT_IDENTITY, PACKAGES, ROOT, commit, git
 
 SHOUT = '''
 
@@ -56,11 +56,7 @@ def released(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(ROOT / "tools/plies_release", root / "tools/plies_release", ignore=no_cache)
     for name in ("tools/release.py", "pyproject.toml", ".gitignore"):
         shutil.copy(ROOT / name, root / name)
-    git(root, "init", "-q")
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "0.1.0")
-    for tag in ("plies-typecore-v0.1.0", "plies-pipes-v0.1.0"):
-        git(root, "tag", tag)
+    commit(root, "0.1.0", "plies-typecore-v0.1.0", "plies-pipes-v0.1.0")
     return root
 
 
@@ -143,8 +139,7 @@ def test_the_lowest_check_catches_a_new_name_used_under_an_old_lower_bound(repo:
     # plies-typecore 0.1.1 adds `shout`, released and tagged
     add_shout(repo)
     assert release(repo, "typecore", "0.1.1", "--no-build").returncode == 0
-    git(repo, "commit", "-qam", "plies-typecore 0.1.1")
-    git(repo, "tag", "plies-typecore-v0.1.1")
+    commit(repo, "plies-typecore 0.1.1", "plies-typecore-v0.1.1")
     # on a branch, pipes starts using it but still declares plies-typecore>=0.1,<0.2
     git(repo, "checkout", "-qb", "pipes-uses-shout")
     src = repo / "packages/pipes/src/plies/pipes"
@@ -155,8 +150,7 @@ def test_the_lowest_check_catches_a_new_name_used_under_an_old_lower_bound(repo:
     (src / "__init__.py").write_text(
         (src / "__init__.py").read_text() + "from ._loud import loud  # noqa: E402\n"
     )
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "pipes: loud")
+    commit(repo, "pipes: loud")
 
     caught = release(repo, "--check-lowest", "pipes")
     assert caught.returncode == 1

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from _repo import PACKAGES, ROOT, git
+from _repo import PACKAGES, ROOT, commit, git
 
 TODAY = datetime.date.today().isoformat()
 NAMES = sorted(p.parent.name for p in PACKAGES.glob("*/pyproject.toml"))
@@ -177,10 +177,7 @@ def test_refusals_name_the_reason_and_change_nothing(
 
 def test_changed_since_lists_changed_packages_and_the_ranges_a_release_needs(tmp_path: Path) -> None:
     root = workspace(tmp_path)
-    git(root, "init", "-q")
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "0.1.0")
-    git(root, "tag", "plies-v0.1.0")
+    commit(root, "0.1.0", "plies-v0.1.0")
     (root / "packages/pipes/src/plies/pipes/_new.py").write_text("X = 1\n")  # untracked, counts
     (root / "packages/typecore/tests").mkdir()
     (root / "packages/typecore/tests/test_typecore_more.py").write_text("")

@@ -150,9 +150,13 @@ def installed(env: Path) -> dict[str, str]:
     return dict(sorted((canonicalize_name(d.metadata["Name"]), d.version) for d in dists))
 
 
-def run_tests(python: Path, tests: Path, cwd: Path, timeout: float = 1800) -> subprocess.CompletedProcess:
-    """Run pytest on `tests` with `python`, from `cwd` (whose pyproject holds the pytest settings)."""
+def run_tests(
+    python: Path, tests: Path, cwd: Path, marks: str | None = None, timeout: float = 1800
+) -> subprocess.CompletedProcess:
+    """Run pytest on `tests` with `python`, from `cwd` (whose pyproject holds the pytest settings); only
+    the tests the marker expression `marks` selects, when given."""
     cmd = [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)]
+    cmd += ["-m", marks] if marks else []
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=clean_env(), timeout=timeout)
 
 
