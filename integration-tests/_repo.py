@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import tomllib
@@ -76,3 +78,30 @@ def transitive_plies_deps(name: str) -> set[str]:
             seen.add(dep)
             todo.extend(declared_plies_deps(dep))
     return seen
+
+
+# who commits in the git repositories the tests make
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@t",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@t",
+}
+
+
+def git(root: Path, *args: str) -> str:
+    """Run `git ARGS` in `root` (commits by GIT_IDENTITY); its output, or CalledProcessError."""
+    env = os.environ | GIT_IDENTITY
+    return subprocess.run(
+        ["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def commit(root: Path, message: str, *tags: str) -> None:
+    """Commit every file of `root` (a new git repository when it has none), then tag that commit."""
+    if not (root / ".git").exists():
+        git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", message)
+    for tag in tags:
+        git(root, "tag", tag)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import email.parser
 import re
-import subprocess
-import sys
 import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
 from _repo import LAYERS, PACKAGES, ROOT, pyproject
+from packaging.requirements import Requirement
 
 ALL = LAYERS + ["plies"]
 
@@ -26,24 +25,8 @@ def version_of(name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
-    for name in ALL:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "build",
-                "--no-isolation",
-                "-q",
-                "--outdir",
-                str(out),
-                str(PACKAGES / name),
-            ],
-            check=True,
-            capture_output=True,
-        )
-    return out
+def dist(built_dists: Path) -> Path:
+    return built_dists  # built once per session (conftest.py): the release tests share them
 
 
 @pytest.mark.slow
@@ -60,10 +43,8 @@ def test_wheel_and_sdist_metadata(dist: Path, name: str) -> None:
         meta = email.parser.Parser().parsestr(zf.read(f"{stem}.dist-info/METADATA").decode())
     assert "plies/__init__.py" not in names
     assert meta["Name"] == dist_name and meta["Version"] == version
-    requires = sorted(
-        r.split(";")[0].strip() for r in meta.get_all("Requires-Dist") or [] if "extra ==" not in r
-    )
-    assert requires == sorted(pyproject(name)["project"]["dependencies"])
+    requires = sorted(str(Requirement(r)) for r in meta.get_all("Requires-Dist") or [] if "extra ==" not in r)
+    assert requires == sorted(str(Requirement(r)) for r in pyproject(name)["project"]["dependencies"])
     if name != "plies":
         assert f"plies/{name}/__init__.py" in names and f"plies/{name}/py.typed" in names
         assert any(n.endswith("licenses/LICENSE") for n in names)
@@ -72,6 +53,7 @@ def test_wheel_and_sdist_metadata(dist: Path, name: str) -> None:
     with tarfile.open(sdist) as tf:
         members = tf.getnames()
     assert f"{stem}/pyproject.toml" in members and f"{stem}/README.md" in members
+    assert f"{stem}/CHANGELOG.md" in members
 
 
 @pytest.mark.parametrize("name", ALL)
