@@ -4,8 +4,9 @@ from . import _show  # noqa: F401  (registers the DataFrame displays of texts)
 from .__about__ import __version__
 from ._callbacks import ModelResetter, RNNRegularizer
 from ._data import TextBlock, TextDataLoaders, get_text_files
-from ._learner import LMLearner, TextLearner, language_model_learner, match_embeds, text_classifier_learner
+from ._lm_learner import LMLearner
 from ._loaders import LMDataLoader, SortedDL
+from ._makers import language_model_learner, text_classifier_learner
 from ._numericalize import Numericalize, make_vocab
 from ._pad import Pad_Input, pad_input, reverse_text
 from ._parallel import default_n_workers, parallel_tokenize, text_cache_dir, tokenize_texts
@@ -34,6 +35,7 @@ from ._rules import (
     text_spec_tok,
 )
 from ._show import display_df, truncate_text
+from ._text_learner import TextLearner, match_embeds
 from ._tokenize import (
     load_tokenized_csv,
     read_tokenized_file,
@@ -151,7 +153,7 @@ __all__ = [
     "get_language_model",
     "get_text_classifier",
     "text_arch_meta",
-    # learners and callbacks (_learner, _callbacks)
+    # learners and callbacks (_text_learner, _lm_learner, _makers, _callbacks)
     "ModelResetter",
     "RNNRegularizer",
     "TextLearner",

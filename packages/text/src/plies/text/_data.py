@@ -247,7 +247,7 @@ class TextDataLoaders(DataLoaders):
         """`from_df` on the CSV file `path/csv_fname` (keywords go to `from_df`)."""
         import pandas as pd
 
-        df = pd.read_csv(Path(path) / csv_fname, header=header, delimiter=delimiter)
+        df = pd.read_csv(Path(path) / csv_fname, header=header, sep="," if delimiter is None else delimiter)
         return cls.from_df(df, path=path, **kwargs)
 
     @classmethod

@@ -70,9 +70,10 @@ _RE_SPACES_BEFORE_HTML = re.compile(r"  +")
 @register_transform(name="plies.text.fix_html")
 def fix_html(x: str) -> str:
     """Fix the HTML leftovers of scraped texts (`<br />` becomes a new line, `#39;` a quote, entities...)."""
+    x = html.unescape(x)  # proper entities first (`&amp;`), then the leftovers of scraped texts (`#39;`)
     for old, new in _HTML_FIXES:
         x = x.replace(old, new)
-    return html.unescape(x.replace("\\", " \\ "))
+    return x.replace("\\", " \\ ")
 
 
 _RE_REP = re.compile(r"(\S)(\1{3,})")
@@ -98,7 +99,7 @@ def replace_wrep(t: str) -> str:
 
     def _sub(m: re.Match[str]) -> str:
         word, rest = m.groups()
-        return f" {TK_WREP} {len(rest.split()) + 1} {word} "
+        return f" {TK_WREP} {len(rest.split()) + 1} {word}"
 
     return _RE_WREP.sub(_sub, t)
 
@@ -159,8 +160,14 @@ def lowercase(t: str, add_bos: bool = True, add_eos: bool = False) -> str:
 
 @register_transform(name="plies.text.replace_space")
 def replace_space(tokens: list[str]) -> list[str]:
-    """Replace the spaces inside tokens by `▁` (so a tokenized text can be joined on spaces, split back)."""
-    return [t.replace(" ", "▁") for t in tokens]
+    """Keep spaces out of tokens (so a tokenized text can be joined on spaces and split back): a run of
+    white space loses its spaces (`'\\n '` -> `'\\n'`), a space inside a word becomes `▁`."""
+    res = []
+    for t in tokens:
+        if " " in t:
+            t = (t.replace(" ", "") or "▁") if t.isspace() else t.replace(" ", "▁")
+        res.append(t)
+    return res
 
 
 text_proc_rules: tuple[Callable[[str], str], ...] = (

@@ -148,8 +148,8 @@ WordTokenizer = SpacyTokenizer
 class SentencePieceTokenizer(_TokenizerTransform):
     """A SentencePiece subword tokenizer, trained on the training texts by `setup` (or given a model).
 
-    `vocab_sz`: the number of pieces (None: about a quarter of the distinct words of the texts,
-    between 100 and `max_vocab_sz`); `model_type`: 'unigram' or 'bpe'; `sp_model`: the bytes of a
+    `vocab_sz`: the number of pieces, at most (None: about a quarter of the distinct words of the
+    texts, between 100 and `max_vocab_sz`); `model_type`: 'unigram' or 'bpe'; `sp_model`: the bytes of a
     trained model (`model_bytes` of another tokenizer) or the path of a `.model` file. The trained
     model is kept in memory as `model_bytes`: it travels with exports (bytes are plain data).
     """
@@ -228,7 +228,7 @@ class SentencePieceTokenizer(_TokenizerTransform):
         except RuntimeError as e:
             raise ValueError(
                 f"SentencePieceTokenizer.setup: training a {self.model_type} model of {vocab_sz} pieces on "
-                f"{len(texts)} texts failed ({e}); pass a smaller vocab_sz"
+                f"{len(texts)} texts failed ({e}); choose another vocab_sz"
             ) from e
         self.model_bytes = model.getvalue()
         self._processor = None

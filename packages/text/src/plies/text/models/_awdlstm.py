@@ -68,26 +68,39 @@ class WeightDropout(Module):
             w = getattr(module, name)
             delattr(module, name)  # the module's own parameter goes; a plain tensor takes its place
             self.register_parameter(f"{name}_raw", nn.Parameter(w.data))
-            setattr(module, name, w.data.clone())
+        self._release_weights()
 
     def _set_weights(self) -> None:
         for name in self.layer_names:
             raw = getattr(self, f"{name}_raw")
             # a view, not the Parameter itself (which the module would register as its own parameter)
-            w = F.dropout(raw, p=self.weight_p, training=True) if self.training else raw.view_as(raw)
+            w = (
+                F.dropout(raw, p=self.weight_p, training=True)
+                if self.training and self.weight_p
+                else raw.view_as(raw)
+            )
             setattr(self.module, name, w)
+
+    def _release_weights(self) -> None:
+        # detached raw weights between calls: the module holds no graph, and copy.deepcopy works
+        for name in self.layer_names:
+            setattr(self.module, name, getattr(self, f"{name}_raw").detach())
 
     def forward(self, *args: Any) -> Any:
         self._set_weights()
-        with warnings.catch_warnings():
-            # on a GPU, cuDNN notes that the dropped weights are not one contiguous block: expected
-            warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous")
-            return self.module(*args)
+        try:
+            with warnings.catch_warnings():
+                # on a GPU, cuDNN notes that the dropped weights are not one contiguous block: expected
+                warnings.filterwarnings(
+                    "ignore", message="RNN module weights are not part of single contiguous"
+                )
+                return self.module(*args)
+        finally:
+            self._release_weights()
 
     def reset(self) -> None:
         """Put the raw weights back in the module (and reset it when it can)."""
-        for name in self.layer_names:
-            setattr(self.module, name, getattr(self, f"{name}_raw").data.clone())
+        self._release_weights()
         if hasattr(self.module, "reset"):
             self.module.reset()
 

@@ -1,34 +1,28 @@
-"""The text learners: `TextLearner` (ULMFiT's encoder transfer), `LMLearner` (generation) and their makers.
+"""`TextLearner`: a Learner for recurrent text models, with ULMFiT's encoder transfer.
 
-`language_model_learner` and `text_classifier_learner` build the model for the data's vocabulary
-and use the architecture's splitter (gradual unfreezing, discriminative learning rates). Without
-pretrained weights they use the architecture's from-scratch config (smaller, see
-`awd_lstm_scratch_lm_config`), the same for both, so that `save_encoder` on the language model and
-`load_encoder` on the classifier fit. The encoder file is a safetensors file (no pickle) holding the
-encoder's weights and, as metadata, its architecture, config and vocabulary: loading it into a model
-built for another vocabulary maps the embeddings (`match_embeds`).
+The encoder file that `save_encoder` writes is a safetensors file (no pickle) holding the
+encoder's weights and, as metadata, its architecture, config and vocabulary: `load_encoder` into
+a model built for another vocabulary maps the embeddings (`match_embeds`). Predictions of a
+`SortedDL` (which batches texts by length) are put back in the order of its dataset.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
-from plies.layers import CrossEntropyLossFlat
 from plies.learner import Callback, Learner, register_learner
 from plies.typecore import check_kwargs
 from torch import Tensor, nn
 
 from ._callbacks import ModelResetter, RNNRegularizer
 from ._loaders import SortedDL
-from ._rules import BOS, PAD, UNK, decode_spec_tokens
-from .models._core import arch_meta, get_language_model, get_text_classifier
 
-__all__ = ["TextLearner", "LMLearner", "language_model_learner", "text_classifier_learner", "match_embeds"]
+__all__ = ["TextLearner", "match_embeds"]
 
 ENCODER_FORMAT = "plies.text.encoder"
 
@@ -227,188 +221,3 @@ _ENCODER_ARGS = (
     "weight_p",
     "bidir",
 )
-
-
-@register_learner
-class LMLearner(TextLearner):
-    """A `TextLearner` for language models: `predict(text, n_words)` continues a text."""
-
-    @check_kwargs
-    def predict(  # type: ignore[override]
-        self,
-        text: str,
-        n_words: int = 1,
-        no_unk: bool = True,
-        temperature: float = 1.0,
-        min_p: float | None = None,
-        no_bar: bool = False,
-        decoder: Callable[[list[str]], list[str]] = decode_spec_tokens,
-        only_last_word: bool = False,
-    ) -> str:
-        """`text` followed by `n_words` tokens sampled from the model (at `temperature`; 0 picks the most
-        likely), decoded with `decoder` (capitals and repetitions restored); `no_unk` never samples `xxunk`,
-        `min_p` drops tokens less likely than it. `only_last_word`: return the new tokens only."""
-        if not isinstance(n_words, int) or isinstance(n_words, bool) or n_words < 0:
-            raise ValueError(f"LMLearner.predict: n_words must be an int >= 0, got {n_words!r}")
-        if temperature < 0:
-            raise ValueError(f"LMLearner.predict: temperature must be >= 0, got {temperature!r}")
-        vocab = _text_vocab(self.dls, "LMLearner.predict")
-        ids = self.dls.test_dl([text]).dataset[0][0].as_subclass(Tensor)
-        model, device = self.model, next(self.model.parameters()).device
-        was_training = model.training
-        model.eval()
-        model.reset()
-        unk = vocab.index(UNK) if UNK in vocab else None
-        new: list[int] = []
-        try:
-            with torch.no_grad():
-                inp = ids[None].to(device)
-                for _ in range(n_words):
-                    logits = model(inp)[0, -1].float()
-                    probs = torch.softmax(logits / temperature, -1) if temperature > 0 else None
-                    if probs is None:
-                        if no_unk and unk is not None:
-                            logits[unk] = float("-inf")
-                        idx = int(logits.argmax())
-                    else:
-                        if no_unk and unk is not None:
-                            probs[unk] = 0.0
-                        if min_p is not None:
-                            probs[probs < min_p] = 0.0
-                        if float(probs.sum()) <= 0:
-                            raise ValueError(
-                                f"LMLearner.predict: no token left to sample (min_p={min_p} is too high)"
-                            )
-                        idx = int(torch.multinomial(probs, 1))
-                    new.append(idx)
-                    inp = torch.tensor([[idx]], device=device)
-        finally:
-            model.reset()
-            model.train(was_training)
-        ids_all = new if only_last_word else ids.tolist() + new
-        tokens = [vocab[i] for i in ids_all if vocab[i] not in (BOS, PAD)]
-        sep = getattr(_tokenizer_of(self.dls), "sep", " ")
-        return sep.join(decoder(tokens))
-
-
-def _tokenizer_of(dls: Any) -> Any:
-    ds = dls.train_ds
-    tls = getattr(ds, "tls", [ds])
-    for f in getattr(tls[0], "tfms", []):
-        if hasattr(f, "sep") and hasattr(f, "job"):
-            return f
-    return None
-
-
-def _config(
-    arch: Any, config: dict[str, Any] | None, pretrained: bool, kind: str, file: Any
-) -> dict[str, Any]:
-    """The config: given, else read from a pretrained file, else the architecture's (scratch) default."""
-    meta = arch_meta(arch, f"{'language_model' if kind == 'lm' else 'text_classifier'}_learner")
-    if config is not None:
-        return config
-    if file is not None:
-        _, file_meta = _read_encoder_file(Path(file))
-        saved = json.loads(file_meta.get("config", "{}"))
-        base = dict(meta[f"config_{kind}"])
-        base.update({k: v for k, v in saved.items() if k in base})
-        return base
-    return dict(meta[f"config_{kind}"] if pretrained else meta[f"scratch_config_{kind}"])
-
-
-def _check_pretrained(pretrained: bool, fnames: Any, who: str) -> Any:
-    if fnames is not None:
-        fnames = [fnames] if isinstance(fnames, (str, os.PathLike)) else list(fnames)
-        if not 1 <= len(fnames) <= 2:
-            raise ValueError(
-                f"{who}: pretrained_fnames is (weights file,) or (weights file, vocab file), got {fnames}"
-            )
-        return fnames
-    if pretrained:
-        raise ValueError(
-            f"{who}: pretrained=True needs pretrained_fnames=(weights file,) (an encoder saved with "
-            f"learn.save_encoder, or with a JSON vocab file beside it); plies downloads no pretrained "
-            f"text model"
-        )
-    return None
-
-
-def language_model_learner(
-    dls: Any,
-    arch: Any,
-    config: dict[str, Any] | None = None,
-    drop_mult: float = 1.0,
-    backwards: bool = False,
-    pretrained: bool = False,
-    pretrained_fnames: Any = None,
-    **kwargs: Any,
-) -> LMLearner:
-    """An `LMLearner` with a language model of `arch` (e.g. `AWD_LSTM`) for the vocabulary of `dls`.
-
-    Without `pretrained_fnames` the model starts from scratch with the architecture's scratch config
-    (`config` overrides it); with them it loads those encoder weights (vocabulary mapped) and is frozen
-    but its embeddings and decoder. Dropouts are scaled by `drop_mult`. Keywords go to `LMLearner`
-    (`metrics`, `lr`...); the loss is `CrossEntropyLossFlat`. `backwards` is the data's business
-    (`TextDataLoaders(..., backwards=True)`): accepted for fastai's signature.
-    """
-    fnames = _check_pretrained(pretrained, pretrained_fnames, "language_model_learner")
-    vocab = _text_vocab(dls, "language_model_learner")
-    meta = arch_meta(arch, "language_model_learner")
-    cfg = _config(arch, config, fnames is not None, "lm", fnames[0] if fnames else None)
-    model = get_language_model(arch, len(vocab), config=cfg, drop_mult=drop_mult)
-    kwargs.setdefault("loss_func", CrossEntropyLossFlat())
-    kwargs.setdefault("splitter", meta["split_lm"])
-    learn = LMLearner(dls, model, **kwargs)
-    if fnames is not None:
-        learn.load_pretrained(*fnames)
-        learn.freeze()
-    return learn
-
-
-def text_classifier_learner(
-    dls: Any,
-    arch: Any,
-    seq_len: int = 72,
-    config: dict[str, Any] | None = None,
-    backwards: bool = False,
-    pretrained: bool = False,
-    drop_mult: float = 0.5,
-    n_out: int | None = None,
-    lin_ftrs: Sequence[int] | None = None,
-    ps: Sequence[float] | None = None,
-    max_len: int | None = 72 * 20,
-    y_range: Sequence[float] | None = None,
-    pretrained_fnames: Any = None,
-    **kwargs: Any,
-) -> TextLearner:
-    """A `TextLearner` with a classifier of `arch` (e.g. `AWD_LSTM`) for `dls` (`n_out`: `dls.c` by default).
-
-    The encoder reads texts in chunks of `seq_len` tokens and keeps the last `max_len`; the head has
-    `lin_ftrs` hidden sizes with dropouts `ps`. Without pretrained weights it uses the scratch config
-    (the one a scratch language model's `save_encoder` file fits: `learn.load_encoder(name)`); with
-    `pretrained_fnames` it loads them and is frozen but its head. Keywords go to `TextLearner`.
-    """
-    fnames = _check_pretrained(pretrained, pretrained_fnames, "text_classifier_learner")
-    vocab = _text_vocab(dls, "text_classifier_learner")
-    meta = arch_meta(arch, "text_classifier_learner")
-    if n_out is None:
-        n_out = dls.c
-    cfg = _config(arch, config, fnames is not None, "clas", fnames[0] if fnames else None)
-    model = get_text_classifier(
-        arch,
-        len(vocab),
-        n_out,
-        seq_len=seq_len,
-        config=cfg,
-        drop_mult=drop_mult,
-        lin_ftrs=lin_ftrs,
-        ps=ps,
-        max_len=max_len,
-        y_range=y_range,
-    )
-    kwargs.setdefault("splitter", meta["split_clas"])
-    learn = TextLearner(dls, model, **kwargs)
-    if fnames is not None:
-        learn.load_pretrained(*fnames)
-        learn.freeze()
-    return learn
