@@ -1,0 +1,221 @@
+"""Benchmark of plies.text: tokenization throughput, and (`--e2e`) the ULMFiT flows at full size.
+
+Tokenization: tokens/s of the whole pipeline (`tokenize_texts` without the disk cache: the rules,
+spaCy's tokenizer, the post-rules, in `n_workers` processes) on the IMDB sample's reviews, with 1
+and 2 processes, next to spaCy's blank English tokenizer called directly in this process (the
+floor of that tokenizer: `nlp.tokenizer.pipe`, each token's text taken). The variants run in
+alternation, round after round (a busy machine slows them alike); each row prints the median
+tokens/s and its ratio to spaCy's.
+
+`--e2e` also runs, at full size and torch on `--threads` threads (1 by default: small recurrent
+models run fastest on one thread, above all on a shared machine):
+- sentiment_sample (3,000 labelled sentences): a language model from scratch, then the classifier
+  with its encoder, against the same classifier without the encoder; for each seed the two
+  variants run one after the other, and the medians are printed with the whole flow's time
+  (tokenization, both DataLoaders, the language model, the classifier with the encoder);
+- imdb_sample (1,000 reviews): the language model's next-token accuracy per epoch, and the
+  classifier with and without the encoder against the majority class.
+
+    python tools/bench/text.py [--rounds 5] [--e2e] [--seeds 3] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+
+def imdb_texts() -> list[str]:
+    from plies.loaders import URLs, untar_data
+
+    return pd.read_csv(untar_data(URLs.IMDB_SAMPLE) / "texts.csv")["text"].tolist()
+
+
+def spacy_floor(texts: list[str]) -> int:
+    """spaCy's blank English tokenizer alone, in this process: the number of tokens."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    return sum(len([t.text for t in doc]) for doc in nlp.tokenizer.pipe(texts, batch_size=5000))
+
+
+def pipeline(n_workers: int) -> Callable[[list[str]], int]:
+    from plies.text import tokenize_texts
+
+    def run(texts: list[str]) -> int:
+        return sum(len(t) for t in tokenize_texts(texts, n_workers=n_workers, cache=False))
+
+    return run
+
+
+def bench_tokenization(rounds: int) -> dict[str, Any]:
+    texts = imdb_texts()
+    variants = {"spaCy blank tokenizer (floor)": spacy_floor, "plies, 1 process": pipeline(1),
+                "plies, 2 processes": pipeline(2)}  # fmt: skip
+    for f in variants.values():  # warm up: spaCy's tables, the fork of the workers
+        f(texts[:200])
+    rates: dict[str, list[float]] = {k: [] for k in variants}
+    counts: dict[str, int] = {}
+    for _ in range(rounds):
+        for name, f in variants.items():
+            t = time.perf_counter()
+            n = f(texts)
+            rates[name].append(n / (time.perf_counter() - t))
+            counts[name] = n
+    floor = statistics.median(rates["spaCy blank tokenizer (floor)"])
+    print(f"tokenization of the IMDB sample ({len(texts)} reviews), medians of {rounds} rounds:")
+    res = {}
+    for name, r in rates.items():
+        med = statistics.median(r)
+        res[name] = med
+        print(f"  {name:32s} {med:10,.0f} tokens/s  ({counts[name]:,} tokens)  x{med / floor:.2f} of spaCy's")
+    return res
+
+
+# ---------------------------------------------------------------- end to end
+def quiet(learn: Any) -> Any:
+    learn.remove_cb(learn.progress)
+    learn.logger = lambda *a, **k: None
+    return learn
+
+
+def accuracies(learn: Any) -> list[float]:
+    names = learn.recorder.metric_names
+    col = names.index("accuracy") - 1  # values hold [train_loss, valid_loss, metrics...], names add 'epoch'
+    return [round(float(v[col]), 4) for v in learn.recorder.values]
+
+
+def sentiment_flow(seed: int, workdir: Path) -> dict[str, Any]:
+    """One seed of the sentiment flow: LM, classifier with its encoder, classifier without."""
+    from plies.learner import Perplexity, accuracy
+    from plies.loaders import URLs, untar_data
+    from plies.text import AWD_LSTM, TextDataLoaders, language_model_learner, text_classifier_learner
+    from plies.typecore import set_seed
+
+    df = pd.read_csv(untar_data(URLs.SENTIMENT_SAMPLE) / "texts.csv")
+    out: dict[str, Any] = {"seed": seed}
+    os.environ["PLIES_HOME"] = str(workdir / f"home_{seed}")  # an empty cache: the flow tokenizes
+    t0 = time.perf_counter()
+    set_seed(seed)
+    dls_lm = TextDataLoaders.from_df(df, text_col="text", is_lm=True, valid_col="is_valid", path=workdir)
+    lm = quiet(language_model_learner(dls_lm, AWD_LSTM, metrics=[accuracy, Perplexity()]))
+    lm.fit_one_cycle(SENTIMENT["lm_epochs"], SENTIMENT["lm_lr"])
+    lm.save_encoder("sentiment_enc")
+    out["lm_accuracy"] = accuracies(lm)
+    out["t_lm"] = time.perf_counter() - t0
+
+    def classifier(with_encoder: bool) -> tuple[list[float], float]:
+        t = time.perf_counter()
+        set_seed(seed)
+        dls = TextDataLoaders.from_df(df, text_col="text", label_col="label", valid_col="is_valid",
+                                      text_vocab=dls_lm.vocab, path=workdir)  # fmt: skip
+        learn = quiet(text_classifier_learner(dls, AWD_LSTM, metrics=accuracy))
+        if with_encoder:
+            learn.load_encoder("sentiment_enc")
+        classifier_schedule(learn, SENTIMENT["clas_epochs"], SENTIMENT["clas_lr"])
+        return accuracies(learn), time.perf_counter() - t
+
+    out["with_encoder"], out["t_clas"] = classifier(True)
+    out["t_flow"] = time.perf_counter() - t0
+    out["without_encoder"], out["t_clas_without"] = classifier(False)
+    return out
+
+
+def classifier_schedule(learn: Any, epochs: int, lr: float) -> None:
+    """How the docs train a text classifier: every layer, one cycle (the encoder's too, when loaded)."""
+    learn.unfreeze()
+    learn.fit_one_cycle(epochs, lr)
+
+
+SENTIMENT = {"lm_epochs": 6, "lm_lr": 2e-2, "clas_epochs": 4, "clas_lr": 1e-2}
+IMDB = {"lm_epochs": 4, "lm_lr": 2e-2, "clas_epochs": 4, "clas_lr": 1e-2}
+
+
+def imdb_flow(seed: int, workdir: Path) -> dict[str, Any]:
+    from plies.learner import Perplexity, accuracy
+    from plies.loaders import URLs, untar_data
+    from plies.text import AWD_LSTM, TextDataLoaders, language_model_learner, text_classifier_learner
+    from plies.typecore import set_seed
+
+    df = pd.read_csv(untar_data(URLs.IMDB_SAMPLE) / "texts.csv")
+    out: dict[str, Any] = {"seed": seed}
+    t0 = time.perf_counter()
+    set_seed(seed)
+    dls_lm = TextDataLoaders.from_df(df, text_col="text", is_lm=True, valid_col="is_valid", path=workdir)
+    lm = quiet(language_model_learner(dls_lm, AWD_LSTM, metrics=[accuracy, Perplexity()]))
+    lm.fit_one_cycle(IMDB["lm_epochs"], IMDB["lm_lr"])
+    lm.save_encoder("imdb_enc")
+    out["lm_accuracy"], out["t_lm"] = accuracies(lm), time.perf_counter() - t0
+    valid = df[df.is_valid]
+    out["majority"] = round(float(valid.label.value_counts(normalize=True).max()), 4)
+    for with_encoder in (True, False):
+        set_seed(seed)
+        dls = TextDataLoaders.from_df(df, text_col="text", label_col="label", valid_col="is_valid",
+                                      text_vocab=dls_lm.vocab, path=workdir)  # fmt: skip
+        learn = quiet(text_classifier_learner(dls, AWD_LSTM, metrics=accuracy))
+        if with_encoder:
+            learn.load_encoder("imdb_enc")
+        t = time.perf_counter()
+        classifier_schedule(learn, IMDB["clas_epochs"], IMDB["clas_lr"])
+        key = "with_encoder" if with_encoder else "without_encoder"
+        out[key], out[f"t_{key}"] = accuracies(learn), time.perf_counter() - t
+    return out
+
+
+def bench_e2e(seeds: int) -> dict[str, Any]:
+    res: dict[str, Any] = {"sentiment": [], "imdb": []}
+    with tempfile.TemporaryDirectory() as d:
+        for seed in range(seeds):
+            r = sentiment_flow(seed, Path(d))
+            res["sentiment"].append(r)
+            print("sentiment seed", seed, json.dumps({k: (round(v, 1) if isinstance(v, float) else v)
+                                                      for k, v in r.items()}), flush=True)  # fmt: skip
+        for seed in range(seeds):
+            r = imdb_flow(seed, Path(d))
+            res["imdb"].append(r)
+            print("imdb seed", seed, json.dumps({k: (round(v, 1) if isinstance(v, float) else v)
+                                                 for k, v in r.items()}), flush=True)  # fmt: skip
+    s = res["sentiment"]
+    med = statistics.median
+    print(f"\nsentiment_sample, medians over {seeds} seeds ({SENTIMENT}):")
+    print(f"  classifier with the LM encoder    {med(r['with_encoder'][-1] for r in s):.4f}")
+    print(f"  classifier without it             {med(r['without_encoder'][-1] for r in s):.4f}")
+    print(f"  whole flow (data, LM, classifier) {med(r['t_flow'] for r in s):.0f} s "
+          f"(fastai 2.8.12: 512 s; goal <= 410 s)")  # fmt: skip
+    i = res["imdb"]
+    print(f"\nimdb_sample, medians over {seeds} seeds ({IMDB}):")
+    n = len(i[0]["lm_accuracy"])
+    print("  LM next-token accuracy per epoch  " + ", ".join(f"{med(r['lm_accuracy'][e] for r in i):.4f}"
+                                                                for e in range(n)))  # fmt: skip
+    print(f"  classifier with the LM encoder    {med(r['with_encoder'][-1] for r in i):.4f}")
+    print(f"  classifier without it             {med(r['without_encoder'][-1] for r in i):.4f}")
+    print(f"  majority class                    {i[0]['majority']:.4f}")
+    return res
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of the tokenization variants")
+    parser.add_argument("--e2e", action="store_true", help="also run the full-size ULMFiT flows (minutes)")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds of each end-to-end flow")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for the end-to-end flows")
+    args = parser.parse_args()
+    os.environ.setdefault("PLIES_HOME", tempfile.mkdtemp(prefix="plies_bench_"))  # no cache reuse between runs
+    bench_tokenization(args.rounds)
+    if args.e2e:
+        torch.set_num_threads(args.threads)
+        bench_e2e(args.seeds)
+
+
+if __name__ == "__main__":
+    main()
