@@ -204,13 +204,14 @@ def bench_e2e(seeds: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=fmt)
     parser.add_argument("--rounds", type=int, default=5, help="rounds of the tokenization variants")
     parser.add_argument("--e2e", action="store_true", help="also run the full-size ULMFiT flows (minutes)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds of each end-to-end flow")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for the end-to-end flows")
     args = parser.parse_args()
-    os.environ.setdefault("PLIES_HOME", tempfile.mkdtemp(prefix="plies_bench_"))  # no cache reuse between runs
+    os.environ.setdefault("PLIES_HOME", tempfile.mkdtemp(prefix="plies_bench_"))  # no cache from other runs
     bench_tokenization(args.rounds)
     if args.e2e:
         torch.set_num_threads(args.threads)
