@@ -41,6 +41,8 @@ def test_base_tokenizer_splits_on_a_character() -> None:
 def test_spacy_tokenizer_keeps_special_tokens_whole() -> None:
     tok = SpacyTokenizer()
     assert list(tok(["xxbos xxmaj don't stop"])) == [["xxbos", "xxmaj", "do", "n't", "stop"]]
+    custom = SpacyTokenizer(special_toks=["xxbos", "<eos>"])  # one spaCy would split: a special case
+    assert list(custom(["xxbos hi <eos> there"])) == [["xxbos", "hi", "<eos>", "there"]]
     with pytest.raises(ValueError, match="spaCy has no language 'zz'"):
         SpacyTokenizer(lang="zz")
 
