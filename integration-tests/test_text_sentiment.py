@@ -29,7 +29,9 @@ def one_thread():
 
 
 @pytest.mark.slow
-def test_the_language_model_encoder_makes_the_classifier_better(tmp_path: Path, monkeypatch, one_thread) -> None:
+def test_the_language_model_encoder_makes_the_classifier_better(
+    tmp_path: Path, monkeypatch, one_thread
+) -> None:
     monkeypatch.setenv("PLIES_HOME", str(tmp_path / "home"))  # the tokenization cache
     df = pd.read_csv(untar_data(URLs.SENTIMENT_SAMPLE) / "texts.csv")
     set_seed(0)
@@ -42,8 +44,14 @@ def test_the_language_model_encoder_makes_the_classifier_better(tmp_path: Path, 
 
     def classifier(with_encoder: bool) -> float:
         set_seed(1)
-        dls = TextDataLoaders.from_df(df, text_col="text", label_col="label", valid_col="is_valid",
-                                      text_vocab=dls_lm.vocab, path=tmp_path)
+        dls = TextDataLoaders.from_df(
+            df,
+            text_col="text",
+            label_col="label",
+            valid_col="is_valid",
+            text_vocab=dls_lm.vocab,
+            path=tmp_path,
+        )
         learn = _quiet(text_classifier_learner(dls, AWD_LSTM, metrics=accuracy))
         if with_encoder:
             learn.load_encoder("sentiment")

@@ -101,6 +101,10 @@ def test_sorted_dl_batches_texts_of_similar_lengths() -> None:
         batches.append(start)
     assert batches[0] == 0 and batches[-1] == 36  # the longest batch first, the shortest last
     assert sorted(batches) == list(range(0, 40, 4)) and batches != sorted(batches)  # the rest shuffled
+    many = _sized([(i * 97) % 301 + 1 for i in range(300)])  # more than 50 batches: several sorted chunks
+    for seed in range(3):
+        first, _ = next(iter(SortedDL(many, bs=2, shuffle=True, seed=seed, before_batch=Pad_Input())))
+        assert first.shape[1] == 301  # the longest item goes in the first batch
     assert SortedDL(items, bs=4, res=lengths).res == lengths
     with pytest.raises(ValueError, match="3 sort keys"):
         SortedDL(items, res=[1, 2, 3])

@@ -188,13 +188,16 @@ def test_match_embeds_copies_known_rows_and_gives_new_ones_the_mean() -> None:
 
 def test_classifier_predictions_come_back_in_dataset_order(counting) -> None:
     torch.manual_seed(0)
+    ragged = counting.assign(text=[" ".join(t.split()[: 2 + i % 4]) for i, t in enumerate(counting.text)])
     dls = TextDataLoaders.from_df(
-        counting, text_col="text", label_col="label", valid_col="is_valid", bs=4, min_freq=1
+        ragged, text_col="text", label_col="label", valid_col="is_valid", bs=4, min_freq=1
     )
     clas = _quiet(text_classifier_learner(dls, AWD_LSTM, config=SMALL, metrics=accuracy))
     clas.fit_one_cycle(4, 3e-2)
     preds, targs = clas.get_preds()
     truth = [int(dls.valid_ds[i][1]) for i in range(len(dls.valid_ds))]
+    sorted_order = [int(v) for _, y in dls.valid for v in y]
+    assert sorted_order != truth  # the loader batches by length: another order than the dataset's
     assert targs.tolist() == truth and preds.shape == (40, 2)
     assert (preds.argmax(1) == targs).float().mean() > 0.9
     label, idx, probs = clas.predict("two three four")
@@ -212,3 +215,17 @@ def test_pretrained_needs_a_local_file(lm_dls, tmp_path: Path) -> None:
     assert again.model[0].emb_sz == 32  # the config comes from the file
     assert torch.equal(again.model[0].encoder.weight, lm.model[0].encoder.weight)
     assert not again.model[0].rnns[0].weight_hh_l0_raw.requires_grad  # frozen but the last group
+
+
+def test_generation_carries_the_state_from_token_to_token(lm_dls) -> None:
+    torch.manual_seed(0)
+    learn = language_model_learner(lm_dls, AWD_LSTM, config=SMALL)  # untrained: all the history counts
+    text = learn.predict("one two three", n_words=6, temperature=0, no_unk=False, decoder=lambda t: t)
+    vocab = list(lm_dls.vocab)
+    ids = learn.dls.test_dl(["one two three"]).dataset[0][0].tolist()
+    model = learn.model.eval()
+    for _ in range(6):  # the reference: the whole text again at each step, from a clean state
+        model.reset()
+        with torch.no_grad():
+            ids.append(int(model(torch.tensor([ids]))[0, -1].argmax()))
+    assert text == " ".join(vocab[i] for i in ids if vocab[i] not in ("xxbos", "xxpad"))
