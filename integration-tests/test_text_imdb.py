@@ -49,7 +49,6 @@ def test_imdb_language_model_learns_and_its_classifier_beats_the_majority(
             bs=32,
         )
         clas = _quiet(text_classifier_learner(dls, AWD_LSTM, metrics=accuracy)).load_encoder("imdb")
-        clas.unfreeze()
         clas.fit_one_cycle(3, 1e-2)
         assert clas.recorder.values[-1][2] > majority + 0.05, (clas.recorder.values, majority)
     finally:

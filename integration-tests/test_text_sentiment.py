@@ -55,7 +55,6 @@ def test_the_language_model_encoder_makes_the_classifier_better(
         learn = _quiet(text_classifier_learner(dls, AWD_LSTM, metrics=accuracy))
         if with_encoder:
             learn.load_encoder("sentiment")
-        learn.unfreeze()
         learn.fit_one_cycle(2, 1e-2)
         return learn.recorder.values[-1][2]
 

@@ -132,8 +132,7 @@ def sentiment_flow(seed: int, workdir: Path) -> dict[str, Any]:
 
 
 def classifier_schedule(learn: Any, epochs: int, lr: float) -> None:
-    """How the docs train a text classifier: every layer, one cycle (the encoder's too, when loaded)."""
-    learn.unfreeze()
+    """How the docs train a text classifier from scratch: every layer, one cycle (the encoder's too)."""
     learn.fit_one_cycle(epochs, lr)
 
 

@@ -147,8 +147,8 @@ def test_ulmfit_encoder_goes_from_the_language_model_to_the_classifier(
     clas.load_encoder("enc")
     enc_lm, enc_clas = lm.model[0].state_dict(), clas.model[0].module.state_dict()
     assert all(torch.equal(enc_lm[k], enc_clas[k]) for k in enc_lm)
-    frozen = [p.requires_grad for p in clas.model[0].parameters()]
-    assert not any(frozen) and all(p.requires_grad for p in clas.model[1].layers[-1].parameters())
+    assert all(p.requires_grad for p in clas.model.parameters())  # nothing frozen (as fastai)
+    clas.freeze()  # gradual unfreezing: the head first
     clas.fit_one_cycle(1, 1e-2)  # the head trains; the encoder does not move
     assert all(torch.equal(enc_lm[k], clas.model[0].module.state_dict()[k].cpu()) for k in enc_lm)
     other = _quiet(text_classifier_learner(dls, AWD_LSTM, config={**SMALL, "n_hid": 40}, path=tmp_path))

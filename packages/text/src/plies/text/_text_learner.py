@@ -131,9 +131,10 @@ class TextLearner(Learner):
         save_file(tensors, str(target), metadata=meta)
         return target
 
-    def load_encoder(self, file: str | os.PathLike, device: Any = None, freeze: bool = True) -> TextLearner:
-        """Load an encoder saved by `save_encoder` (embeddings mapped to this vocabulary when it differs);
-        then `freeze()` the model but its head (`freeze=False` leaves it as it is). Returns the learner."""
+    def load_encoder(self, file: str | os.PathLike, device: Any = None) -> TextLearner:
+        """Load an encoder saved by `save_encoder` into this model (embeddings mapped to this vocabulary
+        when it differs). Nothing is frozen: call `freeze()` / `freeze_to(n)` for gradual unfreezing.
+        Returns the learner."""
         target = self._encoder_path(file)
         wgts, meta = _read_encoder_file(target)
         enc = _encoder_of(self.model)
@@ -159,8 +160,6 @@ class TextLearner(Learner):
             )
         target_device = device if device is not None else next(enc.parameters()).device
         enc.load_state_dict({k: v.to(target_device) for k, v in wgts.items()})
-        if freeze:
-            self.freeze()
         return self
 
     def load_pretrained(
@@ -178,10 +177,10 @@ class TextLearner(Learner):
 
             save_file(wgts, str(tmp), metadata=meta)
             try:
-                return self.load_encoder(tmp.resolve(), freeze=False)
+                return self.load_encoder(tmp.resolve())
             finally:
                 tmp.unlink(missing_ok=True)
-        return self.load_encoder(file.resolve(), freeze=False)
+        return self.load_encoder(file.resolve())
 
     # ---- predictions in dataset order -------------------------------------------------------------
     @check_kwargs
