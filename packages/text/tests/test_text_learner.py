@@ -229,3 +229,12 @@ def test_generation_carries_the_state_from_token_to_token(lm_dls) -> None:
         with torch.no_grad():
             ids.append(int(model(torch.tensor([ids]))[0, -1].argmax()))
     assert text == " ".join(vocab[i] for i in ids if vocab[i] not in ("xxbos", "xxpad"))
+
+
+def test_misspelt_keywords_are_refused_naming_the_function(lm_dls) -> None:
+    with pytest.raises(TypeError, match=r"language_model_learner\(\).*'confg' \(did you mean 'config'\?\)"):
+        language_model_learner(lm_dls, AWD_LSTM, confg=SMALL)
+    with pytest.raises(
+        TypeError, match=r"text_classifier_learner\(\).*'mertics' \(did you mean 'metrics'\?\)"
+    ):
+        text_classifier_learner(lm_dls, AWD_LSTM, mertics=[accuracy])

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from plies.layers import CrossEntropyLossFlat
+from plies.typecore import check_kwargs, delegates
 
 from ._lm_learner import LMLearner
 from ._text_learner import TextLearner, _read_encoder_file, _text_vocab
@@ -56,6 +57,8 @@ def _check_pretrained(pretrained: bool, fnames: Any, who: str) -> Any:
     return None
 
 
+@check_kwargs
+@delegates(TextLearner.__init__, but=["dls", "model"])
 def language_model_learner(
     dls: Any,
     arch: Any,
@@ -88,6 +91,8 @@ def language_model_learner(
     return learn
 
 
+@check_kwargs
+@delegates(TextLearner.__init__, but=["dls", "model"])
 def text_classifier_learner(
     dls: Any,
     arch: Any,

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 from plies.learner import Callback, Learner, register_learner
-from plies.typecore import check_kwargs
+from plies.typecore import check_kwargs, delegates
 from torch import Tensor, nn
 
 from ._callbacks import ModelResetter, RNNRegularizer
@@ -78,6 +78,7 @@ def _read_encoder_file(file: Path) -> tuple[dict[str, Tensor], dict[str, str]]:
 
 
 @register_learner
+@delegates()  # the signature shows Learner's keywords: a misspelt one is refused, naming the closest
 class TextLearner(Learner):
     """A Learner for recurrent text models: a `ModelResetter` and an `RNNRegularizer(alpha, beta)`, the
     1cycle momentums of ULMFiT (0.8, 0.7, 0.8), and the encoder's save and load for transfer learning.
