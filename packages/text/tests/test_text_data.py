@@ -41,6 +41,8 @@ def test_lm_dataloader_cuts_one_stream_into_rows_and_windows() -> None:
     x, y = dl.one_batch()
     assert type(x) is LMTensorText and type(y) is TensorText and len(dl) == 3
     assert LMDataLoader(_docs(4, 6, 5), lens=[4, 6, 5], bs=2, seq_len=3).n == 6
+    with pytest.raises(NotImplementedError, match="world_size=2"):
+        LMDataLoader(_docs(4, 6, 5), bs=2, world_size=2, rank=1)
     with pytest.raises(ValueError, match="2 lens for 3 texts"):
         LMDataLoader(_docs(4, 6, 5), lens=[4, 6], bs=2)
 

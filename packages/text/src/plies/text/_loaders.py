@@ -86,6 +86,12 @@ class LMDataLoader(_ShowTexts, TfmdDL):
             raise ValueError(f"LMDataLoader: seq_len must be a positive int, got {seq_len!r}")
         if not isinstance(bs, int) or isinstance(bs, bool) or bs < 1:
             raise ValueError(f"LMDataLoader: bs must be a positive int, got {bs!r}")
+        if kwargs.get("world_size", 1) != 1:
+            raise NotImplementedError(
+                f"LMDataLoader: data-parallel loading (world_size={kwargs['world_size']}) is not supported: "
+                "sharding the samples would give each process pieces of other rows' streams; train the "
+                "language model in one process"
+            )
         self.seq_len, self._docs, self._rows = seq_len, cast(list[Any] | None, None), None
         self.dataset = dataset
         n_docs = len(dataset) if dataset is not None else 0
