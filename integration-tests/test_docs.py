@@ -26,9 +26,6 @@ PAGES = sorted(ROOT.glob("docs/**/*.md")) + sorted(PACKAGES.glob("*/README.md"))
 # Pages allowed to have no python example, and why. Remove an entry when its page gains an example.
 NO_EXAMPLE = {
     "README.md": "its examples are shell commands (tools/demo.py, run by integration-tests/test_demo.py)",
-    "packages/vision/README.md": "the vision app is not built yet",
-    "packages/tabular/README.md": "the tabular app is not built yet",
-    "packages/collab/README.md": "the collab app is not built yet",
 }
 
 

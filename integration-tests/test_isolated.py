@@ -9,7 +9,19 @@ import subprocess
 import pytest
 from _repo import ROOT, transitive_plies_deps
 
-BUILT = ["typecore", "samples", "pipes", "loaders", "optim", "layers", "learner"]
+BUILT = [
+    "typecore",
+    "samples",
+    "pipes",
+    "loaders",
+    "optim",
+    "layers",
+    "learner",
+    "vision",
+    "tabular",
+    "collab",
+    "text",
+]
 
 
 @pytest.mark.slow

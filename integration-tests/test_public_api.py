@@ -9,7 +9,19 @@ import re
 import pytest
 from _repo import PACKAGES
 
-BUILT = ["typecore", "samples", "pipes", "loaders", "optim", "layers", "learner", "text"]
+BUILT = [
+    "typecore",
+    "samples",
+    "pipes",
+    "loaders",
+    "optim",
+    "layers",
+    "learner",
+    "vision",
+    "tabular",
+    "collab",
+    "text",
+]
 ROW = re.compile(r"^\|\s*`([A-Za-z_][A-Za-z0-9_]*)`", re.M)
 
 

@@ -28,7 +28,10 @@ def test_each_app_all_exports_what_below_it_exports_and_its_own_names(app: str):
     expected = {name for name in package.__all__ if name != "__version__"}
     for below in APPS[app]:
         expected |= set(star(f"plies.{below}.all"))
-    assert set(ns) == expected
+    # vision's umbrella also brings torchvision's classifier constructors (`resnet34`...), as fastai's does
+    extras = set(getattr(importlib.import_module(f"plies.{app}.all"), "_ARCHS", ()))
+    assert all(ns[name].__module__.startswith("torchvision.models") for name in extras)
+    assert set(ns) == expected | extras
     assert len(set(package_all := importlib.import_module(f"plies.{app}.all").__all__)) == len(package_all)
     from plies.learner import Learner
     from plies.loaders import DataBlock

@@ -1,11 +1,14 @@
-"""Step time of plies.optim optimizers against torch.optim's foreach equivalents.
+"""Step time of plies.optim optimizers against torch.optim's foreach and fused equivalents.
 
-A ResNet-50-sized parameter list (the 161 tensors of torchvision's resnet50, 25.6M parameters, built
-from their shapes) with fixed random gradients; each optimizer takes `--steps` steps, timed in rounds
-that alternate plies and torch so that both see the same machine load. Prints the median step time of
-each and the ratio plies / torch (goal <= 1.5). plies runs with its default `foreach=None` (vectorised
-on accelerators, per tensor on the CPU); `--paths` also times both paths forced.
-Usage: python tools/bench/optim.py [--device cuda] [--threads 1 --clock cpu] [--paths]
+The parameter list of a model (`--model resnet50`: the 161 tensors of torchvision's resnet50, 25.6M
+parameters, built from their shapes; `--model xresnet18`: plies' xresnet18, 62 tensors, 11.2M) with
+fixed random gradients; each optimizer takes `--steps` steps, timed in rounds that alternate plies and
+torch so that both see the same machine load. Prints the median step time of each and the ratio
+plies / torch. plies runs with its defaults (`fused=None`: torch's fused kernel for SGD and Adam(W);
+`foreach=None` for the rest: vectorised on accelerators, per tensor on the CPU); `--paths` also times
+plies unfused (`fused=False`, what the default was before the fused path), and forced onto the foreach
+and the per-tensor paths.
+Usage: python tools/bench/optim.py [--model xresnet18] [--device cuda] [--threads 1 --clock cpu] [--paths]
 """
 
 from __future__ import annotations
@@ -34,11 +37,22 @@ def resnet50_shapes() -> list[tuple[int, ...]]:
     return shapes + [(1000, 2048), (1000,)]
 
 
+def xresnet18_shapes() -> list[tuple[int, ...]]:
+    """Parameter shapes of plies' xresnet18 with 10 classes (the digits recipe)."""
+    from plies.layers import xresnet18
+
+    return [tuple(p.shape) for p in xresnet18(n_out=10).parameters()]
+
+
+SHAPES = {"resnet50": resnet50_shapes, "xresnet18": xresnet18_shapes}
+MODEL_SHAPES: list[tuple[int, ...]] = []
+
+
 def make_params(device: str) -> list[torch.Tensor]:
     """Fresh parameters with fixed random gradients."""
     gen = torch.Generator().manual_seed(0)
     params = []
-    for shape in resnet50_shapes():
+    for shape in MODEL_SHAPES:
         p = torch.nn.Parameter(torch.randn(shape, generator=gen).mul_(0.05).to(device))
         p.grad = torch.randn(shape, generator=gen).mul_(1e-3).to(device)
         params.append(p)
@@ -91,6 +105,16 @@ PAIRS: list[tuple[str, Factory, Factory | None]] = [
         ),
     ),
     (
+        "AdamW (vs torch fused)",
+        lambda ps: Adam(ps, lr=1e-3, wd=0.01),
+        lambda ps: torch.optim.AdamW(ps, lr=1e-3, betas=(0.9, 0.99), eps=1e-5, weight_decay=0.01, fused=True),
+    ),
+    (
+        "SGD+mom (vs torch fused)",
+        lambda ps: SGD(ps, lr=0.1, mom=0.9),
+        lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, fused=True),
+    ),
+    (
         "RMSProp",
         lambda ps: RMSProp(ps, lr=1e-3),
         lambda ps: torch.optim.RMSprop(ps, lr=1e-3, alpha=0.99, eps=1e-8, foreach=True),
@@ -123,13 +147,13 @@ PAIRS: list[tuple[str, Factory, Factory | None]] = [
 ]
 
 
-def with_path(factory: Factory, foreach: bool) -> Factory:
-    """The same plies optimizer forced onto the foreach (True) or the per-tensor (False) path."""
+def with_path(factory: Factory, foreach: bool | None) -> Factory:
+    """The same plies optimizer unfused, on the foreach (True), per-tensor (False) or default (None) path."""
 
     def build(ps: list[torch.Tensor]) -> object:
         opt = factory(ps)
         inner = getattr(opt, "opt", opt)
-        inner.foreach = foreach
+        inner.fused, inner.foreach = False, foreach
         return opt
 
     return build
@@ -138,6 +162,7 @@ def with_path(factory: Factory, foreach: bool) -> Factory:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--model", choices=list(SHAPES), default="resnet50", help="whose parameter shapes")
     parser.add_argument("--steps", type=int, default=5, help="steps per timed round")
     parser.add_argument("--rounds", type=int, default=5, help="alternating timed rounds")
     parser.add_argument(
@@ -151,19 +176,21 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    n = sum(torch.Size(s).numel() for s in resnet50_shapes())
+    MODEL_SHAPES[:] = SHAPES[args.model]()
+    n = sum(torch.Size(s).numel() for s in MODEL_SHAPES)
     print(
-        f"device={args.device} params={n / 1e6:.2f}M tensors={len(resnet50_shapes())}"
+        f"model={args.model} device={args.device} params={n / 1e6:.2f}M tensors={len(MODEL_SHAPES)}"
         f" torch={torch.__version__}"
         f" threads={torch.get_num_threads()} clock={args.clock}"
     )
-    print(f"{'optimizer':28s} {'plies ms':>9s} {'torch ms':>9s} {'ratio':>6s}")
+    print(f"{'optimizer':38s} {'plies ms':>9s} {'torch ms':>9s} {'ratio':>6s}")
     for name, mine, ref in PAIRS:
         if args.only and not any(o.strip() in name for o in args.only.split(",")):
             continue
         variants = [(name, mine)]
         if args.paths:
             variants += [
+                (name + " [fused=False]", with_path(mine, None)),
                 (name + " [foreach]", with_path(mine, True)),
                 (name + " [per-tensor]", with_path(mine, False)),
             ]
@@ -176,7 +203,7 @@ def main() -> None:
                 ta.append(time_steps(opt_a, args.steps, args.device, args.clock))
                 tb.append(time_steps(opt_b, args.steps, args.device, args.clock))
             a, b = statistics.median(ta) * 1e3, statistics.median(tb) * 1e3
-            print(f"{label:28s} {a:9.2f} {b:9.2f} {a / b:6.2f}")
+            print(f"{label:38s} {a:9.2f} {b:9.2f} {a / b:6.2f}")
             del opt_a, opt_b
 
 

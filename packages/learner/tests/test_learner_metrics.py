@@ -336,3 +336,20 @@ def test_avg_and_accum_metrics_do_not_depend_on_the_batch_split(sizes, seed):
     assert float(metrics["rmse"].value) == pytest.approx(
         float(((preds[:, 0] - targs) ** 2).mean().sqrt()), rel=1e-5
     )
+
+
+def test_acc_segment_counts_right_pixels_leaving_out_void():
+    from plies.learner import acc_segment
+
+    # 2 images of 2x2 pixels, 3 classes; predictions are the argmax over axis 1
+    pred = torch.zeros(2, 3, 2, 2)
+    pred[0, :, 0, 0] = torch.tensor([5.0, 0, 0])  # class 0
+    pred[0, :, 0, 1] = torch.tensor([0, 5.0, 0])  # class 1
+    pred[0, :, 1, 0] = torch.tensor([0, 0, 5.0])  # class 2
+    pred[0, :, 1, 1] = torch.tensor([5.0, 0, 0])  # class 0
+    pred[1] = pred[0]
+    targ = torch.tensor([[[0, 1], [1, 0]], [[2, 2], [2, 2]]])
+    # right: image 0 pixels (0,0),(0,1),(1,1) = 3; image 1 pixel (1,0) = 1 -> 4 of 8
+    assert float(acc_segment(pred, targ)) == pytest.approx(4 / 8)
+    # leaving out class 2 (void): image 0 has 4 kept pixels, 3 right; image 1 none kept -> 3 of 4
+    assert float(acc_segment(pred, targ, void_code=2)) == pytest.approx(3 / 4)

@@ -41,8 +41,8 @@ _LOADERS_TRANSFORMS = [
 ]  # fmt: skip
 _PIPES_TRANSFORMS = ["DisplayedTransform", "InplaceTransform", "ItemTransform", "Transform", "using_attr"]
 _METRICS = [
-    "Dice", "DiceMulti", "JaccardCoeff", "Perplexity", "accuracy", "accuracy_multi", "error_rate",
-    "exp_rmspe", "foreground_acc", "mae", "mse", "msle", "perplexity", "rmse", "top_k_accuracy",
+    "Dice", "DiceMulti", "JaccardCoeff", "Perplexity", "acc_segment", "accuracy", "accuracy_multi",
+    "error_rate", "exp_rmspe", "foreground_acc", "mae", "mse", "msle", "perplexity", "rmse", "top_k_accuracy",
 ]  # fmt: skip
 
 

@@ -271,3 +271,12 @@ def test_regression_targets_given_as_text_are_refused_even_after_numbers():
     for bad in ("3.5", ["1", "2"], np.array(["x"])):
         with pytest.raises(TypeError, match=r"RegressionSetup: the target .* is text, not a number"):
             t(bad)
+
+
+def test_a_vocab_slices_and_selects_as_a_list_of_labels():
+    from plies.loaders import CategoryMap
+    from plies.typecore import L
+
+    vocab = CategoryMap(["dog", "cat", "bird"])
+    assert vocab[:2] == ["bird", "cat"] and type(vocab[:2]) is L
+    assert vocab[[2, 0]] == ["dog", "bird"] and vocab[1] == "cat"

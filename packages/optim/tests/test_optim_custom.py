@@ -39,8 +39,9 @@ ALL = {
 @pytest.mark.parametrize("name", list(ALL))
 def test_foreach_and_per_tensor_paths_agree(name, make_model, train) -> None:
     m1, m2 = make_model(), make_model()
-    a = train(m1, ALL[name](m1.parameters(), True), n_steps=20)
-    b = train(m2, ALL[name](m2.parameters(), False), n_steps=20)
+    opt1, opt2 = ALL[name](m1.parameters(), True), ALL[name](m2.parameters(), False)
+    opt1.fused = opt2.fused = False  # the unfused paths (test_optim_fused.py compares the fused one)
+    a, b = train(m1, opt1, n_steps=20), train(m2, opt2, n_steps=20)
     assert torch.allclose(a, b, rtol=1e-10, atol=1e-14)
 
 
@@ -112,15 +113,16 @@ def test_user_foreach_twin_is_used(make_model, train) -> None:
     assert torch.allclose(a, b, rtol=1e-12)
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "foreach"])
 @pytest.mark.parametrize("decouple_wd", [True, False])
-def test_foreach_path_with_no_parameter_taking_weight_decay(decouple_wd: bool) -> None:
+def test_vectorised_paths_with_no_parameter_taking_weight_decay(decouple_wd: bool, fused: bool) -> None:
     # After learn.freeze() a group may hold only parameters flagged do_wd=False (BatchNorm/bias).
     w = torch.nn.Parameter(torch.ones(3))
-    opt = Adam([w], 0.1, wd=0.5, decouple_wd=decouple_wd, foreach=True)
+    opt = Adam([w], 0.1, wd=0.5, decouple_wd=decouple_wd, foreach=True, fused=fused)
     opt.state[w]["do_wd"] = False
     w.grad = torch.ones(3)
     opt.step()
-    expected = Adam([ref := torch.nn.Parameter(torch.ones(3))], 0.1, wd=0.0, foreach=False)
+    expected = Adam([ref := torch.nn.Parameter(torch.ones(3))], 0.1, wd=0.0, foreach=False, fused=False)
     ref.grad = torch.ones(3)
     expected.step()
     assert torch.equal(w.detach(), ref.detach())

@@ -47,13 +47,17 @@ TWINS = {
 }
 
 
-@pytest.mark.parametrize("foreach", [True, False], ids=["foreach", "per_tensor"])
+PATHS = {"default": (None, None), "foreach": (False, True), "per_tensor": (False, False)}  # (fused, foreach)
+
+
+@pytest.mark.parametrize("path", list(PATHS))
 @pytest.mark.parametrize("name", list(TWINS))
-def test_matches_torch_twin_for_50_steps(name, foreach, make_model, train) -> None:
+def test_matches_torch_twin_for_50_steps(name, path, make_model, train) -> None:
+    # "default" is the fused kernel for SGD and Adam(W), the per-tensor path for the others
     mine, theirs = TWINS[name]
     m1, m2 = make_model(), make_model()
     opt = mine(m1.parameters())
-    opt.foreach = foreach
+    opt.fused, opt.foreach = PATHS[path]
     a, b = train(m1, opt), train(m2, theirs(m2.parameters()))
     start = torch.cat([p.detach().flatten() for p in make_model().parameters()])
     assert not close(a, start, rel=1e-3)  # the parameters moved

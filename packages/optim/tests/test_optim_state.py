@@ -124,10 +124,10 @@ def test_lookahead_clear_state_and_wrapper_clear_state(make_model, train) -> Non
 
 def test_do_wd_false_skips_weight_decay() -> None:
     w, b = torch.nn.Parameter(torch.ones(3)), torch.nn.Parameter(torch.ones(3))
-    for foreach in (True, False):
+    for fused, foreach in ((True, None), (False, True), (False, False)):
         w.data.fill_(1.0)
         b.data.fill_(1.0)
-        opt = SGD([w, b], lr=0.1, wd=0.5, foreach=foreach)
+        opt = SGD([w, b], lr=0.1, wd=0.5, foreach=foreach, fused=fused)
         opt.state[b]["do_wd"] = False
         w.grad, b.grad = torch.zeros(3), torch.zeros(3)
         opt.step()

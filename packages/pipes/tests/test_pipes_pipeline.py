@@ -234,3 +234,30 @@ def test_pipeline_from_any_iterable_and_pickle():
     assert repr(p) == "Pipeline: AddN -> Times" and p(1) == 9
     clone = pickle.loads(pickle.dumps(p))
     assert clone(1) == 9 and clone.decode(9) == 1 and repr(clone) == repr(p)
+
+
+def test_neighbours_that_can_fuse_run_as_one():
+    class Shift(Transform):
+        order = 5
+
+        def __init__(self, by: int) -> None:
+            super().__init__()
+            self.by = by
+
+        def encodes(self, x: int) -> int:
+            return x + self.by
+
+        def fuse(self, other):
+            return Shift(self.by + other.by) if isinstance(other, Shift) else None
+
+    class Double(Transform):
+        order = 1
+
+        def encodes(self, x: int) -> int:
+            return 2 * x
+
+    pipe = Pipeline([Shift(1), Double(), Shift(10)])
+    assert [type(f).__name__ for f in pipe.fs] == ["Double", "Shift"] and pipe.fs[1].by == 11
+    assert pipe(3) == 2 * 3 + 11
+    pipe.add(Shift(100))
+    assert len(pipe.fs) == 2 and pipe.fs[1].by == 111

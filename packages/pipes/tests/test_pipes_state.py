@@ -379,3 +379,28 @@ def test_enum_argument_numpy_state_and_bytes_round_trip():
     assert entry["state"]["blob"] == b"\x00model\xff"
     rebuilt = Pipeline.from_state_dict(state)[0]
     assert rebuilt.mode is Mode.MUL and rebuilt(4) == 12 and rebuilt.blob == b"\x00model\xff"
+
+
+class _Opener:
+    """A class whose `create` classmethod is a data pipeline's type transform (as `PILImage.create`)."""
+
+    @classmethod
+    def create(cls, x):
+        return (cls.__name__, x)
+
+
+class _OtherOpener(_Opener):
+    pass
+
+
+register_transform(_Opener.create, name="tests.Opener.create")
+
+
+def test_registered_classmethod_is_saved_by_name_though_each_access_makes_a_new_bound_method():
+    assert _Opener.create is not _Opener.create  # what the registry must cope with
+    sd = Pipeline([_Opener.create]).state_dict()
+    assert sd["transforms"][0]["args"] == [{"__function__": "tests.Opener.create"}]
+    assert Pipeline.from_state_dict(json.loads(json.dumps(sd)))(1) == ("_Opener", 1)
+    # the same function bound to a subclass is another transform: not registered
+    with pytest.raises(KeyError, match="_Opener.create is not registered"):
+        Pipeline([_OtherOpener.create]).state_dict()

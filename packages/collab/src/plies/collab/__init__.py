@@ -1,8 +1,16 @@
-"""plies.collab: (planned) collaborative filtering.
-
-It will hold: `CollabDataLoaders`, embedding dot-bias and neural models, `collab_learner`.
-"""
+"""plies.collab: collaborative filtering: `CollabDataLoaders`, the `EmbeddingDotBias` and `EmbeddingNN`
+models and `collab_learner`, on top of plies.tabular."""
 
 from .__about__ import __version__
+from ._data import CollabDataLoaders, TabularCollab
+from ._learner import collab_learner
+from ._models import EmbeddingDotBias, EmbeddingNN
 
-__all__: list[str] = ["__version__"]
+__all__ = [
+    "__version__",
+    "TabularCollab",
+    "CollabDataLoaders",
+    "EmbeddingDotBias",
+    "EmbeddingNN",
+    "collab_learner",
+]

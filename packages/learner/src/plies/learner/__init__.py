@@ -64,6 +64,7 @@ from ._metrics._accumulated import (
     skm_to_plies,
 )
 from ._metrics._functional import (
+    acc_segment,
     accuracy,
     accuracy_multi,
     error_rate,
@@ -172,6 +173,7 @@ __all__ = [
     "top_k_accuracy",
     "accuracy_multi",
     "foreground_acc",
+    "acc_segment",
     "mse",
     "mae",
     "msle",

@@ -159,6 +159,9 @@ class TfmdLists(_SplitBase):
         for idx, t in enumerate(self.types):
             if _is_instance_by_name(x, t):
                 return idx
+        for idx, f in enumerate(self.tfms.fs):
+            if _declares_input(f, x):
+                return idx  # another input a transform is written for (a PIL image for PILImage.create)
         names = ", ".join(_type_names(t) for t in self.types)
         raise TypeError(
             f"TfmdLists.infer_idx: expected an input of one of the types {names}; got {type(x).__name__}"
@@ -211,6 +214,15 @@ def _type_names(t: Any) -> str:
     if isinstance(t, (tuple, list)):
         return "(" + " | ".join(_type_names(o) for o in t) + ")"
     return t if isinstance(t, str) else type_name(t)
+
+
+def _declares_input(f: Any, x: Any) -> bool:
+    """Whether transform `f` has an `encodes` annotated for `x`'s type (a catch-all `object` excluded)."""
+    encodes = getattr(f, "encodes", None)
+    signatures = getattr(encodes, "signatures", None)
+    if signatures is None:
+        return False
+    return any(t1 is not object and isinstance(x, t1) for (t1, _), _f in signatures())
 
 
 def _is_instance_by_name(x: Any, t: Any) -> bool:

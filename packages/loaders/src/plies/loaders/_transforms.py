@@ -84,6 +84,10 @@ class CategoryMap(L):
         super().__init__(items)
         self.o2i = {o: i for i, o in enumerate(items)}
 
+    def _new(self, items: Iterable[Any], **kwargs: Any) -> L:
+        # a slice, a selection or a sum of a vocab is a list of labels (an L), not a vocab
+        return L(items, use_list=True, **kwargs)
+
     def map_objs(self, objs: Iterable[Any]) -> L:
         """Indices of `objs` in the vocab."""
         return L(self.o2i[o] for o in objs)

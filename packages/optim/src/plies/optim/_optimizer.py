@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
@@ -9,6 +10,7 @@ import torch
 from torch import Tensor
 
 from ._cbtools import defaults_of, foreach_twin, grad_of
+from ._fused import FusedPlan, fused_names, fused_plan, unfusable
 from ._hypers import NOT_HYPERS, HyperMixin, HyperView, is_per_group, spread
 
 KEEP_ON_CLEAR = ("force_train", "do_wd")
@@ -45,8 +47,13 @@ class Optimizer(HyperMixin, torch.optim.Optimizer):
     state. `defaults`: hyper-parameters (a number, one value per group, or a slice spread over groups);
     they complete the `defaults` attached to the cbs.
     `train_bn`: in frozen groups, keep trainable the parameters flagged `state[p]['force_train']`.
-    `foreach`: use the vectorised twin of each cb (one call per group) where it has one; None (the
-    default) does so for parameters on an accelerator (on the CPU the per-tensor path is as fast or faster).
+    `fused`: step with torch's fused kernel where one computes the end of `cbs` (Adam/AdamW, SGD with
+    or without momentum): None (the default) does so for the groups whose tensors allow it (dense
+    floating point on the CPU or CUDA, gradients and state of the parameter's dtype), True requires
+    it (ValueError otherwise), False never does. The state stays plies' (`grad_avg`, `sqr_avg`, `step`).
+    `foreach`: for the cbs not fused, use the vectorised twin of each cb (one call per group) where it
+    has one; None (the default) does so for parameters on an accelerator (on the CPU the per-tensor
+    path is as fast or faster).
     A subclass of `torch.optim.Optimizer`: `param_groups`, `state`, `zero_grad`, `state_dict` are torch's.
     """
 
@@ -57,12 +64,18 @@ class Optimizer(HyperMixin, torch.optim.Optimizer):
         train_bn: bool = True,
         *,
         foreach: bool | None = None,
+        fused: bool | None = None,
         **defaults: Any,
     ) -> None:
         self.cbs = [cbs] if callable(cbs) else list(cbs)
         for i, cb in enumerate(self.cbs):
             if not callable(cb):
                 raise TypeError(f"Optimizer: cbs[{i}] must be a function, got {type(cb).__name__}")
+        if fused and fused_plan(self.cbs) is None:
+            raise ValueError(
+                f"Optimizer: fused=True but no fused kernel computes these cbs "
+                f"({', '.join(_cb_name(cb) for cb in self.cbs)}); fused kernels exist for {fused_names()}"
+            )
         merged: dict[str, Any] = dict(defaults)
         for cb in self.cbs:
             for k, v in defaults_of(cb).items():
@@ -74,7 +87,7 @@ class Optimizer(HyperMixin, torch.optim.Optimizer):
             for group, value in zip(groups, values, strict=True):
                 group.setdefault(k, value)
             merged[k] = values[-1]
-        self.train_bn, self.foreach, self.frozen_idx = train_bn, foreach, 0
+        self.train_bn, self.foreach, self.fused, self.frozen_idx = train_bn, foreach, fused, 0
         super().__init__(groups, merged)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -135,19 +148,43 @@ class Optimizer(HyperMixin, torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        for group in self.param_groups:
+        plan = None if self.fused is False else fused_plan(self.cbs)
+        if self.fused and plan is None:
+            raise ValueError(
+                f"Optimizer.step: fused=True but no fused kernel computes the cbs "
+                f"({', '.join(_cb_name(cb) for cb in self.cbs)}); fused kernels exist for {fused_names()}"
+            )
+        for i, group in enumerate(self.param_groups):
             ps = [p for p in group["params"] if getattr(p, "grad", None) is not None and not _frozen(p)]
-            if ps:
-                self._step_group(ps, {k: v for k, v in group.items() if k not in NOT_HYPERS})
+            if not ps:
+                continue
+            hyper = {k: v for k, v in group.items() if k not in NOT_HYPERS}
+            if plan is None or not self._step_fused(i, plan, ps, hyper):
+                self._step_group(self.cbs, ps, hyper)
         return loss
 
-    def _step_group(self, ps: list[Tensor], hyper: dict[str, Any]) -> None:
+    def _step_fused(self, i: int, plan: FusedPlan, ps: list[Tensor], hyper: dict[str, Any]) -> bool:
+        """Step group `i` through `plan`'s fused kernel; False (nothing done) where it cannot run exactly."""
+        states = [self.state[p] for p in ps]
+        why = unfusable(plan.run, ps, [grad_of(p) for p in ps], states, hyper)
+        if why is not None:
+            if self.fused:
+                raise ValueError(
+                    f"Optimizer.step: fused=True but group {i} cannot use the fused kernel: {why}"
+                )
+            return False
+        if plan.before:
+            self._step_group(plan.before, ps, hyper)
+        plan.run.kernel(ps, [grad_of(p) for p in ps], states, hyper, plan.with_wd)
+        return True
+
+    def _step_group(self, cbs: list[Callable[..., Any]], ps: list[Tensor], hyper: dict[str, Any]) -> None:
         states = [self.state[p] for p in ps]
         grads = [grad_of(p) for p in ps]
         foreach = grads[0].device.type != "cpu" if self.foreach is None else self.foreach
         vectorise = foreach and not any(g.is_sparse for g in grads)
         lists: dict[str, list[Any]] | None = None
-        for cb in self.cbs:
+        for cb in cbs:
             twin = foreach_twin(cb) if vectorise else None
             if twin is None:
                 for p, state in zip(ps, states, strict=True):
@@ -221,6 +258,11 @@ class Optimizer(HyperMixin, torch.optim.Optimizer):
             "param_groups": state_dict["param_groups"],
         }
         super().load_state_dict(copied)
+
+
+def _cb_name(cb: Callable[..., Any]) -> str:
+    func = cb.func if isinstance(cb, functools.partial) else cb
+    return getattr(func, "__name__", type(func).__name__)
 
 
 def _frozen(p: Any) -> bool:

@@ -35,11 +35,15 @@ def SGD(
     decouple_wd: bool = True,
     *,
     foreach: bool | None = None,
+    fused: bool | None = None,
 ) -> Optimizer:
-    """SGD with optional momentum and weight decay (decoupled, or L2 when `decouple_wd=False`)."""
+    """SGD with optional momentum and weight decay (decoupled, or L2 when `decouple_wd=False`).
+
+    `fused` (None: where the tensors allow it) steps with torch's fused SGD kernel; see `Optimizer`.
+    """
     cbs = _wd(decouple_wd)
     cbs += [average_grad, momentum_step] if mom != 0 else [sgd_step]
-    return Optimizer(params, cbs, lr=lr, mom=mom, wd=wd, foreach=foreach)
+    return Optimizer(params, cbs, lr=lr, mom=mom, wd=wd, foreach=foreach, fused=fused)
 
 
 def RMSProp(
@@ -70,10 +74,16 @@ def Adam(
     decouple_wd: bool = True,
     *,
     foreach: bool | None = None,
+    fused: bool | None = None,
 ) -> Optimizer:
-    """Adam; with the default `decouple_wd=True` it is AdamW (weight decay applied to the weights)."""
+    """Adam; with the default `decouple_wd=True` it is AdamW (weight decay applied to the weights).
+
+    `fused` (None: where the tensors allow it) steps with torch's fused Adam(W) kernel; see `Optimizer`.
+    """
     cbs = _wd(decouple_wd) + [_damped_avg_grad, average_sqr_grad, step_stat, adam_step]
-    return Optimizer(params, cbs, lr=lr, mom=mom, sqr_mom=sqr_mom, eps=eps, wd=wd, foreach=foreach)
+    return Optimizer(
+        params, cbs, lr=lr, mom=mom, sqr_mom=sqr_mom, eps=eps, wd=wd, foreach=foreach, fused=fused
+    )
 
 
 def RAdam(

@@ -84,6 +84,8 @@ class _MappedItems(Sequence[Any]):
 class Pipeline:
     """Compose transforms: sorted by `order` (stable), called in turn, decoded in reverse.
 
+    Neighbours that can run as one are fused (a transform's `fuse(next)` returns the fused one).
+
     `funcs`: transforms, Transform classes (instantiated) or functions (wrapped in `Transform`).
     `split_idx` is passed to every transform call (0 = training, 1 = validation). A Pipeline
     can itself be an element of a Pipeline (its `order` is 0).
@@ -259,7 +261,18 @@ def _as_list(fs: Any) -> list[Any]:
 
 
 def _sorted(fs: list[Any]) -> list[Any]:
-    return sorted(fs, key=lambda f: f.order if f.order is not None else 0)
+    """`fs` sorted by `order` (stable), neighbours that can run as one fused: a transform may define
+    `fuse(next)` returning one transform doing both, or None (e.g. vision's geometric augmentations
+    fuse into one resampling)."""
+    out: list[Any] = []
+    for f in sorted(fs, key=lambda f: f.order if f.order is not None else 0):
+        fuse = getattr(out[-1], "fuse", None) if out else None
+        fused = fuse(f) if callable(fuse) else None
+        if fused is not None:
+            out[-1] = fused
+        else:
+            out.append(f)
+    return out
 
 
 def _is_showable(o: Any) -> bool:
@@ -283,8 +296,9 @@ _TRANSFORM_KEY = "__transform__"
 
 def _encode_arg(v: Any, where: str) -> Any:
     """A constructor argument as plain data: registered functions become {'__function__': name},
-    transforms and pipelines (e.g. the labeller given to `using_attr`) {'__transform__': entry}."""
-    if inspect.isfunction(v) or inspect.isbuiltin(v):
+    transforms and pipelines (e.g. the labeller given to `using_attr`) {'__transform__': entry}.
+    A bound method is saved when registered itself (e.g. vision's `PILImage.create`)."""
+    if inspect.isfunction(v) or inspect.isbuiltin(v) or inspect.ismethod(v):
         return {_FUNCTION_KEY: registered_name(v, where)}
     if isinstance(v, (Transform, Pipeline)):
         return {_TRANSFORM_KEY: _transform_entry(v, where)}

@@ -10,6 +10,7 @@ imports a module: an unknown name raises KeyError saying which module to import 
 from __future__ import annotations
 
 import difflib
+import inspect
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -60,6 +61,8 @@ class NamedRegistry:
         self._modules: dict[str, str] = {}
         self._aliases: dict[str, str] = {}  # older names still read (e.g. with private module parts)
         self._by_object: dict[int, tuple[Any, str]] = {}
+        # a bound method (`PILImage.create`) is a new object at each attribute access: found by its parts
+        self._by_method: dict[tuple[Any, Any], str] = {}
         _REGISTRIES[kind] = self
 
     def register(
@@ -89,17 +92,23 @@ class NamedRegistry:
         )
         self._aliases.update({a: key for a in aliases if a != key})
         self._by_object[id(obj)] = (obj, key)
+        if inspect.ismethod(obj):
+            self._by_method[(obj.__self__, obj.__func__)] = key
         return key
 
     def find_name(self, obj: Any, note: bool = True) -> str | None:
         """The name `obj` is registered under, or None; a found name is noted by `recording_names`
         (unless `note` is False: the caller notes it with `note_used` once it is really saved)."""
         entry = self._by_object.get(id(obj))
-        if entry is None or entry[0] is not obj:
-            return None
-        if note:
-            self.note_used(entry[1])
-        return entry[1]
+        if entry is not None and entry[0] is obj:
+            name: str | None = entry[1]
+        elif inspect.ismethod(obj):
+            name = self._by_method.get((obj.__self__, obj.__func__))
+        else:
+            name = None
+        if name is not None and note:
+            self.note_used(name)
+        return name
 
     def name_of(self, obj: Any, where: str) -> str:
         """The name `obj` is registered under; KeyError naming `where` and how to register it."""

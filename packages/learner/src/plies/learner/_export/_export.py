@@ -160,7 +160,10 @@ def _data_state(dls: Any) -> Any:
         except (TypeError, KeyError) as e:
             reason = str(e.args[0] if isinstance(e, KeyError) and e.args else e)
         else:
-            dropped = [d for tl in state.get("tls", []) for d in tl.get("dropped", [])]
+            # only the inputs' pipelines run at inference (predict, test_dl): a target's getter left out
+            # (SegmentationDataLoaders.from_label_func(label_func=lambda ...)) is never missed
+            inputs = state.get("tls", [])[: state.get("n_inp") or 0]
+            dropped = [d for tl in inputs for d in tl.get("dropped", [])]
             if dropped:
                 _warn(
                     f"the data transforms {dropped} cannot be saved (lambdas or functions defined inside a "

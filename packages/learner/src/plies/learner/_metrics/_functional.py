@@ -75,6 +75,18 @@ def foreground_acc(inp: Tensor, targ: Tensor, bkg_idx: int = 0, axis: int = 1) -
 
 
 @register_metric
+def acc_segment(inp: Tensor, targ: Tensor, void_code: int | None = None, axis: int = 1) -> Tensor:
+    """Segmentation pixel accuracy (the paper's CamVid metric), leaving out pixels whose target is
+    `void_code` when given."""
+    targ = targ.squeeze(1) if targ.dim() == inp.dim() else targ
+    right = inp.argmax(dim=axis) == targ
+    if void_code is None:
+        return right.float().mean()
+    keep = targ != void_code
+    return right[keep].float().mean()
+
+
+@register_metric
 def mse(inp: Tensor, targ: Tensor) -> Tensor:
     """Mean squared error."""
     inp, targ = flatten_check(inp, targ)
