@@ -90,7 +90,9 @@ def test_language_model_round_trip_generates_the_same_text(counting, tmp_path: P
     dls = TextDataLoaders.from_df(
         counting, text_col="text", is_lm=True, valid_col="is_valid", bs=8, seq_len=8, min_freq=1, seed=0
     )
-    learn = _quiet(language_model_learner(dls, AWD_LSTM, config=SMALL, drop_mult=0.1, path=tmp_path))
+    learn = _quiet(
+        language_model_learner(dls, AWD_LSTM, config=SMALL, drop_mult=0.1, path=tmp_path, alpha=3.0, beta=0.5)
+    )
     learn.fit_one_cycle(2, 3e-2)
     expected = learn.predict("three four", n_words=4, temperature=0)
     file = learn.export("lm.plies")
@@ -99,10 +101,13 @@ def test_language_model_round_trip_generates_the_same_text(counting, tmp_path: P
         "from plies.learner import load_learner\n"
         f"learn = load_learner({str(file)!r})\n"
         "names = [type(c).__name__ for c in learn.cbs]\n"
+        "reg = [c for c in learn.cbs if type(c).__name__ == 'RNNRegularizer']\n"
         "print(json.dumps({'cls': type(learn).__name__, 'text': learn.predict('three four', n_words=4,\n"
-        "                  temperature=0), 'resetters': names.count('ModelResetter')}))\n"
+        "                  temperature=0), 'resetters': names.count('ModelResetter'),\n"
+        "                  'ar_tar': [(c.alpha, c.beta) for c in reg]}))\n"
     )
-    assert out == {"cls": "LMLearner", "text": expected, "resetters": 1}
+    # the registered callbacks come back once each, the regularizer with the exported alpha and beta
+    assert out == {"cls": "LMLearner", "text": expected, "resetters": 1, "ar_tar": [[3.0, 0.5]]}
 
 
 @pytest.mark.slow

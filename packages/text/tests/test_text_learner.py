@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
-from plies.learner import Callback, accuracy
+from plies.learner import Callback, Perplexity, accuracy
 from plies.text import (
     AWD_LSTM,
     LMLearner,
@@ -118,10 +119,22 @@ def test_rnn_regularizer_adds_ar_and_tar_to_the_backpropagated_loss(lm_dls) -> N
 
 def test_language_model_learns_and_continues_a_text(lm_dls) -> None:
     torch.manual_seed(0)
-    learn = _quiet(language_model_learner(lm_dls, AWD_LSTM, config=SMALL, drop_mult=0.1, metrics=accuracy))
+    learn = _quiet(
+        language_model_learner(
+            lm_dls, AWD_LSTM, config=SMALL, drop_mult=0.1, metrics=[accuracy, Perplexity()]
+        )
+    )
     learn.fit_one_cycle(4, 3e-2)
     # 5 of the 6 next tokens of a text are determined (after xxbos any of 10 words can come)
-    assert learn.recorder.values[-1][2] > 0.7
+    _, valid_loss, acc, perplexity = learn.recorder.values[-1]
+    assert acc > 0.7
+    assert perplexity == pytest.approx(math.exp(valid_loss), rel=1e-4)  # exp of the mean token loss
+    assert perplexity < 3.0  # at most ~10 equally likely words after xxbos, one word elsewhere
+    shown = learn.show_results(max_n=2)  # a DataFrame: the text, the tokens that follow, the predicted ones
+    assert list(shown.columns) == ["text", "text_", "prediction"] and len(shown) == 2
+    for targ, pred in zip(shown["text_"], shown["prediction"], strict=True):
+        t, p = targ.split(" "), pred.split(" ")
+        assert len(t) == len(p) == 8 and sum(a == b for a, b in zip(t, p, strict=True)) >= 5, (targ, pred)
     assert learn.predict("three four", n_words=3, temperature=0) == "three four five six seven"
     assert learn.predict("eight", n_words=2, temperature=0, only_last_word=True) == "nine zero"
     torch.manual_seed(1)

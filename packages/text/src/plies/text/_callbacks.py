@@ -2,7 +2,8 @@
 
 `ModelResetter` clears the hidden state of a stateful model (`model.reset()`) before training,
 before validation and after a fit; inference needs it too, so it is a registered inference
-callback that exports keep. `RNNRegularizer` adds to the loss that is back-propagated (not to
+callback that exports keep. `RNNRegularizer` (registered too, so that a loaded learner trained
+further keeps its `alpha` and `beta`) adds to the loss that is back-propagated (not to
 the loss recorded) the activation regularization `alpha * mean(h_drop**2)` and the temporal
 activation regularization `beta * mean((h_t - h_{t-1})**2)` of the encoder's last layer (Merity
 et al. 2017); it collects those activations with forward hooks on the model's AWD-LSTM encoders
@@ -50,6 +51,7 @@ class ModelResetter(Callback):
         self._reset()
 
 
+@register_callback
 class RNNRegularizer(Callback):
     """Add AR (`alpha`, on the dropped outputs of the last layer) and TAR (`beta`, on its raw outputs,
     consecutive time steps) to the loss that is back-propagated, during training."""
