@@ -29,14 +29,14 @@ def test_imdb_language_model_learns_and_its_classifier_beats_the_majority(
     torch.set_num_threads(1)
     try:
         df = pd.read_csv(untar_data(URLs.IMDB_SAMPLE) / "texts.csv")
-        df["text"] = df["text"].str.split().str[:100].str.join(" ")  # the first 100 words: a suite-sized run
+        df["text"] = df["text"].str.split().str[:64].str.join(" ")  # the first 64 words: a suite-sized run
         majority = df[df.is_valid].label.value_counts(normalize=True).max()
         set_seed(0)
         dls_lm = TextDataLoaders.from_df(
             df, text_col="text", is_lm=True, valid_col="is_valid", path=tmp_path, bs=32
         )
         lm = _quiet(language_model_learner(dls_lm, AWD_LSTM, metrics=accuracy))
-        lm.fit_one_cycle(3, 2e-2)
+        lm.fit_one_cycle(3, 1e-2)
         lm_acc = [v[2] for v in lm.recorder.values]
         assert lm_acc[-1] > 0.15 and lm_acc[-1] > lm_acc[0], lm_acc  # a unigram guess: ~5%
         lm.save_encoder("imdb")
@@ -51,7 +51,7 @@ def test_imdb_language_model_learns_and_its_classifier_beats_the_majority(
             bs=32,
         )
         clas = _quiet(text_classifier_learner(dls, AWD_LSTM, metrics=accuracy)).load_encoder("imdb")
-        clas.fit_one_cycle(4, 1e-2)
+        clas.fit_one_cycle(4, 3e-3)  # at 1e-2 the head's ReLUs may all die: chance level
         assert clas.recorder.values[-1][2] > majority + 0.05, (clas.recorder.values, majority)
     finally:
         torch.set_num_threads(threads)
