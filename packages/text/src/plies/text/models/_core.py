@@ -204,7 +204,7 @@ awd_lstm_scratch_lm_config: dict[str, Any] = dict(
     out_bias=True,
 )
 """The AWD-LSTM language model config used without pretrained weights: small enough to learn from a few
-thousand texts on a CPU (see the package README for the figures)."""
+thousand texts on a CPU (the recipe and the figures are in docs/text.md)."""
 
 awd_lstm_scratch_clas_config: dict[str, Any] = dict(
     emb_sz=256,
