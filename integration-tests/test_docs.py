@@ -26,7 +26,6 @@ PAGES = sorted(ROOT.glob("docs/**/*.md")) + sorted(PACKAGES.glob("*/README.md"))
 # Pages allowed to have no python example, and why. Remove an entry when its page gains an example.
 NO_EXAMPLE = {
     "README.md": "its examples are shell commands (tools/demo.py, run by integration-tests/test_demo.py)",
-    "packages/text/README.md": "the text app is not built yet",
 }
 
 

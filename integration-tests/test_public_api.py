@@ -20,6 +20,7 @@ BUILT = [
     "vision",
     "tabular",
     "collab",
+    "text",
 ]
 ROW = re.compile(r"^\|\s*`([A-Za-z_][A-Za-z0-9_]*)`", re.M)
 

@@ -70,8 +70,9 @@ class TfmdLists(_SplitBase):
             return
         first = self.splits[0][0] if self.splits is not None and len(self.splits[0]) else 0
         x = item = item_at(self.items, first)
-        types = [type(x)]
-        for k, f in enumerate(self.tfms.fs):
+        fs = list(self.tfms.fs)
+        types = [_input_type(fs[0], x) if fs else type(x)]
+        for k, f in enumerate(fs):
             hint = label_hint(f, x)  # a target of the wrong kind may convert without an error
             if hint:
                 raise TypeError(f"step {k} ({tfm_name(f)}) on item {first} ({describe_item(item)}): {hint}")
@@ -79,7 +80,7 @@ class TfmdLists(_SplitBase):
                 x = f(x, split_idx=self.split_idx)
             except Exception as e:
                 raise item_error(self, e, first, item_at(self.items, first)) from e
-            types.append(type(x))
+            types.append(_input_type(fs[k + 1], x) if k + 1 < len(fs) else type(x))
         self.types = types
 
     def _new(self, items: Any, split_idx: int | None = None, **kwargs: Any) -> TfmdLists:
@@ -161,7 +162,7 @@ class TfmdLists(_SplitBase):
         for idx, f in enumerate(self.tfms.fs):
             if _declares_input(f, x):
                 return idx  # another input a transform is written for (a PIL image for PILImage.create)
-        names = ", ".join(t if isinstance(t, str) else type_name(t) for t in self.types)
+        names = ", ".join(_type_names(t) for t in self.types)
         raise TypeError(
             f"TfmdLists.infer_idx: expected an input of one of the types {names}; got {type(x).__name__}"
         )
@@ -201,6 +202,20 @@ class TfmdLists(_SplitBase):
         return f"TfmdLists: {len(self)} items, {self.tfms}"
 
 
+def _input_type(f: Any, x: Any) -> Any:
+    """What transform `f` takes, as `infer_idx` matches it: its `input_types` (a tuple of classes) when it
+    declares them (fastai's attribute: a tokenizer takes texts, token lists, paths...), else `type(x)`."""
+    declared = getattr(f, "input_types", None)
+    return tuple(declared) if declared else type(x)
+
+
+def _type_names(t: Any) -> str:
+    """A recorded type (a class, a name, or several of either) for messages."""
+    if isinstance(t, (tuple, list)):
+        return "(" + " | ".join(_type_names(o) for o in t) + ")"
+    return t if isinstance(t, str) else type_name(t)
+
+
 def _declares_input(f: Any, x: Any) -> bool:
     """Whether transform `f` has an `encodes` annotated for `x`'s type (a catch-all `object` excluded)."""
     encodes = getattr(f, "encodes", None)
@@ -211,7 +226,10 @@ def _declares_input(f: Any, x: Any) -> bool:
 
 
 def _is_instance_by_name(x: Any, t: Any) -> bool:
-    """`isinstance(x, t)`, `t` a class or (after a plain-data export) a class's qualified name."""
+    """`isinstance(x, t)`, `t` a class, (after a plain-data export) a class's qualified name, or a tuple or
+    list of either."""
+    if isinstance(t, (tuple, list)):
+        return any(_is_instance_by_name(x, o) for o in t)
     if isinstance(t, type):
         return isinstance(x, t)
     return any(type_name(k) == t for k in type(x).__mro__)

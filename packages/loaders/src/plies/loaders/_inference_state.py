@@ -107,7 +107,7 @@ def _check_saveable(f: Any, where: str) -> None:
 
 
 def _tl_state(tl: TfmdLists, k: int) -> dict[str, Any]:
-    fs, types = list(tl.tfms.fs), [t if isinstance(t, str) else type_name(t) for t in (tl.types or [])]
+    fs, types = list(tl.tfms.fs), [_type_state(t) for t in (tl.types or [])]
     keep = [i for i, f in enumerate(fs) if getattr(f, "split_idx", None) != 0]
     fs = [fs[i] for i in keep]
     types = [types[i] for i in keep] + types[len(tl.tfms.fs) :] if types else []
@@ -129,6 +129,13 @@ def _tl_state(tl: TfmdLists, k: int) -> dict[str, Any]:
         )
     tfms = Pipeline(fs[start:], split_idx=tl.split_idx).state_dict()
     return {"tfms": tfms, "types": types[start:], "dropped": [tfm_name(f) for f in fs[:start]]}
+
+
+def _type_state(t: Any) -> Any:
+    """A type recorded by TfmdLists as plain data: a qualified name, or a list of them (`input_types`)."""
+    if isinstance(t, (tuple, list)):
+        return [_type_state(o) for o in t]
+    return t if isinstance(t, str) else type_name(t)
 
 
 def _names_of(types: Any) -> Any:
