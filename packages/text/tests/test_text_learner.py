@@ -134,7 +134,12 @@ def test_language_model_learns_and_continues_a_text(lm_dls) -> None:
     assert list(shown.columns) == ["text", "text_", "prediction"] and len(shown) == 2
     for targ, pred in zip(shown["text_"], shown["prediction"], strict=True):
         t, p = targ.split(" "), pred.split(" ")
-        assert len(t) == len(p) == 8 and sum(a == b for a, b in zip(t, p, strict=True)) >= 5, (targ, pred)
+        assert len(t) == len(p) == 8, (targ, pred)
+        # the determined tokens: inside a text (not its xxbos, which ends a text of any length) and not
+        # right after xxbos (any of 10 words starts a text); the window holds at least three
+        determined = [i for i in range(1, 8) if t[i] != "xxbos" and t[i - 1] != "xxbos"]
+        right = sum(t[i] == p[i] for i in determined)
+        assert len(determined) >= 3 and right >= len(determined) - 1, (targ, pred)
     assert learn.predict("three four", n_words=3, temperature=0) == "three four five six seven"
     assert learn.predict("eight", n_words=2, temperature=0, only_last_word=True) == "nine zero"
     torch.manual_seed(1)
